@@ -1,0 +1,21 @@
+"""Errors that dubkit reports to the user (the CLI prints them and exits with status 2)."""
+
+
+class DubkitError(Exception):
+    """Bad input or a broken environment. The message names the file or value and what is wrong."""
+
+
+class InputError(DubkitError):
+    """A user-supplied file or value is missing, unreadable or invalid."""
+
+
+class MediaError(InputError):
+    """A media file cannot be read, or lacks a stream the stage needs."""
+
+
+class ScriptError(InputError):
+    """A script (SRT, VTT, ASS, JSON, text) is empty, unparsable or inconsistent with its media."""
+
+
+class OutputError(DubkitError):
+    """An output folder cannot be written (permissions, full disk, another run holds it)."""
