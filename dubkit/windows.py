@@ -1,0 +1,176 @@
+"""Stage 3: plan generation windows from speech segments and shot cuts.
+
+The generator makes clips of at most `MAX_WINDOW` seconds from one reference frame, so a window
+must not straddle a shot cut (the new shot would be generated from the old shot's picture) and must
+not run longer than the clip. Spans with no speech get no window at all: their original frames
+and audio are kept untouched.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from dubkit.errors import ScriptError
+from eval.types import Cue
+
+# The model's clip length (MAGIHUMAN.md §10.4 lengths; the official examples generate 5-8 s clips).
+MAX_WINDOW = 8.0
+# Cues closer than this share a window: a short breath is not worth a separate generation.
+JOIN_GAP = 0.6
+# Speech is given a little room before and after so the lips can open and close in frame.
+PAD = 0.2
+# Histogram distance (0..1) between consecutive frames above which a shot cut is declared.
+CUT_THRESHOLD = 0.35
+
+
+@dataclass(frozen=True)
+class Window:
+    """One span of the source to regenerate: [start, end) seconds, frame-aligned, with its source cues."""
+
+    index: int
+    start: float
+    end: float
+    cues: tuple[Cue, ...]
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def _histogram(frame: np.ndarray, bins: int = 32) -> np.ndarray:
+    gray = frame.astype(np.float32).mean(axis=2) if frame.ndim == 3 else frame.astype(np.float32)
+    hist, _ = np.histogram(gray, bins=bins, range=(0.0, 256.0))
+    return hist / max(hist.sum(), 1)
+
+
+def cut_times(frames: Iterable[np.ndarray], fps: float, *, threshold: float = CUT_THRESHOLD) -> tuple[float, ...]:
+    """Times (s) of shot cuts in a frame sequence: a cut at frame i when the grey-level histogram
+    distance (half L1, 0..1) to frame i-1 exceeds `threshold` and the mean pixel change is large.
+
+    Histograms ignore motion inside a shot (a talking head moves, its histogram barely does); the
+    pixel check stops a global brightness flicker with an unchanged picture from counting twice.
+    """
+    cuts: list[float] = []
+    prev_hist = prev_small = None
+    for i, frame in enumerate(frames):
+        small = frame[:: max(1, frame.shape[0] // 64), :: max(1, frame.shape[1] // 64)].astype(np.float32)
+        hist = _histogram(small)
+        if prev_hist is not None:
+            hist_dist = 0.5 * float(np.abs(hist - prev_hist).sum())
+            pixel_change = float(np.abs(small - prev_small).mean()) / 255.0
+            if hist_dist > threshold and pixel_change > 0.08:
+                cuts.append(i / fps)
+        prev_hist, prev_small = hist, small
+    return tuple(cuts)
+
+
+def detect_cuts(path: Path, *, fps: float, threshold: float = CUT_THRESHOLD) -> tuple[float, ...]:
+    """Shot cuts of a video file, decoded through the PyAV adapter at a small size."""
+    from dubkit.media import read_frames  # the one PyAV adapter
+
+    return cut_times(_iter_frames(read_frames, Path(path)), fps, threshold=threshold)
+
+
+def _iter_frames(read_frames, path: Path) -> Iterable[np.ndarray]:
+    frames = read_frames(path)
+    return frames if not isinstance(frames, tuple) else frames[0]
+
+
+def _snap_down(t: float, fps: float) -> float:
+    return math.floor(t * fps + 1e-6) / fps
+
+
+def _snap_up(t: float, fps: float) -> float:
+    return math.ceil(t * fps - 1e-6) / fps
+
+
+def _group(cues: Sequence[Cue], cuts: Sequence[float], max_len: float) -> list[list[Cue]]:
+    groups: list[list[Cue]] = []
+    for cue in cues:
+        if groups:
+            group = groups[-1]
+            gap_start, gap_end = group[-1].end, cue.start
+            cut_between = any(gap_start <= c <= gap_end for c in cuts)
+            fits = cue.end - group[0].start + 2 * PAD <= max_len
+            if gap_end - gap_start <= JOIN_GAP and not cut_between and fits:
+                group.append(cue)
+                continue
+        groups.append([cue])
+    return groups
+
+
+def plan_windows(
+    cues: Sequence[Cue],
+    *,
+    duration: float,
+    fps: float,
+    cuts: Sequence[float] = (),
+    max_len: float = MAX_WINDOW,
+) -> tuple[Window, ...]:
+    """Group speech cues into frame-aligned windows of at most `max_len` seconds.
+
+    Cues separated by a pause longer than JOIN_GAP or by a shot cut start a new window; each window
+    is padded by PAD around its speech but never crosses a cut, a neighbour or the source's ends.
+    Raises ScriptError for an untimed cue or one longer than `max_len` (it cannot be generated in
+    one clip; split the line in the script).
+    """
+    ordered = sorted(cues, key=lambda c: (c.start if c.start is not None else -1.0))
+    for cue in ordered:
+        if not cue.timed:
+            raise ScriptError(f"cue {cue.text!r} has no start/end time; windows need a timed script")
+        if cue.duration > max_len:  # type: ignore[operator]
+            raise ScriptError(
+                f"cue {cue.text!r} at {cue.start:.2f}-{cue.end:.2f} s lasts {cue.duration:.2f} s, longer "
+                f"than the generator's {max_len:.1f} s clip; split it into shorter lines"
+            )
+    cuts = sorted(cuts)
+    groups = _group(ordered, cuts, max_len)
+    windows: list[Window] = []
+    lower = 0.0
+    for i, group in enumerate(groups):
+        speech_start, speech_end = group[0].start, group[-1].end
+        next_start = groups[i + 1][0].start if i + 1 < len(groups) else duration
+        cut_before = max((c for c in cuts if c <= speech_start), default=0.0)
+        cut_after = min((c for c in cuts if c >= speech_end), default=duration)
+        lo = max(lower, cut_before, 0.0)
+        hi = min(next_start, cut_after, duration)
+        start = _snap_down(max(speech_start - PAD, lo), fps)
+        if start < lo - 1e-9:
+            start = _snap_up(lo, fps)
+        end = _snap_up(min(speech_end + PAD, hi), fps)
+        if end > hi + 1e-9:
+            end = _snap_down(hi, fps)
+        while end - start > max_len + 1e-9:  # padding pushed it over: give back pad, keep speech
+            if start < _snap_down(speech_start, fps):
+                start += 1.0 / fps
+            else:
+                end -= 1.0 / fps
+        assert end > start, (group, start, end)
+        windows.append(Window(index=len(windows), start=round(start, 6), end=round(end, 6), cues=tuple(group)))
+        lower = end
+    return tuple(windows)
+
+
+def assign_lines(windows: Sequence[Window], cues: Sequence[Cue]) -> tuple[tuple[Cue, ...], ...]:
+    """A language's cues split among the windows: each goes to the window it overlaps most
+    (nearest window when it overlaps none), so no translated line is ever dropped."""
+    buckets: list[list[Cue]] = [[] for _ in windows]
+    if not windows:
+        return ()
+    for cue in cues:
+        if not cue.timed:
+            raise ScriptError(f"cue {cue.text!r} has no start/end time; it cannot be placed in a window")
+
+        def overlap(w: Window) -> float:
+            return min(w.end, cue.end) - max(w.start, cue.start)  # type: ignore[type-var]
+
+        best = max(range(len(windows)), key=lambda k: overlap(windows[k]))
+        if overlap(windows[best]) <= 0:
+            mid = (cue.start + cue.end) / 2  # type: ignore[operator]
+            best = min(range(len(windows)), key=lambda k: abs((windows[k].start + windows[k].end) / 2 - mid))
+        buckets[best].append(cue)
+    return tuple(tuple(sorted(b, key=lambda c: c.start)) for b in buckets)

@@ -1,0 +1,122 @@
+"""Stage cache, atomic writes, run lock and the output-folder checks."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dubkit.cache import (
+    RunLock, StageCache, atomic_output, atomic_write_text, cache_key, check_output_dir, file_digest,
+)
+from dubkit.errors import OutputError
+
+
+def test_key_changes_with_any_input_and_not_with_dict_order():
+    a = cache_key("render", seed=1, opts={"x": 1, "y": 2})
+    assert a == cache_key("render", opts={"y": 2, "x": 1}, seed=1)
+    assert a != cache_key("render", seed=2, opts={"x": 1, "y": 2})
+    assert a != cache_key("gate", seed=1, opts={"x": 1, "y": 2})
+
+
+def test_file_digest_follows_content(tmp_path):
+    f = tmp_path / "a.bin"
+    f.write_bytes(b"one")
+    d1 = file_digest(f)
+    f.write_bytes(b"two!")
+    assert file_digest(f) != d1
+
+
+def test_json_and_arrays_round_trip(tmp_path):
+    cache = StageCache(tmp_path)
+    cache.put_json("s", "k", {"a": 1.5, "b": [1, 2]})
+    cache.put_arrays("s", "k", {"audio": np.arange(6, dtype=np.float32).reshape(3, 2)})
+    assert cache.get_json("s", "k") == {"a": 1.5, "b": [1, 2]}
+    np.testing.assert_array_equal(cache.get_arrays("s", "k")["audio"], np.arange(6).reshape(3, 2))
+    assert cache.count("s") == 1
+    assert cache.get_json("s", "missing") is None
+
+
+def test_disabled_cache_reads_nothing_but_still_writes(tmp_path):
+    StageCache(tmp_path).put_json("s", "k", {"a": 1})
+    forced = StageCache(tmp_path, enabled=False)
+    assert forced.get_json("s", "k") is None
+    forced.put_json("s", "k", {"a": 2})
+    assert StageCache(tmp_path).get_json("s", "k") == {"a": 2}
+
+
+def test_a_truncated_entry_is_treated_as_missing(tmp_path):
+    cache = StageCache(tmp_path)
+    cache.put_arrays("s", "k", {"x": np.zeros(100)})
+    path = tmp_path / ".dubkit-cache" / "s" / "k.npz"
+    path.write_bytes(path.read_bytes()[:20])
+    assert cache.get_arrays("s", "k") is None
+
+
+def test_atomic_write_leaves_no_temp_files_and_replaces_whole(tmp_path):
+    target = tmp_path / "r.json"
+    atomic_write_text(target, "old")
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_atomic_output_keeps_the_old_file_when_the_writer_fails(tmp_path):
+    target = tmp_path / "ad.zh.mp4"
+    target.write_bytes(b"approved render")
+    with pytest.raises(RuntimeError):
+        with atomic_output(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("ffmpeg died")
+    assert target.read_bytes() == b"approved render"
+    assert [p.name for p in tmp_path.iterdir()] == ["ad.zh.mp4"]
+
+
+def test_second_concurrent_run_is_refused(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys,time; from dubkit.cache import RunLock\n"
+         f"with RunLock({str(tmp_path)!r}):\n print('held', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True, cwd=os.getcwd(),
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputError, match="another dubkit run"):
+            with RunLock(tmp_path):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with RunLock(tmp_path):  # released when the holder dies
+        pass
+
+
+def test_unwritable_output_folder_is_refused(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        with pytest.raises(OutputError, match="not writable"):
+            check_output_dir(ro)
+    finally:
+        ro.chmod(0o700)
+
+
+def test_output_path_that_is_a_file_is_refused(tmp_path):
+    f = tmp_path / "out"
+    f.write_text("x")
+    with pytest.raises(OutputError, match="out"):
+        check_output_dir(f)
+
+
+def test_too_little_free_space_is_refused_before_any_work(tmp_path):
+    with pytest.raises(OutputError, match="MB free"):
+        check_output_dir(tmp_path, need_bytes=1 << 60)
+
+
+def test_output_folder_under_a_file_cannot_be_created(tmp_path):
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(OutputError, match="cannot create output folder"):
+        check_output_dir(tmp_path / "plain" / "out")
