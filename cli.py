@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from importlib.metadata import PackageNotFoundError, version
 
 import click
@@ -40,6 +41,84 @@ def main() -> None:
 
 
 # Commands are defined below, one function each.
+
+
+# --- eval / transcribe / models (owner: eval) -------------------------------------------------
+
+
+@main.command("eval")
+@click.argument("media", type=click.Path(path_type=Path))
+@click.option("--script", "script", required=True, type=click.Path(path_type=Path),
+              help="The reference script: .txt (untimed), .srt, .vtt, .ass or .json.")
+@click.option("--lang", "lang", required=True, help="Language code or alias (zh, yue, en, ja, ko, de, fr ...).")
+@click.option("--asr-model", default=None, help="A CTranslate2 Whisper folder or a pulled name (large-v3); default: packaged base.")
+@click.option("--threshold", type=float, default=None, help="Pass if the error rate is at or below this (0.25 = 25 %).")
+@click.option("--config", type=click.Path(path_type=Path), default=None, help="TOML/JSON file with a [thresholds] table per language.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Write the JSON report here.")
+@click.option("--html", "html_out", type=click.Path(path_type=Path), default=None, help="Write the HTML report here.")
+def eval_command(media, script, lang, asr_model, threshold, config, json_out, html_out) -> None:
+    """Score the speech in MEDIA against SCRIPT. Exit 0 passed, 1 gate failed, 2 bad input."""
+    from dubkit.evaluate import evaluate
+
+    result = evaluate(media, script, lang, asr_model=asr_model, threshold=threshold, config=config,
+                      json_out=json_out, html_out=html_out)
+    verdict = click.style("PASSED" if result.passed else "FAILED", fg="green" if result.passed else "red", bold=True)
+    sign = "<=" if result.passed else ">"
+    click.echo(f"{verdict}  {result.metric.upper()} {100 * result.error_rate:.1f} % {sign} threshold "
+               f"{100 * result.threshold:.1f} %  ({result.language}, {len(result.segments)} line(s), model {result.model})")
+    w = result.whole
+    click.echo(f"  hits {w.hits}, substitutions {w.substitutions}, deletions {w.deletions}, insertions {w.insertions}")
+    for note in result.notes:
+        click.echo(f"  note: {note}")
+    for path in (json_out, html_out):
+        if path is not None:
+            click.echo(f"  wrote {path}")
+    sys.exit(EXIT_OK if result.passed else EXIT_FAILED_GATE)
+
+
+@main.command("transcribe")
+@click.argument("media", type=click.Path(path_type=Path))
+@click.option("--lang", "lang", default=None, help="Force the language (default: detected).")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+              help="Script to write: .srt, .vtt, .ass, .json or .txt.")
+@click.option("--asr-model", default=None, help="A CTranslate2 Whisper folder or a pulled name; default: packaged base.")
+def transcribe_command(media, lang, out, asr_model) -> None:
+    """Write the timed source script of MEDIA (speech recognition with Whisper)."""
+    from dubkit.transcribe import transcribe
+
+    script = transcribe(media, out, lang=lang, asr_model=asr_model)
+    if not script.cues:
+        click.echo(f"no speech recognised in {media}; wrote an empty script {out}")
+    else:
+        click.echo(f"wrote {out}: {len(script.cues)} cue(s)")
+
+
+@main.group("models")
+def models_group() -> None:
+    """Speech recognition models: list them, or pull a known one from the hub."""
+
+
+@models_group.command("list")
+def models_list_command() -> None:
+    """List the packaged model, the known names and what is in the models folder."""
+    from dubkit.models import list_models
+    from eval.whisper_models import models_dir
+
+    click.echo(f"models folder: {models_dir()}")
+    for entry in list_models():
+        where = str(entry.path) if entry.installed else "not pulled"
+        click.echo(f"  {entry.name:<16} {where}  [{entry.source}]")
+
+
+@models_group.command("pull")
+@click.argument("name")
+@click.option("--endpoint", default=None, envvar="HF_ENDPOINT", help="Hub address (a mirror); default: huggingface.co.")
+def models_pull_command(name, endpoint) -> None:
+    """Fetch the known model NAME (large-v3 ...) into the models folder."""
+    from dubkit.models import pull_model
+
+    path = pull_model(name, endpoint=endpoint)
+    click.echo(f"pulled {name} into {path}")
 
 
 if __name__ == "__main__":

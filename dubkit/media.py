@@ -1,0 +1,162 @@
+"""The PyAV adapter: probe media files, decode their audio and pick frames, all in-process.
+
+Every failure is a `MediaError` naming the file and what is wrong with it; PyAV's own exceptions
+never leave this module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import av
+import numpy as np
+
+from dubkit.errors import MediaError
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a media file holds. Video fields are None without a video stream, audio ones likewise."""
+
+    path: Path
+    duration: float  # seconds: the container's duration, else the longest stream's
+    has_video: bool
+    has_audio: bool
+    fps: float | None = None
+    width: int | None = None
+    height: int | None = None
+    n_frames: int | None = None  # as declared by the container (0 or None when unknown)
+    sample_rate: int | None = None
+    channels: int | None = None
+
+
+def _open(path: Path):
+    path = Path(path)
+    if not path.exists():
+        raise MediaError(f"media file {path} does not exist")
+    if not path.is_file():
+        raise MediaError(f"media file {path} is not a file")
+    if path.stat().st_size == 0:
+        raise MediaError(f"media file {path} is empty (0 bytes)")
+    try:
+        return av.open(str(path))
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
+        raise MediaError(f"{path} is not a media file ffmpeg can read ({err})") from err
+
+
+def _stream_seconds(stream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    return 0.0
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Read a file's streams, size, frame rate and duration without decoding it."""
+    path = Path(path)
+    with _open(path) as container:
+        video = container.streams.video[0] if container.streams.video else None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        if video is None and audio is None:
+            raise MediaError(f"{path} has neither a video nor an audio stream")
+        duration = container.duration / av.time_base if container.duration else 0.0
+        if duration <= 0:
+            duration = max(_stream_seconds(s) for s in (video, audio) if s is not None)
+        if duration <= 0 and audio is not None:
+            duration = _decoded_audio_seconds(container, audio)
+        if duration <= 0:
+            raise MediaError(f"{path} has zero duration")
+        fps = None
+        if video is not None:
+            rate = video.average_rate or video.base_rate or video.guessed_rate
+            fps = float(rate) if rate else None
+        return MediaInfo(
+            path=path,
+            duration=float(duration),
+            has_video=video is not None,
+            has_audio=audio is not None,
+            fps=fps,
+            width=video.codec_context.width if video is not None else None,
+            height=video.codec_context.height if video is not None else None,
+            n_frames=video.frames if video is not None else None,
+            sample_rate=audio.codec_context.sample_rate if audio is not None else None,
+            channels=audio.codec_context.channels if audio is not None else None,
+        )
+
+
+def _decoded_audio_seconds(container, stream) -> float:
+    # Some raw formats declare no duration; count the samples instead (cheap for audio).
+    samples = 0
+    rate = stream.codec_context.sample_rate or 1
+    for frame in container.decode(stream):
+        samples += frame.samples
+    return samples / rate
+
+
+def read_audio(path: str | Path, sample_rate: int = 16_000, mono: bool = True) -> np.ndarray:
+    """Decode the first audio stream to float32 at `sample_rate`.
+
+    Returns shape (n,) when `mono`, else (n, channels). A file without audio is a MediaError.
+    """
+    path = Path(path)
+    with _open(path) as container:
+        if not container.streams.audio:
+            raise MediaError(f"{path} has no audio stream")
+        stream = container.streams.audio[0]
+        layout = "mono" if mono else None
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
+        chunks: list[np.ndarray] = []
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())  # (channels, samples), planar float
+            for out in resampler.resample(None):  # flush what the resampler still holds
+                chunks.append(out.to_ndarray())
+        except av.FFmpegError as err:
+            raise MediaError(f"cannot decode the audio of {path}: {err}") from err
+    if not chunks:
+        return np.zeros(0, dtype=np.float32) if mono else np.zeros((0, 1), dtype=np.float32)
+    samples = np.concatenate(chunks, axis=1).astype(np.float32)  # (channels, n)
+    return samples[0] if mono else np.ascontiguousarray(samples.T)
+
+
+def read_frames(path: str | Path, times: Sequence[float]) -> list[np.ndarray]:
+    """The frame on screen at each time (seconds), as (H, W, 3) uint8 RGB, in the order asked.
+
+    A time before the first frame gives the first frame; after the last, the last frame.
+    """
+    path = Path(path)
+    if not len(times):
+        return []
+    for t in times:
+        if not np.isfinite(t) or t < 0:
+            raise MediaError(f"frame time {t!r} for {path} is not a time in seconds >= 0")
+    with _open(path) as container:
+        if not container.streams.video:
+            raise MediaError(f"{path} has no video stream")
+        stream = container.streams.video[0]
+        order = sorted(range(len(times)), key=lambda i: times[i])
+        picked: dict[int, np.ndarray] = {}
+        previous = None
+        pending = list(order)
+        try:
+            # One forward pass, keeping the last frame that starts at or before each wanted time.
+            container.seek(0)
+            for frame in container.decode(stream):
+                t = float(frame.pts * stream.time_base) if frame.pts is not None else 0.0
+                while pending and times[pending[0]] < t:
+                    picked[pending.pop(0)] = _rgb(previous if previous is not None else frame)
+                if not pending:
+                    break
+                previous = frame  # converted only if picked
+        except av.FFmpegError as err:
+            raise MediaError(f"cannot decode the video of {path}: {err}") from err
+        if pending and previous is None:
+            raise MediaError(f"{path} has no decodable video frames")
+        for i in pending:
+            picked[i] = _rgb(previous)
+    return [picked[i] for i in range(len(times))]
+
+
+def _rgb(frame) -> np.ndarray:
+    return frame.to_ndarray(format="rgb24")  # (H, W, 3) uint8

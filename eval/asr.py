@@ -1,0 +1,111 @@
+"""The one faster-whisper adapter: load a Whisper model once, transcribe audio into a `Transcript`.
+
+Everything else in dubkit talks to `Recognizer`; nothing else imports faster_whisper.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from eval.errors import EvalError
+from eval.types import Transcript, TranscriptSegment, Word
+from eval.whisper_models import resolve_model
+from langs import Language, get_language, whisper_language
+
+SAMPLE_RATE = 16_000  # what Whisper's feature extractor expects
+
+
+class Recognizer:
+    """A loaded Whisper model: build it once and reuse it for every clip (one call at a time).
+
+    Word timestamps and the Silero VAD bundled in faster-whisper are always on: the VAD keeps
+    Whisper from inventing text in silence, and the word times let the gate score each timed cue
+    on its own span.
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        device: str = "cpu",
+        compute_type: str = "int8",
+        cpu_threads: int = 0,
+        beam_size: int = 5,
+        vad: bool = True,
+        models_dir: Path | None = None,
+    ) -> None:
+        # Imported here so that `import eval` stays cheap for code that only scores.
+        from faster_whisper import WhisperModel
+
+        resolved = resolve_model(model, models_dir)
+        self.name = resolved.name
+        self.path = resolved.path
+        self.beam_size = beam_size
+        self.vad = vad
+        try:
+            self._model = WhisperModel(
+                str(resolved.path), device=device, compute_type=compute_type, cpu_threads=cpu_threads
+            )
+        except (RuntimeError, ValueError, OSError) as err:
+            raise EvalError(f"cannot load ASR model {resolved.path}: {err}") from err
+        # Only large-v3-style vocabularies have a Cantonese token; base would reject "yue".
+        self.supports_yue = self._model.hf_tokenizer.token_to_id("<|yue|>") is not None
+        self.multilingual = bool(self._model.model.is_multilingual)
+
+    def whisper_code(self, language: Language | str) -> str:
+        """The Whisper language code this model is forced to for `language`."""
+        lang = language if isinstance(language, Language) else get_language(language)
+        code = whisper_language(lang, self.supports_yue)
+        if not self.multilingual and code != "en":
+            raise EvalError(
+                f"ASR model {self.name} is English-only and cannot transcribe {lang.code!r}"
+            )
+        return code
+
+    def transcribe(
+        self, audio: np.ndarray | str | Path, language: Language | str | None = None
+    ) -> Transcript:
+        """Transcribe 16 kHz mono float32 samples (or a media file) with the language forced.
+
+        `language=None` lets Whisper detect it. Silence gives a Transcript with no segments.
+        """
+        code = self.whisper_code(language) if language is not None else None
+        if isinstance(audio, np.ndarray):
+            samples = np.ascontiguousarray(audio, dtype=np.float32)
+            if samples.ndim != 1:
+                raise EvalError(
+                    f"audio for transcription must be mono (1-D) samples, got shape {samples.shape}"
+                )
+        else:
+            from faster_whisper import decode_audio
+
+            try:
+                samples = decode_audio(str(audio), sampling_rate=SAMPLE_RATE)
+            except Exception as err:  # PyAV raises a zoo of error types for unreadable input
+                raise EvalError(f"cannot decode audio from {audio}: {err}") from err
+        duration = len(samples) / SAMPLE_RATE
+        if len(samples) == 0:
+            return Transcript(language=code or "", duration=0.0, segments=(), model=self.name)
+        segments, info = self._model.transcribe(
+            samples,
+            language=code,
+            beam_size=self.beam_size,
+            word_timestamps=True,
+            vad_filter=self.vad,
+            condition_on_previous_text=False,  # stops one misheard line from steering the next
+        )
+        typed = tuple(_segment(s) for s in segments)  # the generator runs the decoding
+        return Transcript(
+            language=code or info.language, duration=duration, segments=typed, model=self.name
+        )
+
+
+def _segment(segment) -> TranscriptSegment:
+    words = tuple(
+        Word(text=w.word, start=float(w.start), end=float(w.end), probability=float(w.probability))
+        for w in (segment.words or ())
+    )
+    return TranscriptSegment(
+        start=float(segment.start), end=float(segment.end), text=segment.text, words=words
+    )
