@@ -1,0 +1,196 @@
+"""The `dubkit script` job: a timed source script and one fill-in template per language.
+
+For a translator: DIR/<stem>.source.srt is the timed source; DIR/<stem>.<lang>.template.srt has one
+cue per source line, same timing, whose text is
+
+    SRC: the source line
+    ZH:                          <- the translation goes after the language marker
+
+Any subtitle editor (or a text editor) fills it in; dubkit reads it back (`read_template`, or as a
+translated script found by `dubkit.translate.sources`). DIR/<stem>.<lang>.fit.tsv lists, per line,
+the time budget, roughly how many syllables fit, and for filled lines the estimated spoken duration,
+the speed-up needed and whether it fits. Re-running the command keeps filled templates and refreshes
+the tables, so a translator sees which lines are still too long. Format: docs/translation.md.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from dubkit.cache import atomic_write_text
+from dubkit.errors import InputError, OutputError, ScriptError
+from dubkit.scripts import read_script, write_script
+from dubkit.timing import LineFit, fit_line, max_units
+from eval.types import Cue
+from langs import Language
+
+SOURCE_LABEL = "SRC:"
+TEMPLATE_FORMATS = ("srt", "vtt")
+_LINE_BREAK = re.compile(r"\\N|\n")
+
+
+def marker(language: Language) -> str:
+    """The label after which the translation of a template line goes ("ZH:")."""
+    return f"{language.code.upper()}:"
+
+
+def template_text(source_text: str, language: Language, translation: str = "") -> str:
+    """The text of one template cue."""
+    flat = " ".join(_LINE_BREAK.split(source_text)).strip()
+    return f"{SOURCE_LABEL} {flat}\n{marker(language)} {translation}".rstrip()
+
+
+def is_template_text(text: str) -> bool:
+    """Whether a cue's text is in template form (it starts with the source label)."""
+    return text.lstrip().startswith(SOURCE_LABEL)
+
+
+def parse_template_text(text: str, language: Language, index: int, where: str) -> str:
+    """The translation written in a template cue ("" when not filled in yet).
+
+    Script readers may join a cue's lines with spaces, so the marker is found inline: the first
+    upper-case "ZH:" standing as a word after the source label. Text without the source label is
+    a plain translated line and is returned as it is.
+    """
+    if not is_template_text(text):
+        return " ".join(text.split())
+    label = marker(language)
+    found = re.search(rf"(?:^|\s){re.escape(label)}", text)
+    if found is None:
+        raise ScriptError(
+            f"{where}: line {index + 1} has no {label!r} marker for the {language.code} translation: {text!r}"
+        )
+    return " ".join(text[found.end():].split())
+
+
+def read_template(path: Path, language: Language, duration: float | None = None) -> tuple[tuple[Cue, ...], int]:
+    """Read a (partly) filled template: cues carrying the translations, and how many are unfilled.
+
+    Unfilled lines come back with empty text; callers decide whether that is acceptable.
+    """
+    script = read_script(path, duration=duration)
+    cues, unfilled = [], 0
+    for i, cue in enumerate(script.cues):
+        translation = parse_template_text(cue.text, language, i, str(path))
+        unfilled += not translation
+        cues.append(replace(cue, text=translation))
+    return tuple(cues), unfilled
+
+
+@dataclass(frozen=True)
+class LanguagePackage:
+    """What was written for one language, and how its filled lines fit."""
+
+    language: str
+    template: Path
+    fit_table: Path
+    filled: int
+    total: int
+    fits: tuple[LineFit, ...]  # one per filled line
+    kept: bool  # an existing (filled) template was kept rather than written
+
+    @property
+    def overflow(self) -> tuple[LineFit, ...]:
+        return tuple(f for f in self.fits if not f.fits)
+
+
+@dataclass(frozen=True)
+class ScriptPackage:
+    source: Path
+    packages: dict[str, LanguagePackage]
+
+
+def _same_timing(a: Sequence[Cue], b: Sequence[Cue]) -> bool:
+    return len(a) == len(b) and all(
+        round(x.start or 0.0, 3) == round(y.start or 0.0, 3) and round(x.end or 0.0, 3) == round(y.end or 0.0, 3)
+        for x, y in zip(a, b)
+    )
+
+
+def _fmt(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds:.3f}"
+
+
+def _tsv_cell(text: str) -> str:
+    return " ".join(_LINE_BREAK.split(text)).replace("\t", " ").strip()
+
+
+def _fit_table(source_cues: Sequence[Cue], translations: Sequence[Cue], language: Language,
+               ) -> tuple[str, tuple[LineFit, ...]]:
+    header = ["index", "start", "end", "budget_s", "max_units", "source", "translation",
+              "estimated_s", "speed_factor", "fits"]
+    rows, fits = ["\t".join(header)], []
+    for i, (src, tr) in enumerate(zip(source_cues, translations)):
+        budget = tr.duration or 0.0
+        cells = [str(i + 1), _fmt(tr.start), _fmt(tr.end), f"{budget:.3f}", str(max_units(language, budget)),
+                 _tsv_cell(src.text), _tsv_cell(tr.text)]
+        if tr.text.strip():
+            fit = fit_line(tr.text, language, budget, index=i, start=tr.start, end=tr.end)
+            fits.append(fit)
+            cells += [f"{fit.estimated:.3f}", f"{fit.speed_factor:.2f}", "yes" if fit.fits else "NO"]
+        else:
+            cells += ["", "", ""]
+        rows.append("\t".join(cells))
+    return "\n".join(rows) + "\n", tuple(fits)
+
+
+def _language_package(source_cues: Sequence[Cue], language: Language, out_dir: Path, stem: str, fmt: str,
+                      translation: Sequence[Cue] | None) -> LanguagePackage:
+    template = out_dir / f"{stem}.{language.code}.template.{fmt}"
+    fit_path = out_dir / f"{stem}.{language.code}.fit.tsv"
+    kept = False
+    filled_cues: tuple[Cue, ...] = tuple(replace(c, text="") for c in source_cues)
+    if template.exists():
+        existing, unfilled = read_template(template, language)
+        if _same_timing(existing, source_cues):
+            filled_cues, kept = existing, True
+        elif unfilled < len(existing):
+            raise OutputError(
+                f"{template} holds translations for a different source script "
+                f"({len(existing)} lines, the source has {len(source_cues)}); move it away to start over"
+            )
+    if translation is not None:  # a finished translated script supplied for checking
+        if not _same_timing(translation, source_cues):
+            raise ScriptError(
+                f"the {language.code} translation has {len(translation)} lines timed differently from the "
+                f"{len(source_cues)} source lines; fit it against its own timing with `dubkit.timing.fit_cues`"
+            )
+        filled_cues = tuple(translation)
+    if not kept:
+        write_script([replace(c, text=template_text(c.text, language, t.text))
+                      for c, t in zip(source_cues, filled_cues)], template)
+    table, fits = _fit_table(source_cues, filled_cues, language)
+    atomic_write_text(fit_path, table)
+    filled = sum(1 for c in filled_cues if c.text.strip())
+    return LanguagePackage(language.code, template, fit_path, filled, len(source_cues), fits, kept)
+
+
+def write_script_package(
+    source_cues: Sequence[Cue], languages: Sequence[Language], out_dir: Path | str, stem: str,
+    *, fmt: str = "srt", translations: Mapping[str, Sequence[Cue]] | None = None,
+) -> ScriptPackage:
+    """Write the source script, one template and one fit table per language; keep filled templates.
+
+    `translations` (language code -> cues timed like the source) are checked instead of the
+    template's contents, e.g. a finished script the translator delivered.
+    """
+    if fmt not in TEMPLATE_FORMATS:
+        raise InputError(f"template format {fmt!r} is not one of {', '.join(TEMPLATE_FORMATS)}")
+    if not source_cues:
+        raise ScriptError("the source script has no lines: nothing to translate")
+    untimed = [i for i, c in enumerate(source_cues) if not c.timed]
+    if untimed:
+        raise ScriptError(f"source line {untimed[0] + 1} has no timing; templates need a timed source script")
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create output folder {out_dir}: {err.strerror}") from err
+    source_path = write_script(list(source_cues), out_dir / f"{stem}.source.srt")
+    packages = {
+        lang.code: _language_package(source_cues, lang, out_dir, stem, fmt, (translations or {}).get(lang.code))
+        for lang in languages
+    }
+    return ScriptPackage(source=Path(source_path), packages=packages)
