@@ -68,18 +68,6 @@ def cut_times(frames: Iterable[np.ndarray], fps: float, *, threshold: float = CU
     return tuple(cuts)
 
 
-def detect_cuts(path: Path, *, fps: float, threshold: float = CUT_THRESHOLD) -> tuple[float, ...]:
-    """Shot cuts of a video file, decoded through the PyAV adapter at a small size."""
-    from dubkit.media import read_frames  # the one PyAV adapter
-
-    return cut_times(_iter_frames(read_frames, Path(path)), fps, threshold=threshold)
-
-
-def _iter_frames(read_frames, path: Path) -> Iterable[np.ndarray]:
-    frames = read_frames(path)
-    return frames if not isinstance(frames, tuple) else frames[0]
-
-
 def _snap_down(t: float, fps: float) -> float:
     return math.floor(t * fps + 1e-6) / fps
 
@@ -174,3 +162,43 @@ def assign_lines(windows: Sequence[Window], cues: Sequence[Cue]) -> tuple[tuple[
             best = min(range(len(windows)), key=lambda k: abs((windows[k].start + windows[k].end) / 2 - mid))
         buckets[best].append(cue)
     return tuple(tuple(sorted(b, key=lambda c: c.start)) for b in buckets)
+
+
+def _small_frames(path: Path, size: tuple[int, int] = (64, 36)) -> Iterable[np.ndarray]:
+    """Every frame of the first video stream, decoded and scaled down by FFmpeg (PyAV) as it goes.
+
+    dubkit.media.read_frames returns full-size frames for chosen times; cut detection needs every
+    frame but only a thumbnail of each, and holding a minute of full frames would take gigabytes.
+    """
+    import av
+
+    from dubkit.errors import MediaError
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
+                yield frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
+    except (av.FFmpegError, IndexError) as err:
+        raise MediaError(f"cannot decode the video of {path} for shot detection: {err}") from err
+
+
+def shot_cuts(path: Path, digest: str, fps: float, cache) -> tuple[float, ...]:
+    """Shot cuts of the source, cached by its content digest and the detection threshold."""
+    from dubkit.cache import cache_key
+
+    key = cache_key("cuts", source=digest, threshold=CUT_THRESHOLD, fps=fps)
+    hit = cache.get_json("cuts", key)
+    if hit is None:
+        hit = {"cuts": list(cut_times(_small_frames(path), fps))}
+        cache.put_json("cuts", key, hit)
+    return tuple(hit["cuts"])
+
+
+def first_frames(path: Path, windows: Sequence[Window]) -> dict[int, np.ndarray]:
+    """Each window's first source frame (the generator's reference image), in one decoding pass."""
+    from dubkit.media import read_frames
+
+    frames = read_frames(path, [w.start for w in windows]) if windows else []
+    return {w.index: f for w, f in zip(windows, frames)}

@@ -1,0 +1,100 @@
+"""The engine registry: pick `preview` or `magihuman` by name, or automatically with the reason.
+
+`auto` takes magihuman only when a CUDA device and a complete weights folder are both present; the
+reason it fell back to preview is returned so the CLI and the report can say what to do about it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dubkit.engines.base import Engine, WindowRender, WindowRequest
+from dubkit.errors import InputError
+
+ENGINES = ("auto", "preview", "magihuman")
+RESOLUTIONS = ("256p", "540p", "1080p")
+MODES = ("distill", "base")
+
+__all__ = ["ENGINES", "Engine", "EngineChoice", "WindowRender", "WindowRequest", "select_engine"]
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine a job runs with and why it was chosen."""
+
+    engine: Engine
+    reason: str
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _missing_weights(weights: Path | None, resolution: str, mode: str) -> list[str]:
+    if weights is None:
+        return ["--weights DIR (no weights folder given)"]
+    from dubkit.engines.magihuman import required_components
+    from model.weights import check
+
+    if not Path(weights).is_dir():
+        return [f"{weights} (not a folder)"]
+    return list(check(Path(weights), required_components(resolution, mode)))
+
+
+def select_engine(
+    name: str = "auto",
+    *,
+    weights: Path | None = None,
+    resolution: str = "256p",
+    mode: str = "distill",
+) -> EngineChoice:
+    """Build the engine named `name` (auto, preview, magihuman).
+
+    auto: magihuman when CUDA and complete weights are present, else preview with the reason.
+    magihuman by name: InputError listing what is missing from the weights folder; without CUDA it
+    runs on the CPU (slow, but the user asked for it).
+    """
+    if name not in ENGINES:
+        raise InputError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    if resolution not in RESOLUTIONS:
+        raise InputError(f"unknown resolution {resolution!r}; choose one of {', '.join(RESOLUTIONS)}")
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    if name == "preview":
+        return EngineChoice(_preview(), "preview engine requested (--engine preview)")
+    cuda = _cuda_available()
+    missing = _missing_weights(weights, resolution, mode)
+    if name == "magihuman":
+        if missing:
+            raise InputError(
+                f"magihuman engine needs weights; missing: {', '.join(missing[:8])}"
+                + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+                + " (fetch them with `dubkit weights pull DIR`, then pass --weights DIR)"
+            )
+        from dubkit.engines.magihuman import MagiHumanEngine
+
+        device = "cuda" if cuda else "cpu"
+        engine = MagiHumanEngine.from_weights(Path(weights), resolution=resolution, mode=mode, device=device)
+        return EngineChoice(engine, "magihuman requested" + ("" if cuda else " (no CUDA device: running on CPU)"))
+    if not cuda:
+        return EngineChoice(_preview(), "preview chosen: no CUDA device, magihuman needs a GPU")
+    if missing:
+        return EngineChoice(
+            _preview(),
+            "preview chosen: magihuman weights incomplete, missing " + ", ".join(missing[:4])
+            + " (`dubkit weights pull DIR`, then --weights DIR)",
+        )
+    from dubkit.engines.magihuman import MagiHumanEngine
+
+    engine = MagiHumanEngine.from_weights(Path(weights), resolution=resolution, mode=mode, device="cuda")
+    return EngineChoice(engine, "magihuman chosen: CUDA device and complete weights present")
+
+
+def _preview() -> Engine:
+    from dubkit.engines.preview import PreviewEngine
+
+    return PreviewEngine()

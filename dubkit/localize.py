@@ -1,0 +1,229 @@
+"""`dubkit localize`: one source video into several languages, as a numbered recipe of stages.
+
+Each step calls one stage module and passes typed values on; no stage logic lives here. Every
+stage result is cached under OUT/.dubkit-cache (see dubkit.cache), so a run that is killed and
+started again redoes no finished work, and --force recomputes everything.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from dubkit.cache import RunLock, StageCache, check_output_dir, file_digest
+from dubkit.engines import EngineChoice, select_engine
+from dubkit.engines.base import Engine
+from dubkit.gate_loop import WindowOutcome, load_chosen_render, render_language, speech_scorer
+from dubkit.options import LocalizeOptions, checked
+from dubkit.probe import probe_source
+from dubkit.report import LanguageSummary, build_report, thumbnail_uri, write_report
+from dubkit.source_script import load_source_script
+from dubkit.translation_stage import translate_languages
+from dubkit.windows import MAX_WINDOW, first_frames, plan_windows, shot_cuts
+
+Progress = Callable[[str, int, int], None]
+"""(what is happening, units done, units in all) — the CLI draws it; tests may record it."""
+
+
+@dataclass(frozen=True)
+class LanguageOutput:
+    """The files written for one language and its verdict."""
+
+    language: str
+    video: Path
+    subtitles: Path
+    passed: bool
+    loudness_lufs: float
+    duration: float
+
+
+@dataclass(frozen=True)
+class LocalizeResult:
+    """What a localize job produced."""
+
+    out: Path
+    outputs: dict[str, LanguageOutput]
+    report_json: Path
+    report_html: Path
+    passed: bool  # every language passed the gate (and its glossary check)
+    engine: str
+    engine_reason: str
+    timings: dict[str, float]
+
+
+def localize(
+    options: LocalizeOptions,
+    *,
+    engine: Engine | None = None,
+    recognizer=None,
+    progress: Progress | None = None,
+) -> LocalizeResult:
+    """Run the whole job. `engine`/`recognizer` override the automatic choice (tests, the Python API)."""
+    say = progress or (lambda what, done, total: None)
+    clock = _Clock()
+    opts = checked(options)  # 0. every option and referenced file, before anything is written
+    out = opts.out_dir
+    check_output_dir(out)
+    with RunLock(out):
+        cache = StageCache(out, enabled=not opts.force)
+        asr = _Lazy(lambda: recognizer or _recognizer(opts.asr_model))
+        with clock("probe"):  # 1
+            say("probe", 0, 1)
+            source = probe_source(opts.source)
+        with clock("source_script"):  # 2
+            say("source script", 0, 1)
+            script = load_source_script(source, opts.source_script, cache=cache, recognizer=asr, max_cue=MAX_WINDOW)
+        with clock("windows"):  # 3
+            say("shots and windows", 0, 1)
+            cuts = shot_cuts(source.path, source.digest, source.fps, cache)
+            windows = plan_windows(script.cues, duration=source.duration, fps=source.fps, cuts=cuts)
+        with clock("translate"):  # 4
+            say("translations", 0, len(opts.languages))
+            scripts = translate_languages(
+                source.path, script.cues, opts.languages, windows, scripts_dir=opts.scripts_dir,
+                translator_specs=opts.translators, glossary_path=opts.glossary, duration=source.duration,
+                source_language=script.language, cache=cache,
+            )
+        with clock("engine"):  # 5
+            choice = EngineChoice(engine, "engine given by the caller") if engine is not None else select_engine(
+                opts.engine, weights=opts.weights, resolution=opts.resolution, mode=opts.mode)
+            references = first_frames(source.path, windows)
+        summaries, outputs = [], {}
+        total, done = len(windows) * len(opts.languages), 0
+        for lang in opts.languages:
+            ls = scripts[lang.code]
+            with clock("render_gate"):  # 6
+                scorer, scorer_id = speech_scorer(asr(), lang, opts.threshold)
+
+                def tick(outcome: WindowOutcome) -> None:
+                    nonlocal done
+                    done += 1
+                    say(f"{lang.code} window {outcome.window_index}", done, total)
+
+                voice = opts.voice_tracks.get(lang.code)
+                outcomes = render_language(
+                    choice.engine, windows, ls.per_window, lang, reference_frames=references,
+                    width=source.width, height=source.height, speakers=dict(opts.speakers), voice_track=voice,
+                    scorer=scorer, scorer_identity=scorer_id, cache=cache, max_attempts=opts.max_attempts,
+                    base_seed=opts.seed, context={"source": source.digest,
+                                                  "voice_track": file_digest(voice) if voice else None},
+                    on_window=tick,
+                )
+            with clock("assemble"):  # 7
+                say(f"{lang.code} assemble", done, total)
+                summary, output = _assemble_language(source, opts, ls, outcomes, references, choice, cache)
+            summaries.append(summary)
+            outputs[lang.code] = output
+        with clock("report"):  # 8
+            say("report", total, total)
+            timings = clock.totals(summaries)
+            job = _job_record(source, opts, script, cuts, windows, choice, asr, timings)
+            report_json, report_html = write_report(build_report(job, summaries), out)
+    return LocalizeResult(
+        out=out, outputs=outputs, report_json=report_json, report_html=report_html,
+        passed=all(s.passed for s in summaries), engine=choice.engine.name, engine_reason=choice.reason,
+        timings=timings,
+    )
+
+
+def _assemble_language(source, opts, ls, outcomes, references, choice, cache):
+    from dubkit.assemble import PlacedRender, assemble
+    from dubkit.translate.glossary import check_speech, load_glossary
+
+    renders = {o.window_index: load_chosen_render(cache, o) for o in outcomes}
+    placed = [PlacedRender(o.start, o.end, renders[o.window_index]) for o in outcomes]
+    result = assemble(source.path, source, placed, ls.cues, ls.language, opts.out_dir, me_track=opts.me_track,
+                      loudness=opts.loudness, preview=choice.engine.is_preview)
+    violations = list(ls.glossary_violations)
+    if opts.glossary:
+        glossary = load_glossary(opts.glossary)
+        for o in outcomes:
+            violations += [asdict(v) for v in check_speech(
+                " ".join(o.lines), o.chosen_attempt.heard, glossary, ls.language,
+                index=o.window_index, start=o.start, end=o.end)]
+    script_violations = [v for v in violations if v["where"] != "speech"]
+    failed_windows = [o.window_index for o in outcomes if not o.passed]
+    reasons = ([f"windows {failed_windows} failed the speech gate"] if failed_windows else []) + [
+        f'glossary term "{v["term"]}" missing from the {v["where"]}: {v["text"]}' for v in script_violations]
+    thumbs = {}
+    for o in outcomes:
+        frames = renders[o.window_index].frames
+        frame = frames[len(frames) // 2] if frames is not None and len(frames) else references[o.window_index]
+        thumbs[o.window_index] = thumbnail_uri(frame)
+    passed = not reasons
+    summary = LanguageSummary(
+        language=ls.language.code, passed=passed, outcomes=outcomes, script_origin=ls.origin,
+        glossary_violations=tuple(violations), timing_overflows=ls.timing_overflows, video=result.video,
+        subtitles=result.subtitles, loudness_lufs=result.loudness_lufs, duration=result.duration,
+        thumbnails=thumbs, reasons=tuple(reasons),
+    )
+    return summary, LanguageOutput(ls.language.code, result.video, result.subtitles, passed,
+                                   result.loudness_lufs, result.duration)
+
+
+def _job_record(source, opts, script, cuts, windows, choice, asr, timings) -> dict:
+    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items() if k != "languages"}
+    options["voice_tracks"] = {k: str(v) for k, v in opts.voice_tracks.items()}
+    return {
+        "source": {"path": str(source.path), "sha256": source.digest, "duration": source.duration,
+                   "fps": source.fps, "width": source.width, "height": source.height, "has_audio": source.has_audio},
+        "targets": [lang.code for lang in opts.languages],
+        "options": options,
+        "seed": opts.seed,
+        "engine": {"name": choice.engine.name, "preview": choice.engine.is_preview, "reason": choice.reason,
+                   "identity": choice.engine.identity()},
+        "asr": {"model": asr().name},
+        "source_script": {"origin": script.origin, "language": script.language,
+                          "cues": [asdict(c) for c in script.cues]},
+        "shot_cuts": list(cuts),
+        "windows": [{"index": w.index, "start": w.start, "end": w.end, "cues": [asdict(c) for c in w.cues]}
+                    for w in windows],
+        "timings": timings,
+    }
+
+
+def _recognizer(model: str | None):
+    from eval.asr import Recognizer
+
+    return Recognizer(model)
+
+
+class _Lazy:
+    """Build a value on first call (the recogniser loads a model; bad input should fail before)."""
+
+    def __init__(self, make):
+        self._make, self._value = make, None
+
+    def __call__(self):
+        if self._value is None:
+            self._value = self._make()
+        return self._value
+
+
+class _Clock:
+    """Wall time per recipe step, plus engine and recognition time from the attempts."""
+
+    def __init__(self):
+        self.start = time.perf_counter()
+        self.steps: dict[str, float] = {}
+
+    def __call__(self, step: str):
+        clock = self
+
+        class _Step:
+            def __enter__(self):
+                self.t0 = time.perf_counter()
+
+            def __exit__(self, *exc):
+                clock.steps[step] = clock.steps.get(step, 0.0) + time.perf_counter() - self.t0
+
+        return _Step()
+
+    def totals(self, summaries) -> dict[str, float]:
+        attempts = [a for s in summaries for o in s.outcomes for a in o.attempts]
+        fresh_engine = sum(a.seconds_render for a in attempts if not a.cached)
+        return {**{k: round(v, 3) for k, v in self.steps.items()},
+                "engine": round(fresh_engine, 3),
+                "gate": round(sum(a.seconds_gate for a in attempts), 3),
+                "total": round(time.perf_counter() - self.start, 3)}

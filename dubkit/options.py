@@ -1,0 +1,103 @@
+"""The localize job's options, checked once up front before anything is written.
+
+Everything a user can get wrong in the options (a language code, a missing voice track, a bad
+`--speaker` or `--voice-track` spelling, a non-positive attempt count) is refused here with a named
+error carrying the value, so a run never fails half-way for a reason it could have seen at the start.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from dubkit.errors import InputError, MediaError
+from langs import Language, get_language, parse_languages
+
+
+@dataclass(frozen=True)
+class LocalizeOptions:
+    """What `dubkit localize` was asked to do. Paths as given; `checked()` resolves and validates."""
+
+    source: Path
+    languages: tuple[Language, ...] | str
+    out: Path | None = None  # default: <source dir>/out
+    source_script: Path | None = None
+    scripts_dir: Path | None = None
+    translators: tuple[str, ...] = ()  # "ct2:DIR", "openai:URL[#MODEL]", optionally "LANG=" first
+    glossary: Path | None = None
+    engine: str = "auto"  # auto | preview | magihuman
+    weights: Path | None = None
+    resolution: str = "256p"
+    mode: str = "distill"
+    voice_tracks: Mapping[str, Path] = field(default_factory=dict)  # language code -> file
+    me_track: Path | None = None
+    loudness: float = -23.0
+    speakers: Mapping[str, str] = field(default_factory=dict)  # speaker name -> English description
+    max_attempts: int = 3
+    seed: int = 0
+    asr_model: str | None = None
+    threshold: float | None = None
+    force: bool = False
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.out) if self.out is not None else Path(self.source).parent / "out"
+
+
+def parse_pairs(items: Sequence[str], *, flag: str) -> dict[str, str]:
+    """`NAME=VALUE` items (from repeated CLI flags) as a dict; InputError naming the bad item."""
+    pairs: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip().strip('"').strip("'")
+        if not sep or not name or not value:
+            raise InputError(f"{flag} {item!r} is not NAME=VALUE")
+        if name in pairs:
+            raise InputError(f"{flag} names {name!r} twice")
+        pairs[name] = value
+    return pairs
+
+
+def _require_audio_file(path: Path, what: str) -> Path:
+    from dubkit.media import probe
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {path} does not exist")
+    if not probe(path).has_audio:
+        raise MediaError(f"{what} {path} has no audio stream")
+    return path
+
+
+def checked(options: LocalizeOptions) -> LocalizeOptions:
+    """The options with languages parsed and every referenced file checked; raises on the first problem."""
+    languages = options.languages
+    if isinstance(languages, str):
+        languages = parse_languages(languages)
+    languages = tuple(get_language(lang) for lang in languages)
+    if not languages:
+        raise InputError("no target language given (--to zh,ko,ja)")
+    if options.max_attempts < 1:
+        raise InputError(f"--max-attempts must be at least 1, got {options.max_attempts}")
+    if options.seed < 0:
+        raise InputError(f"--seed must be >= 0, got {options.seed}")
+    if not -70.0 <= options.loudness <= -5.0:
+        raise InputError(f"--loudness {options.loudness} LUFS is outside -70..-5")
+    source = Path(options.source)
+    if not source.is_file():
+        raise MediaError(f"source {source} does not exist or is not a file")
+    if options.source_script is not None and not Path(options.source_script).is_file():
+        raise InputError(f"--source-script {options.source_script} does not exist")
+    if options.scripts_dir is not None and not Path(options.scripts_dir).is_dir():
+        raise InputError(f"--scripts {options.scripts_dir} is not a folder")
+    if options.glossary is not None and not Path(options.glossary).is_file():
+        raise InputError(f"--glossary {options.glossary} does not exist")
+    codes = {lang.code for lang in languages}
+    voice_tracks: dict[str, Path] = {}
+    for name, path in options.voice_tracks.items():
+        code = get_language(name).code
+        if code not in codes:
+            raise InputError(f"--voice-track {name}={path}: {code} is not among the target languages {sorted(codes)}")
+        voice_tracks[code] = _require_audio_file(Path(path), f"voice track for {code}")
+    me_track = _require_audio_file(Path(options.me_track), "music-and-effects track") if options.me_track else None
+    return replace(options, source=source, languages=languages, voice_tracks=voice_tracks, me_track=me_track)
