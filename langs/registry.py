@@ -1,0 +1,164 @@
+"""The seven spoken languages dubkit supports, and how a user's code or alias resolves to one of them."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from langs.errors import LanguageListError, UnknownLanguageError
+from langs.rates import RATES, SpeakingRate
+
+
+@dataclass(frozen=True)
+class Language:
+    """One supported spoken language and everything the pipeline needs to know about it.
+
+    code: dubkit's code ("zh", "yue", "en", "ja", "ko", "de", "fr").
+    prompt_name: the plain-English name MagiHuman's prompt puts in the speaker tag (`<man, Mandarin>`).
+    english_name: a human-readable name for reports.
+    aliases: lower-case, '-'-separated alternative names that resolve to this language.
+    whisper_code / whisper_fallback: Whisper's `language=` value when the model knows it / when it does not
+        (Cantonese is `yue` only in large-v3 models; others transcribe it as `zh`).
+    metric: "cer" (character error rate) or "wer" (word error rate) for the quality gate.
+    espeak_voice: the espeak-ng 1.52 voice name for the CPU preview voice.
+    cjk: Chinese, Japanese or Korean: scored by characters and spaced per character in the prompt.
+    script: notes on the writing system.
+    rate: the speaking-rate figure (langs.rates).
+    """
+
+    code: str
+    prompt_name: str
+    english_name: str
+    aliases: tuple[str, ...]
+    whisper_code: str
+    whisper_fallback: str
+    metric: str
+    espeak_voice: str
+    cjk: bool
+    script: str
+    rate: SpeakingRate
+
+    def __str__(self) -> str:
+        return self.code
+
+
+def _lang(code: str, prompt_name: str, english_name: str, aliases: tuple[str, ...], *, whisper_fallback: str = "",
+          metric: str, espeak_voice: str, cjk: bool, script: str) -> Language:
+    return Language(code=code, prompt_name=prompt_name, english_name=english_name, aliases=aliases,
+                    whisper_code=code, whisper_fallback=whisper_fallback or code, metric=metric,
+                    espeak_voice=espeak_voice, cjk=cjk, script=script, rate=RATES[code])
+
+
+_TABLE = (
+    _lang("zh", "Mandarin", "Mandarin Chinese",
+          # zh-TW / zh-Hant are Mandarin written in traditional characters: same spoken language.
+          ("zh-cn", "zh-hans", "zh-hans-cn", "zh-sg", "zh-hans-sg", "zh-my", "zh-tw", "zh-hant", "zh-hant-tw",
+           "cmn", "cmn-hans", "cmn-hant", "cmn-cn", "cmn-tw", "zho", "chi", "chinese", "mandarin",
+           "普通话", "普通話", "国语", "國語", "华语", "華語", "中文", "汉语", "漢語"),
+          metric="cer", espeak_voice="cmn", cjk=True,
+          script="Han characters, simplified (mainland, Singapore) or traditional (Taiwan); scored in simplified"),
+    _lang("yue", "Cantonese", "Cantonese",
+          # Hong Kong and Macau Chinese is Cantonese speech in traditional characters.
+          ("zh-hk", "zh-hant-hk", "zh-mo", "zh-hant-mo", "yue-hk", "yue-hant", "yue-hans", "yue-cn", "zh-yue",
+           "cantonese", "粤语", "粵語", "广东话", "廣東話", "广府话", "廣府話"),
+          whisper_fallback="zh", metric="cer", espeak_voice="yue", cjk=True,
+          script="Han characters, usually traditional, with Cantonese-only characters (嘅 咗 喺); scored in simplified"),
+    _lang("en", "English", "English",
+          ("en-us", "en-gb", "en-au", "en-ca", "en-ie", "en-in", "en-nz", "en-za", "eng", "english"),
+          metric="wer", espeak_voice="en-us", cjk=False, script="Latin alphabet, words separated by spaces"),
+    _lang("ja", "Japanese", "Japanese",
+          ("ja-jp", "jpn", "japanese", "日本語", "にほんご"),
+          metric="cer", espeak_voice="ja", cjk=True,
+          script="kanji with hiragana and katakana, no spaces between words"),
+    _lang("ko", "Korean", "Korean",
+          ("ko-kr", "kor", "korean", "한국어", "조선말"),
+          metric="cer", espeak_voice="ko", cjk=True,
+          script="Hangul syllable blocks, spaces between phrases (eojeol); scored by block"),
+    _lang("de", "German", "German",
+          ("de-de", "de-at", "de-ch", "de-li", "de-lu", "deu", "ger", "german", "deutsch"),
+          metric="wer", espeak_voice="de", cjk=False, script="Latin alphabet with ä ö ü ß, nouns capitalised"),
+    _lang("fr", "French", "French",
+          ("fr-fr", "fr-ca", "fr-be", "fr-ch", "fr-lu", "fra", "fre", "french", "français", "francais"),
+          metric="wer", espeak_voice="fr", cjk=False, script="Latin alphabet with accents and elision (l', qu')"),
+)
+
+LANGUAGES = MappingProxyType({lang.code: lang for lang in _TABLE})
+CODES: tuple[str, ...] = tuple(LANGUAGES)
+_BY_NAME = MappingProxyType({name: lang for lang in _TABLE for name in (lang.code, *lang.aliases)})
+
+# BCP-47-shaped tags: language, optional script (4 letters), optional region (2 letters or 3 digits).
+_TAG = re.compile(r"^(?P<lang>[a-z]{2,3})(?:-(?P<script>[a-z]{4}))?(?:-(?P<region>[a-z]{2}|\d{3}))?$")
+_CANTONESE_REGIONS = frozenset({"hk", "mo"})
+
+
+def _key(value: str) -> str:
+    return value.strip().lower().replace("_", "-")
+
+
+def _supported_message(value: object) -> str:
+    return (f"unknown language {value!r}: supported codes are {', '.join(CODES)} "
+            "(aliases such as zh-CN, cmn, zh-TW, zh-HK, en-US, deu, fra are accepted)")
+
+
+def get_language(code_or_alias: str | Language) -> Language:
+    """Resolve a code, alias or BCP-47 tag (case-insensitive, '_' or '-') to its Language.
+
+    Raises UnknownLanguageError naming the value and listing the supported codes.
+    """
+    if isinstance(code_or_alias, Language):
+        return code_or_alias
+    if not isinstance(code_or_alias, str):
+        raise UnknownLanguageError(_supported_message(code_or_alias), code_or_alias)
+    key = _key(code_or_alias)
+    if key in _BY_NAME:
+        return _BY_NAME[key]
+    match = _TAG.match(key)
+    if match:
+        base = _BY_NAME.get(match["lang"])
+        # zh with a Hong Kong or Macau region is Cantonese; any other region keeps the base language.
+        if base is not None and base.code == "zh" and match["region"] in _CANTONESE_REGIONS:
+            return LANGUAGES["yue"]
+        if base is not None:
+            return base
+    raise UnknownLanguageError(_supported_message(code_or_alias), code_or_alias)
+
+
+def parse_languages(spec: str | Iterable[str]) -> tuple[Language, ...]:
+    """Parse a comma-separated list ("zh,ko,ja") or an iterable of codes into Languages, in the order given.
+
+    Raises LanguageListError for an empty list, an empty item, or the same language named twice (zh,zh-CN),
+    and UnknownLanguageError for an unknown code.
+    """
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    if not any(isinstance(item, str) and item.strip() for item in items):
+        raise LanguageListError(f"empty language list {spec!r}: name at least one of {', '.join(CODES)}", spec)
+    seen: dict[str, str] = {}
+    result: list[Language] = []
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise LanguageListError(f"empty item in language list {spec!r}", spec)
+        lang = get_language(item)
+        if lang.code in seen:
+            raise LanguageListError(
+                f"language list {spec!r} names {lang.code} twice ({seen[lang.code]!r} and {item.strip()!r})", spec)
+        seen[lang.code] = item.strip()
+        result.append(lang)
+    return tuple(result)
+
+
+def whisper_language(lang: str | Language, model_supports_yue: bool) -> str:
+    """Whisper's `language=` for this language: Cantonese is "yue" only when the model has that token, else "zh"."""
+    language = get_language(lang)
+    return language.whisper_code if model_supports_yue else language.whisper_fallback
+
+
+def model_supports_yue(model_name: str) -> bool:
+    """Whether a Whisper model name belongs to the large-v3 family, the only one with a Cantonese ("yue") token.
+
+    A name is a faster-whisper size ("large-v3", "large-v3-turbo", "turbo") or a repo/folder name containing
+    one ("Systran/faster-whisper-large-v3", "distil-large-v3"). For a model folder, prefer checking the
+    tokenizer for "<|yue|>" directly; this is the fallback when only a name is known.
+    """
+    name = model_name.lower().replace("_", "-")
+    return "large-v3" in name or name.rstrip("/").split("/")[-1] in {"turbo", "faster-whisper-turbo"}
