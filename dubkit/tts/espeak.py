@@ -82,7 +82,7 @@ class EspeakVoice:
     Japanese is converted to katakana with pyopenjtalk first: espeak-ng reads kana but not kanji.
     """
 
-    def __init__(self, espeak_voice: str, words_per_minute: int = 165) -> None:
+    def __init__(self, espeak_voice: str, words_per_minute: int = 175) -> None:
         self.espeak_voice = espeak_voice
         self.words_per_minute = words_per_minute
         self.name = f"espeak-ng:{espeak_voice}"
