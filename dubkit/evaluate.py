@@ -15,7 +15,7 @@ from pathlib import Path
 from dubkit.errors import MediaError, OutputError
 from dubkit.media import probe, read_audio
 from dubkit.scripts import read_script
-from eval.asr import SAMPLE_RATE, Recognizer
+from eval.asr import SAMPLE_RATE, Recognizer, shared_recognizer
 from eval.gate import GateResult, gate, resolve_threshold
 from eval.report_html import write_html
 from eval.report_json import write_json
@@ -47,7 +47,7 @@ def evaluate(
     for path in (json_out, html_out):  # checked before the slow part, not after it
         if path is not None and not Path(path).absolute().parent.is_dir():
             raise OutputError(f"cannot write report {path}: its folder does not exist")
-    recognizer = recognizer or Recognizer(asr_model)
+    recognizer = recognizer or shared_recognizer(asr_model)
     audio = read_audio(media, sample_rate=SAMPLE_RATE, mono=True)
     transcript = recognizer.transcribe(audio, language)
     result = gate(parsed.cues, transcript, language, limit)

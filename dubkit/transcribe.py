@@ -6,7 +6,7 @@ from pathlib import Path
 from dubkit.errors import MediaError, OutputError
 from dubkit.media import probe, read_audio
 from dubkit.scripts import Script, write_script
-from eval.asr import SAMPLE_RATE, Recognizer
+from eval.asr import SAMPLE_RATE, Recognizer, shared_recognizer
 from eval.types import Cue, Transcript
 from langs import get_language
 
@@ -46,7 +46,7 @@ def transcribe(
     info = probe(media)
     if not info.has_audio:
         raise MediaError(f"{media} has no audio stream to transcribe")
-    recognizer = recognizer or Recognizer(asr_model)
+    recognizer = recognizer or shared_recognizer(asr_model)
     audio = read_audio(media, sample_rate=SAMPLE_RATE, mono=True)
     transcript = recognizer.transcribe(audio, language)
     cues = transcript_cues(transcript)

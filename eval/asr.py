@@ -4,6 +4,7 @@ Everything else in dubkit talks to `Recognizer`; nothing else imports faster_whi
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,16 @@ class Recognizer:
         return Transcript(
             language=code or info.language, duration=duration, segments=typed, model=self.name
         )
+
+
+@lru_cache(maxsize=2)
+def shared_recognizer(model: str | Path | None = None, models_dir: Path | None = None) -> Recognizer:
+    """One loaded Recognizer per (model, models folder) for the whole process.
+
+    Jobs use it so that many evaluations in one process (the pipeline's gate loop, a test session)
+    load Whisper once. Callers must not use it from two threads at once.
+    """
+    return Recognizer(model, models_dir=models_dir)
 
 
 def _segment(segment) -> TranscriptSegment:

@@ -194,8 +194,10 @@ def pull(name: str, models_dir_: Path | None = None, endpoint: str | None = None
             KNOWN_MODELS[name], local_dir=target, allow_patterns=MODEL_FILES, endpoint=endpoint
         )
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelNotFoundError(
-            f"could not pull ASR model {name!r} ({KNOWN_MODELS[name]}): {err}"
+            f"could not pull ASR model {name!r} ({KNOWN_MODELS[name]}) from "
+            f"{endpoint or 'the Hugging Face hub'}: {reason}"
         ) from err
     if not is_model_folder(target):
         raise ModelNotFoundError(
