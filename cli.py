@@ -121,5 +121,68 @@ def models_pull_command(name, endpoint) -> None:
     click.echo(f"pulled {name} into {path}")
 
 
+# --- localize (owner: localize) ---------------------------------------------------------------
+
+
+@main.command("localize")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--to", "languages", required=True, help="Target languages, comma-separated: zh,ko,ja.")
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: <source dir>/out).")
+@click.option("--source-script", type=click.Path(path_type=Path), default=None,
+              help="The source's timed script (SRT, VTT, ASS, JSON) instead of speech recognition.")
+@click.option("--scripts", "scripts_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of translated scripts (<stem>.<lang>.srt); default: beside the source.")
+@click.option("--translator", "translators", multiple=True,
+              help="ct2:FOLDER or openai:URL[#MODEL], optionally LANG=... for one language; repeatable.")
+@click.option("--glossary", type=click.Path(path_type=Path), default=None, help="Glossary (TOML/JSON) to enforce and check.")
+@click.option("--engine", type=click.Choice(["auto", "preview", "magihuman"]), default="auto", show_default=True)
+@click.option("--weights", type=click.Path(path_type=Path), default=None, help="MagiHuman weights folder.")
+@click.option("--resolution", type=click.Choice(["256p", "540p", "1080p"]), default="256p", show_default=True)
+@click.option("--mode", type=click.Choice(["distill", "base"]), default="distill", show_default=True)
+@click.option("--voice-track", "voice_tracks", multiple=True, help="LANG=FILE: a voice actor's track (audio-conditioned mode).")
+@click.option("--me-track", type=click.Path(path_type=Path), default=None, help="Music-and-effects stem to mix the speech over.")
+@click.option("--loudness", type=float, default=-23.0, show_default=True, help="Integrated loudness target, LUFS.")
+@click.option("--speaker", "speakers", multiple=True, help='NAME="description" of a speaker for the prompt; repeatable.')
+@click.option("--max-attempts", type=int, default=3, show_default=True, help="Renders per window before giving up.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--asr-model", default=None, help="Whisper folder or pulled name for recognition and the gate.")
+@click.option("--threshold", type=float, default=None, help="Gate threshold for every language (default: per language).")
+@click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
+def localize_command(source, languages, out, source_script, scripts_dir, translators, glossary, engine, weights,
+                     resolution, mode, voice_tracks, me_track, loudness, speakers, max_attempts, seed, asr_model,
+                     threshold, force) -> None:
+    """Localize SOURCE into each --to language. Exit 0 all passed, 1 a language failed, 2 bad input."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from dubkit.localize import localize
+    from dubkit.options import LocalizeOptions, parse_pairs
+
+    options = LocalizeOptions(
+        source=source, languages=languages, out=out, source_script=source_script, scripts_dir=scripts_dir,
+        translators=tuple(translators), glossary=glossary, engine=engine, weights=weights, resolution=resolution,
+        mode=mode, voice_tracks=parse_pairs(voice_tracks, flag="--voice-track"), me_track=me_track,
+        loudness=loudness, speakers=parse_pairs(speakers, flag="--speaker"), max_attempts=max_attempts,
+        seed=seed, asr_model=asr_model, threshold=threshold, force=force,
+    )
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("localize", total=None)
+
+        def progress(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=max(total, 1))
+
+        result = localize(options, progress=progress)
+    console.print(f"engine: {result.engine} ({result.engine_reason})")
+    for code, output in result.outputs.items():
+        verdict = "[green]PASS[/green]" if output.passed else "[red]FAIL[/red]"
+        console.print(f"{verdict} {code}: {output.video}  {output.subtitles}")
+    console.print(f"report: {result.report_html}")
+    sys.exit(EXIT_OK if result.passed else EXIT_FAILED_GATE)
+
+
 if __name__ == "__main__":
     main()

@@ -33,5 +33,8 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
+        value = getattr(import_module(_EXPORTS[name]), name)
+        # Importing dubkit.localize binds the *module* to dubkit.localize; the public name is the function.
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'dubkit' has no attribute {name!r}")

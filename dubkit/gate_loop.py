@@ -142,8 +142,12 @@ def run_window(
 
     `request.seed` is ignored: attempt k uses window_seed(base_seed, index, language, k).
     `context` identifies inputs the request holds by value (source digest, voice-track digest).
+    An engine whose output does not depend on the seed (preview: `uses_seed` False, or a preview
+    engine without the attribute) gets one attempt: another seed would render the same audio.
     """
     identity = engine.identity()
+    if not getattr(engine, "uses_seed", not engine.is_preview):
+        max_attempts = 1
     lines = tuple(c.text for c in request.lines)
     attempts: list[Attempt] = []
     for number in range(1, max_attempts + 1):

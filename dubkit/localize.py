@@ -85,7 +85,7 @@ def localize(
                 translator_specs=opts.translators, glossary_path=opts.glossary, duration=source.duration,
                 source_language=script.language, cache=cache,
             )
-        with clock("engine"):  # 5
+        with clock("select_engine"):  # 5
             choice = EngineChoice(engine, "engine given by the caller") if engine is not None else select_engine(
                 opts.engine, weights=opts.weights, resolution=opts.resolution, mode=opts.mode)
             references = first_frames(source.path, windows)
