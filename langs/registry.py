@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from langs.errors import LanguageListError, UnknownLanguageError
@@ -30,14 +30,14 @@ class Language:
     code: str
     prompt_name: str
     english_name: str
-    aliases: tuple[str, ...]
+    aliases: tuple[str, ...] = field(repr=False)
     whisper_code: str
     whisper_fallback: str
     metric: str
     espeak_voice: str
     cjk: bool
-    script: str
-    rate: SpeakingRate
+    script: str = field(repr=False)
+    rate: SpeakingRate = field(repr=False)
 
     def __str__(self) -> str:
         return self.code

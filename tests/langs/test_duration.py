@@ -1,0 +1,93 @@
+"""Syllable counts and duration estimates per language, and the timing-fit check."""
+from __future__ import annotations
+
+import pytest
+
+from langs import (DELIVERY_PACE, LANGUAGES, MAX_SPEED_FACTOR, RATES, LanguageError, check_fit, count_syllables,
+                   estimate_duration, pause_seconds)
+
+
+@pytest.mark.parametrize("text,lang,count", [
+    ("hello world", "en", 3), ("make", "en", 1), ("table", "en", 2), ("wanted", "en", 2), ("asked", "en", 1),
+    ("beautiful", "en", 3), ("Press 1", "en", 2),
+    ("Guten Morgen", "de", 4), ("Straße", "de", 2), ("einundzwanzig", "de", 4),
+    ("une belle maison", "fr", 4), ("bonjour", "fr", 2),
+    ("你好世界", "zh", 4), ("請按1", "zh", 3), ("我哋食咗飯", "yue", 5),
+    ("안녕하세요", "ko", 5),
+    ("東京", "ja", 4),  # トーキョー: to-o-kyo-o
+    ("きょう", "ja", 2),  # small kana joins its mora
+    ("我用iPhone", "zh", 4),
+])
+def test_syllable_counts(text, lang, count):
+    assert count_syllables(text, lang) == count
+
+
+def test_digits_count_as_the_words_spoken():
+    assert count_syllables("1999", "en") == count_syllables("one thousand, nine hundred and ninety-nine", "en")
+    assert count_syllables("按12", "zh") == 3
+
+
+def test_estimate_is_syllables_over_rate_at_the_delivery_pace():
+    text = "你好世界"
+    assert estimate_duration(text, "zh") == pytest.approx(4 / (5.18 * DELIVERY_PACE))
+    assert estimate_duration(text, "zh", pace=1.0) == pytest.approx(4 / 5.18)
+
+
+def test_pauses_are_added_for_punctuation_inside_the_line_not_at_its_end():
+    assert pause_seconds("Hello.") == 0
+    assert pause_seconds("Hello, world. Bye!") == pytest.approx(0.12 + 0.30)
+    assert estimate_duration("Hello, world", "en") > estimate_duration("Hello world", "en")
+
+
+def test_empty_line_takes_no_time():
+    assert estimate_duration("", "en") == 0.0
+    assert estimate_duration("。", "zh") == 0.0
+
+
+def test_same_meaning_takes_comparable_time_across_languages():
+    lines = {"en": "Good morning, how are you today?", "de": "Guten Morgen, wie geht es dir heute?",
+             "fr": "Bonjour, comment allez-vous aujourd'hui ?", "zh": "早上好，你今天好吗？",
+             "yue": "早晨，你今日點呀？", "ja": "おはようございます、今日はお元気ですか？", "ko": "좋은 아침이에요, 오늘 어떠세요?"}
+    durations = {code: estimate_duration(text, code) for code, text in lines.items()}
+    assert max(durations.values()) / min(durations.values()) < 2.0, durations
+
+
+def test_rates_are_cited_and_estimates_are_marked():
+    assert set(RATES) == set(LANGUAGES)
+    for code in ("zh", "en", "ja", "de", "fr"):
+        assert "Pellegrino" in RATES[code].source and not RATES[code].is_estimate
+    for code in ("ko", "yue"):
+        assert RATES[code].is_estimate and "estimate" in RATES[code].source
+
+
+def test_check_fit_allows_up_to_the_max_speed_factor():
+    estimated = estimate_duration("Press one to continue, or two to hear the menu again.", "en")
+    fit = check_fit("Press one to continue, or two to hear the menu again.", "en", estimated / 1.10)
+    assert fit.fits and fit.speed_factor == pytest.approx(1.10)
+    too_long = check_fit("Press one to continue, or two to hear the menu again.", "en", estimated / 1.20)
+    assert not too_long.fits and too_long.speed_factor == pytest.approx(1.20)
+    assert MAX_SPEED_FACTOR == 1.15
+
+
+def test_a_short_line_in_a_long_window_fits_without_stretching():
+    fit = check_fit("Hi.", "en", 5.0)
+    assert fit.fits and fit.speed_factor < 1.0
+
+
+@pytest.mark.parametrize("available", [0, -1.0, float("nan"), float("inf"), "3"])
+def test_check_fit_rejects_a_bad_window_naming_it(available):
+    with pytest.raises(LanguageError) as info:
+        check_fit("hello", "en", available)
+    assert repr(available) in str(info.value)
+
+
+def test_check_fit_rejects_a_max_speed_below_one():
+    with pytest.raises(LanguageError, match="never slow"):
+        check_fit("hello", "en", 2.0, max_speed=0.9)
+
+
+def test_estimate_rejects_a_bad_pace_and_bad_text():
+    with pytest.raises(LanguageError, match="pace"):
+        estimate_duration("hello", "en", pace=0)
+    with pytest.raises(LanguageError, match="expected a string"):
+        estimate_duration(None, "en")  # type: ignore[arg-type]

@@ -1,0 +1,139 @@
+"""The language registry: codes, aliases, errors, list parsing, Whisper language choice."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from langs import (CODES, LANGUAGES, Language, LanguageError, LanguageListError, UnknownLanguageError,
+                   get_language, model_supports_yue, parse_languages, whisper_language)
+
+EXPECTED = {
+    # code: (prompt_name, whisper_code, whisper_fallback, metric, espeak_voice, cjk)
+    "zh": ("Mandarin", "zh", "zh", "cer", "cmn", True),
+    "yue": ("Cantonese", "yue", "zh", "cer", "yue", True),
+    "en": ("English", "en", "en", "wer", "en-us", False),
+    "ja": ("Japanese", "ja", "ja", "cer", "ja", True),
+    "ko": ("Korean", "ko", "ko", "cer", "ko", True),
+    "de": ("German", "de", "de", "wer", "de", False),
+    "fr": ("French", "fr", "fr", "wer", "fr", False),
+}
+
+
+def test_the_seven_languages_in_product_order():
+    assert CODES == ("zh", "yue", "en", "ja", "ko", "de", "fr")
+    assert tuple(LANGUAGES) == CODES
+
+
+@pytest.mark.parametrize("code", list(EXPECTED))
+def test_each_language_carries_the_product_table_facts(code):
+    lang = LANGUAGES[code]
+    assert (lang.prompt_name, lang.whisper_code, lang.whisper_fallback, lang.metric, lang.espeak_voice,
+            lang.cjk) == EXPECTED[code]
+    assert lang.code == code and str(lang) == code
+    assert lang.rate.syllables_per_second > 0 and lang.rate.source
+
+
+def test_language_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        LANGUAGES["en"].code = "xx"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES.values()), ids=CODES)
+def test_every_code_and_alias_resolves_in_any_case_and_separator(lang: Language):
+    for name in (lang.code, *lang.aliases):
+        assert get_language(name) is lang
+        assert get_language(name.upper()) is lang
+        assert get_language(name.replace("-", "_")) is lang
+        assert get_language(f"  {name} ") is lang
+
+
+def test_aliases_are_unique_across_languages():
+    names = [name for lang in LANGUAGES.values() for name in (lang.code, *lang.aliases)]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("alias,code", [
+    ("zh-CN", "zh"), ("zh-Hans", "zh"), ("zh-SG", "zh"), ("cmn", "zh"), ("cmn-Hans", "zh"),
+    ("zh-TW", "zh"), ("zh-Hant", "zh"), ("zh_Hant_TW", "zh"),
+    ("yue", "yue"), ("zh-HK", "yue"), ("yue-HK", "yue"), ("zh-yue", "yue"), ("yue-Hant", "yue"),
+    ("zh-Hant-HK", "yue"), ("zh-MO", "yue"), ("Cantonese", "yue"), ("粵語", "yue"),
+    ("en-US", "en"), ("en-GB", "en"), ("eng", "en"), ("EN_us", "en"), ("en-SG", "en"), ("en-Latn-US", "en"),
+    ("ja-JP", "ja"), ("jpn", "ja"), ("日本語", "ja"),
+    ("ko-KR", "ko"), ("kor", "ko"), ("한국어", "ko"),
+    ("de-DE", "de"), ("deu", "de"), ("ger", "de"), ("de-AT", "de"), ("Deutsch", "de"),
+    ("fr-FR", "fr"), ("fra", "fr"), ("fre", "fr"), ("fr-CA", "fr"), ("Français", "fr"),
+])
+def test_common_tags_resolve(alias, code):
+    assert get_language(alias).code == code
+
+
+def test_a_language_object_resolves_to_itself():
+    assert get_language(LANGUAGES["ko"]) is LANGUAGES["ko"]
+
+
+@pytest.mark.parametrize("bad", ["xx", "", "  ", "klingon", "es", "zh-", "en-US-x-private", "cmn-Latn-XYZW", "yue!"])
+def test_unknown_language_error_names_the_value_and_lists_the_codes(bad):
+    with pytest.raises(UnknownLanguageError) as info:
+        get_language(bad)
+    message = str(info.value)
+    assert repr(bad) in message
+    assert "zh, yue, en, ja, ko, de, fr" in message
+    assert info.value.value == bad
+
+
+def test_unknown_language_error_is_a_language_error_and_a_value_error():
+    assert issubclass(UnknownLanguageError, LanguageError)
+    assert issubclass(LanguageError, ValueError)
+    with pytest.raises(ValueError):
+        get_language("xx")
+
+
+def test_non_string_code_is_rejected_with_the_same_error():
+    with pytest.raises(UnknownLanguageError, match="None"):
+        get_language(None)  # type: ignore[arg-type]
+
+
+def test_parse_languages_keeps_order_and_resolves_aliases():
+    assert [lang.code for lang in parse_languages("zh,ko,ja")] == ["zh", "ko", "ja"]
+    assert [lang.code for lang in parse_languages(" zh-HK , en-US ,fre")] == ["yue", "en", "fr"]
+    assert [lang.code for lang in parse_languages(["de", "cmn"])] == ["de", "zh"]
+    assert isinstance(parse_languages("en"), tuple)
+
+
+@pytest.mark.parametrize("spec", ["", " ", ",", " , ", []])
+def test_parse_languages_rejects_an_empty_list(spec):
+    with pytest.raises(LanguageListError, match="empty language list"):
+        parse_languages(spec)
+
+
+def test_parse_languages_rejects_an_empty_item():
+    with pytest.raises(LanguageListError, match="empty item"):
+        parse_languages("zh,,ja")
+
+
+def test_parse_languages_rejects_the_same_language_twice_by_alias():
+    with pytest.raises(LanguageListError) as info:
+        parse_languages("zh,ko,zh-CN")
+    assert "zh twice" in str(info.value) and "'zh-CN'" in str(info.value)
+
+
+def test_parse_languages_reports_the_unknown_item():
+    with pytest.raises(UnknownLanguageError, match="'xx'"):
+        parse_languages("zh,xx")
+
+
+def test_whisper_language_uses_yue_only_when_the_model_has_it():
+    assert whisper_language("yue", model_supports_yue=True) == "yue"
+    assert whisper_language("zh-HK", model_supports_yue=False) == "zh"
+    for code in ("zh", "en", "ja", "ko", "de", "fr"):
+        assert whisper_language(code, True) == whisper_language(code, False) == code
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("large-v3", True), ("large-v3-turbo", True), ("turbo", True), ("Systran/faster-whisper-large-v3", True),
+    ("distil-large-v3", True), ("large-v2", False), ("base", False), ("small", False), ("tiny.en", False),
+    ("/models/whisper-base", False),
+])
+def test_model_supports_yue_by_name(name, expected):
+    assert model_supports_yue(name) is expected
