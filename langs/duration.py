@@ -1,8 +1,8 @@
 """How long a line takes to say in its language: syllables counted the language's way, divided by its rate.
 
 Counting: English, German, French words by vowel groups with each language's silent-ending rule; one syllable
-per Han character (zh, yue) and per Hangul block (ko); Japanese morae from the kana reading (OpenJTalk reads
-the kanji). Digits are spelled out first (langs.numerals) so "1999" counts as the words a speaker says.
+per Han character (zh, yue) and per Hangul block (ko); Japanese syllables from the kana reading (OpenJTalk
+reads the kanji; long vowels, ン and ッ join the syllable before them). Digits are spelled out first (langs.numerals) so "1999" counts as the words a speaker says.
 Rates exclude pauses (langs.rates), so pauses are added for punctuation inside the line.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ _CLAUSE_BREAK = re.compile(r"[,;:、，；：—–]+(?=.*\w)", re.S)
 _VOWELS = {"en": "aeiouy", "de": "aeiouyäöü", "fr": "aeiouyàâäéèêëîïôöùûüÿœæ"}
 _LATIN_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _SMALL_KANA = frozenset("ャュョァィゥェォヮゃゅょぁぃぅぇぉゎ")
+_NON_SYLLABIC_KANA = _SMALL_KANA | frozenset("ーンッんっ・゛゜")
 
 
 def _is_han(char: str) -> bool:
@@ -60,17 +61,23 @@ def _word_syllables(word: str, code: str) -> int:
     return max(count, 1)
 
 
-def _japanese_morae(text: str) -> int:
+def _kana_syllables(kana: str) -> int:
+    """Syllables in a kana string: small kana, the long-vowel mark, ン and ッ join the syllable before them
+    (トーキョー is 2 syllables, 4 morae); Pellegrino et al. count syllables for Japanese too."""
+    return sum(1 for c in kana if _is_kana(c) and c not in _NON_SYLLABIC_KANA)
+
+
+def _japanese_syllables(text: str) -> int:
     try:
-        import pyopenjtalk  # optional: reads kanji; without it each kanji counts as two morae (typical reading)
+        import pyopenjtalk  # reads kanji and digits; without it a kanji counts as 1.5 syllables (typical reading)
     except ImportError:
         pyopenjtalk = None
     if pyopenjtalk is not None:
-        kana = pyopenjtalk.g2p(text, kana=True)
-        return sum(1 for c in kana if _is_kana(c) and c not in _SMALL_KANA and c not in "・")
+        return _kana_syllables(pyopenjtalk.g2p(text, kana=True))
     text = spell_out_numerals(text, "ja")
-    morae = sum(2 if _is_han(c) else 1 for c in text if _is_han(c) or (_is_kana(c) and c not in _SMALL_KANA))
-    return morae + sum(_word_syllables(w, "en") for w in _LATIN_WORD.findall(_without_cjk(text)))
+    kanji = sum(1 for c in text if _is_han(c))
+    latin = sum(_word_syllables(w, "en") for w in _LATIN_WORD.findall(_without_cjk(text)))
+    return round(1.5 * kanji) + _kana_syllables(text) + latin
 
 
 def _without_cjk(text: str) -> str:
@@ -84,7 +91,7 @@ def count_syllables(text: str, lang: str | Language) -> int:
         raise LanguageError(f"cannot count syllables of {text!r}: expected a string", text)
     text = unicodedata.normalize("NFKC", text)
     if language.code == "ja":
-        return _japanese_morae(text)
+        return _japanese_syllables(text)
     text = spell_out_numerals(text, language)
     cjk_units = sum(1 for c in text if _is_han(c) or _is_hangul(c) or (_is_kana(c) and c not in _SMALL_KANA))
     # Latin words inside CJK lines ("iPhone") are counted with English rules.

@@ -60,9 +60,10 @@ RATES = MappingProxyType(
             is_estimate=True,
         ),
         "en": SpeakingRate(6.19, "syllable (vowel-group heuristic)", PELLEGRINO_2011),
-        # Pellegrino's Japanese rate (7.84) is the highest of the seven; it matches the usual mora rate of read
-        # Japanese (~8 morae/s), so the estimator counts morae for Japanese. Coupé 2019 reports 8.03 for Japanese.
-        "ja": SpeakingRate(7.84, "mora (kana, with kanji read through OpenJTalk)", PELLEGRINO_2011),
+        # Pellegrino et al. count syllables in Japanese too (not morae), so the estimator does: トーキョー is 2.
+        # Coupé 2019 reports 8.03 syllables/s for Japanese with the same protocol.
+        "ja": SpeakingRate(7.84, "syllable (kana reading via OpenJTalk; ー ン ッ join the syllable before)",
+                           PELLEGRINO_2011),
         # Korean: measured in Coupé et al. 2019, per-language value not retrieved here. Korean has a small syllable
         # inventory and moderate information per syllable, so it is put between English and French. Estimate.
         "ko": SpeakingRate(

@@ -14,8 +14,10 @@ from langs import (DELIVERY_PACE, LANGUAGES, MAX_SPEED_FACTOR, RATES, LanguageEr
     ("une belle maison", "fr", 4), ("bonjour", "fr", 2),
     ("你好世界", "zh", 4), ("請按1", "zh", 3), ("我哋食咗飯", "yue", 5),
     ("안녕하세요", "ko", 5),
-    ("東京", "ja", 4),  # トーキョー: to-o-kyo-o
-    ("きょう", "ja", 2),  # small kana joins its mora
+    ("東京", "ja", 2),  # トーキョー: too-kyoo, 4 morae but 2 syllables
+    ("きょう", "ja", 1),  # small kana and the long vowel join the syllable
+    ("おはようございます", "ja", 8),
+    ("がっこう", "ja", 2),  # gak-koo
     ("我用iPhone", "zh", 4),
 ])
 def test_syllable_counts(text, lang, count):
@@ -91,3 +93,12 @@ def test_estimate_rejects_a_bad_pace_and_bad_text():
         estimate_duration("hello", "en", pace=0)
     with pytest.raises(LanguageError, match="expected a string"):
         estimate_duration(None, "en")  # type: ignore[arg-type]
+
+
+def test_japanese_without_openjtalk_counts_a_kanji_as_one_and_a_half_syllables(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyopenjtalk", None)  # import now raises ImportError
+    assert count_syllables("東京", "ja") == 3
+    assert count_syllables("きょう", "ja") == 1
+    assert count_syllables("3つ", "ja") == round(1.5 * 1) + 1
