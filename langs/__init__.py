@@ -2,7 +2,8 @@
 
 Imports nothing from the rest of the project. Everything public is importable from here.
 """
-from langs.duration import TimingFit, check_fit, count_syllables, estimate_duration, pause_seconds
+from langs.duration import (TimingFit, check_fit, count_syllables, estimate_duration, pause_seconds,
+                            speaking_rate)
 from langs.errors import LanguageError, LanguageListError, UnknownLanguageError
 from langs.normalize import normalize_for_scoring, scoring_units, to_simplified
 from langs.numerals import number_to_words, spell_out_numerals
@@ -15,5 +16,5 @@ __all__ = [
     "Language", "LanguageError", "LanguageListError", "SpeakingRate", "TimingFit", "UnknownLanguageError",
     "check_fit", "count_syllables", "estimate_duration", "format_dialogue", "get_language", "model_supports_yue",
     "normalize_for_scoring", "number_to_words", "parse_languages", "pause_seconds", "scoring_units",
-    "spell_out_numerals", "to_simplified", "whisper_language",
+    "speaking_rate", "spell_out_numerals", "to_simplified", "whisper_language",
 ]

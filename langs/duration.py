@@ -106,19 +106,24 @@ def pause_seconds(text: str) -> float:
             + CLAUSE_PAUSE_S * len(_CLAUSE_BREAK.findall(text)))
 
 
+def speaking_rate(lang: str | Language, pace: float = DELIVERY_PACE) -> float:
+    """Units per second (count_syllables' unit) the estimate assumes: the published rate times `pace`.
+    Use this, not `Language.rate.syllables_per_second` (brisk reading), to say how much text fits a window."""
+    if not isinstance(pace, (int, float)) or not math.isfinite(pace) or pace <= 0:
+        raise LanguageError(f"pace must be a positive fraction of the published rate, got {pace!r}", pace)
+    return get_language(lang).rate.syllables_per_second * pace
+
+
 def estimate_duration(text: str, lang: str | Language, pace: float = DELIVERY_PACE) -> float:
     """Seconds a speaker needs to say `text`, pauses for punctuation included.
 
     `pace` scales the language's published rate: 1.0 is brisk reading (Pellegrino et al.), the default
     DELIVERY_PACE (0.70) is deliberate delivery as measured on real recordings (langs.rates).
     """
-    language = get_language(lang)
-    if not isinstance(pace, (int, float)) or not math.isfinite(pace) or pace <= 0:
-        raise LanguageError(f"pace must be a positive fraction of the published rate, got {pace!r}", pace)
-    syllables = count_syllables(text, language)
+    rate = speaking_rate(lang, pace)
+    syllables = count_syllables(text, lang)
     if syllables == 0:
         return 0.0
-    rate = language.rate.syllables_per_second * pace
     return syllables / rate + pause_seconds(unicodedata.normalize("NFKC", text))
 
 

@@ -103,3 +103,11 @@ def test_japanese_without_openjtalk_counts_a_kanji_as_one_and_a_half_syllables(m
     # Without a reading, a long vowel spelled with う stays a syllable of its own (きょう: 2, not 1).
     assert count_syllables("きょう", "ja") == 2
     assert count_syllables("3つ", "ja") == round(1.5 * 1) + 1
+
+
+def test_speaking_rate_is_the_published_rate_at_the_delivery_pace():
+    from langs import speaking_rate
+
+    assert speaking_rate("en") == pytest.approx(6.19 * DELIVERY_PACE)
+    assert speaking_rate("fr", pace=1.0) == pytest.approx(7.18)
+    assert estimate_duration("a b c d", "en") == pytest.approx(4 / speaking_rate("en"))
