@@ -34,6 +34,12 @@ MIN_FREE_BYTES = 200 * 1024 * 1024
 _digest_memo: dict[tuple[str, int, int], str] = {}
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def file_digest(path: Path) -> str:
     """sha256 hex of a file's content, memoised per (path, size, mtime) within the process."""
     path = Path(path)
@@ -81,6 +87,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the user's usual mode
         os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)

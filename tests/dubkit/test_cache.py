@@ -120,3 +120,19 @@ def test_output_folder_under_a_file_cannot_be_created(tmp_path):
     (tmp_path / "plain").write_text("x")
     with pytest.raises(OutputError, match="cannot create output folder"):
         check_output_dir(tmp_path / "plain" / "out")
+
+
+def test_a_full_disk_mid_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
+    import errno
+
+    target = tmp_path / "report.json"
+    atomic_write_text(target, "approved")
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("dubkit.cache.os.fsync", no_space)
+    with pytest.raises(OutputError, match="No space left"):
+        atomic_write_text(target, "new report")
+    assert target.read_text() == "approved"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
