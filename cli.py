@@ -184,5 +184,41 @@ def localize_command(source, languages, out, source_script, scripts_dir, transla
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED_GATE)
 
 
+# --- script (owner: translate) ----------------------------------------------------------------
+
+
+@main.command("script")
+@click.argument("media", type=click.Path(path_type=Path))
+@click.option("--to", "languages", required=True, help="Target languages, comma-separated: zh,ko,ja.")
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder for the source script, the templates and the fit tables.")
+@click.option("--source-script", type=click.Path(path_type=Path), default=None,
+              help="The source's timed script instead of speech recognition (MEDIA may also be a script).")
+@click.option("--scripts", "scripts_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of finished translated scripts to check (default: beside MEDIA).")
+@click.option("--format", "fmt", type=click.Choice(["srt", "vtt"]), default="srt", show_default=True,
+              help="Template format.")
+@click.option("--asr-model", default=None, help="Whisper folder or pulled name for recognition; default: packaged base.")
+def script_command(media, languages, out, source_script, scripts_dir, fmt, asr_model) -> None:
+    """Write MEDIA's timed source script and a template per language for translators; flag lines
+    too long for their time. Re-run after filling templates to re-check them."""
+    from dubkit.script_templates import make_script_package
+    from langs import MAX_SPEED_FACTOR, parse_languages
+
+    package = make_script_package(media, parse_languages(languages), out, source_script=source_script,
+                                  scripts_dir=scripts_dir, asr_model=asr_model, fmt=fmt)
+    click.echo(f"source script: {package.source}")
+    for code, lang in package.packages.items():
+        state = "kept (filled lines preserved)" if lang.kept else "written"
+        click.echo(f"{code}: template {lang.template} {state}; {lang.filled}/{lang.total} line(s) translated; "
+                   f"fit table {lang.fit_table}")
+        for fit in lang.overflow:
+            click.secho(
+                f"  line {fit.index + 1} ({fit.start:.2f}-{fit.end:.2f} s) too long: needs {fit.estimated:.2f} s "
+                f"in {fit.budget:.2f} s (x{fit.speed_factor:.2f} > x{MAX_SPEED_FACTOR:.2f}): {fit.text}",
+                fg="yellow",
+            )
+
+
 if __name__ == "__main__":
     main()

@@ -117,15 +117,21 @@ def _tsv_cell(text: str) -> str:
     return " ".join(_LINE_BREAK.split(text)).replace("\t", " ").strip()
 
 
-def _fit_table(source_cues: Sequence[Cue], translations: Sequence[Cue], language: Language,
-               ) -> tuple[str, tuple[LineFit, ...]]:
+def _source_text(source_cues: Sequence[Cue], cue: Cue) -> str:
+    """The source lines overlapping `cue` in time (a translator may split or merge lines)."""
+    return " ".join(
+        s.text for s in source_cues if min(s.end, cue.end) - max(s.start, cue.start) > 0  # type: ignore[operator]
+    )
+
+
+def _fit_table(rows_in: Sequence[tuple[str, Cue]], language: Language) -> tuple[str, tuple[LineFit, ...]]:
     header = ["index", "start", "end", "budget_s", "max_units", "source", "translation",
               "estimated_s", "speed_factor", "fits"]
     rows, fits = ["\t".join(header)], []
-    for i, (src, tr) in enumerate(zip(source_cues, translations)):
+    for i, (source_text, tr) in enumerate(rows_in):
         budget = tr.duration or 0.0
         cells = [str(i + 1), _fmt(tr.start), _fmt(tr.end), f"{budget:.3f}", str(max_units(language, budget)),
-                 _tsv_cell(src.text), _tsv_cell(tr.text)]
+                 _tsv_cell(source_text), _tsv_cell(tr.text)]
         if tr.text.strip():
             fit = fit_line(tr.text, language, budget, index=i, start=tr.start, end=tr.end)
             fits.append(fit)
@@ -151,20 +157,18 @@ def _language_package(source_cues: Sequence[Cue], language: Language, out_dir: P
                 f"{template} holds translations for a different source script "
                 f"({len(existing)} lines, the source has {len(source_cues)}); move it away to start over"
             )
-    if translation is not None:  # a finished translated script supplied for checking
-        if not _same_timing(translation, source_cues):
-            raise ScriptError(
-                f"the {language.code} translation has {len(translation)} lines timed differently from the "
-                f"{len(source_cues)} source lines; fit it against its own timing with `dubkit.timing.fit_cues`"
-            )
-        filled_cues = tuple(translation)
     if not kept:
         write_script([replace(c, text=template_text(c.text, language, t.text))
                       for c, t in zip(source_cues, filled_cues)], template)
-    table, fits = _fit_table(source_cues, filled_cues, language)
+    if translation is not None:
+        # A finished script the translator delivered: checked against its own timing.
+        rows = [(_source_text(source_cues, c), c) for c in translation]
+    else:
+        rows = [(s.text, t) for s, t in zip(source_cues, filled_cues)]
+    table, fits = _fit_table(rows, language)
     atomic_write_text(fit_path, table)
-    filled = sum(1 for c in filled_cues if c.text.strip())
-    return LanguagePackage(language.code, template, fit_path, filled, len(source_cues), fits, kept)
+    filled = sum(1 for _, c in rows if c.text.strip())
+    return LanguagePackage(language.code, template, fit_path, filled, len(rows), fits, kept)
 
 
 def write_script_package(
@@ -173,8 +177,8 @@ def write_script_package(
 ) -> ScriptPackage:
     """Write the source script, one template and one fit table per language; keep filled templates.
 
-    `translations` (language code -> cues timed like the source) are checked instead of the
-    template's contents, e.g. a finished script the translator delivered.
+    `translations` (language code -> timed cues), e.g. a finished script the translator delivered,
+    are checked against their own timing instead of the template's contents.
     """
     if fmt not in TEMPLATE_FORMATS:
         raise InputError(f"template format {fmt!r} is not one of {', '.join(TEMPLATE_FORMATS)}")
@@ -194,3 +198,50 @@ def write_script_package(
         for lang in languages
     }
     return ScriptPackage(source=Path(source_path), packages=packages)
+
+
+SCRIPT_SUFFIXES = (".srt", ".vtt", ".ass", ".ssa", ".json")
+
+
+def make_script_package(
+    media: Path | str, languages: Sequence[Language], out_dir: Path | str, *,
+    source_script: Path | None = None, scripts_dir: Path | None = None, asr_model: str | None = None,
+    fmt: str = "srt", recognizer=None,
+) -> ScriptPackage:
+    """The `dubkit script` job: source lines from `media` (a script file, the given source script,
+    or speech recognition of the media, cached under `out_dir`), then `write_script_package`.
+
+    Finished translated scripts found for a language (beside the media or in `scripts_dir`, see
+    dubkit.translate.sources) are fit-checked too, so a translator sees which lines are too long.
+    """
+    # Imported here: the translate package reads templates through this module.
+    from dubkit.cache import StageCache
+    from dubkit.probe import probe_source
+    from dubkit.source_script import load_source_script
+    from dubkit.translate.sources import find_script, load_translation
+    from dubkit.windows import MAX_WINDOW
+
+    media, out_dir = Path(media), Path(out_dir)
+    duration = None
+    if media.suffix.lower() in SCRIPT_SUFFIXES and source_script is None:
+        cues = read_script(media).cues
+    else:
+        source = probe_source(media)
+        duration = source.duration
+
+        def build_recognizer():
+            if recognizer is not None:
+                return recognizer
+            from eval.asr import Recognizer
+
+            return Recognizer(asr_model)
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        cues = load_source_script(source, source_script, cache=StageCache(out_dir),
+                                  recognizer=build_recognizer, max_cue=MAX_WINDOW).cues
+    translations = {}
+    for lang in languages:
+        found = find_script(media, lang, scripts_dir)
+        if found is not None and not found.template:
+            translations[lang.code] = load_translation(found, duration=duration)
+    return write_script_package(cues, languages, out_dir, media.stem, fmt=fmt, translations=translations)
