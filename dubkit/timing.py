@@ -15,6 +15,7 @@ from typing import Sequence
 from dubkit.errors import ScriptError
 from eval.types import Cue
 from langs import MAX_SPEED_FACTOR, Language, estimate_duration
+from langs.duration import speaking_rate
 
 
 @dataclass(frozen=True)
@@ -93,5 +94,6 @@ def overflowing(fits: Sequence[LineFit]) -> tuple[LineFit, ...]:
 
 def max_units(language: Language, budget: float, max_speed: float = MAX_SPEED_FACTOR) -> int:
     """About how many of the language's units (syllables, morae, characters) fit in `budget` seconds
-    at the maximum speed, pauses ignored: a guide for translators, not the check itself."""
-    return max(0, math.floor(budget * language.rate.syllables_per_second * max_speed))
+    at the maximum speed, at the delivery pace `estimate_duration` assumes, pauses ignored: a guide for
+    translators, not the check itself."""
+    return max(0, math.floor(budget * speaking_rate(language) * max_speed))

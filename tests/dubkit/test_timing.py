@@ -76,6 +76,8 @@ def test_invalid_budget_and_speed_limit_are_errors():
         fit_line("Hi.", EN, budget=1.0, max_speed=0.9)
 
 
-def test_max_units_scales_with_budget_and_rate():
-    assert max_units(ZH, 2.0) == math.floor(2.0 * ZH.rate.syllables_per_second * MAX_SPEED_FACTOR)
-    assert max_units(ZH, 0.0) == 0
+def test_max_units_is_consistent_with_the_estimate():
+    units = max_units(ZH, 2.0)
+    assert units > 0 and max_units(ZH, 0.0) == 0
+    assert fit_line("好" * units, ZH, budget=2.0).fits  # pauses ignored: no punctuation here
+    assert not fit_line("好" * (units + 2), ZH, budget=2.0).fits
