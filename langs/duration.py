@@ -22,6 +22,7 @@ from langs.registry import Language, get_language
 SENTENCE_PAUSE_S = 0.30
 CLAUSE_PAUSE_S = 0.12
 _SENTENCE_END = re.compile(r"[.!?。！？…]+(?=.*\w)", re.S)
+_NUMBER_SEPARATOR = re.compile(r"(?<=\d)[.,](?=\d)")
 _CLAUSE_BREAK = re.compile(r"[,;:、，；：—–]+(?=.*\w)", re.S)
 
 _VOWELS = {"en": "aeiouy", "de": "aeiouyäöü", "fr": "aeiouyàâäéèêëîïôöùûüÿœæ"}
@@ -101,7 +102,9 @@ def count_syllables(text: str, lang: str | Language) -> int:
 
 
 def pause_seconds(text: str) -> float:
-    """Pause time implied by punctuation inside the line (sentence ends and clause breaks, not the final mark)."""
+    """Pause time implied by punctuation inside the line (sentence ends and clause breaks, not the final mark).
+    A point or comma between digits (3.5, 1,000) is part of a number, not a pause."""
+    text = _NUMBER_SEPARATOR.sub("", text)
     return (SENTENCE_PAUSE_S * len(_SENTENCE_END.findall(text))
             + CLAUSE_PAUSE_S * len(_CLAUSE_BREAK.findall(text)))
 

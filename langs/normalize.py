@@ -33,13 +33,21 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
+def _is_variation_selector(char: str) -> bool:
+    cp = ord(char)
+    return 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF
+
+
 def _strip_punctuation(text: str) -> str:
     out = []
     for char in text:
-        if char in _APOSTROPHES:
+        category = unicodedata.category(char)
+        # Invisible format characters (zero-width space, soft hyphen, BOM) and emoji variation selectors join
+        # what is around them; a CER would otherwise count them as characters.
+        if char in _APOSTROPHES or category == "Cf" or _is_variation_selector(char):
             continue
-        # Unicode categories P* (punctuation: 。，「」、！？・ too) and S* (symbols: $ + © emoji) carry no speech.
-        out.append(" " if unicodedata.category(char)[0] in "PS" else char)
+        # P* (punctuation: 。，「」、！？・ too), S* (symbols: $ + © emoji) and other C* (controls) carry no speech.
+        out.append(" " if category[0] in "PSC" else char)
     return "".join(out)
 
 

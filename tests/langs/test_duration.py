@@ -111,3 +111,8 @@ def test_speaking_rate_is_the_published_rate_at_the_delivery_pace():
     assert speaking_rate("en") == pytest.approx(6.19 * DELIVERY_PACE)
     assert speaking_rate("fr", pace=1.0) == pytest.approx(7.18)
     assert estimate_duration("a b c d", "en") == pytest.approx(4 / speaking_rate("en"))
+
+
+def test_points_and_commas_inside_numbers_are_not_pauses():
+    assert pause_seconds("It costs 3.5 or 1,000 euros") == 0
+    assert pause_seconds("Es kostet 3,5 Euro. Danke") == pytest.approx(0.30)

@@ -135,3 +135,9 @@ def test_units_joined_with_spaces_give_character_error_rate_through_jiwer():
     assert jiwer.wer(" ".join(ref), " ".join(hyp)) == 0.0
     hyp_wrong = scoring_units(normalize_for_scoring("请按2", "zh"), "zh")
     assert jiwer.wer(" ".join(ref), " ".join(hyp_wrong)) == pytest.approx(1 / 3)
+
+
+def test_zero_width_and_variation_selector_characters_are_not_scored():
+    assert scoring_units(normalize_for_scoring("你\u200b好\ufeff", "zh"), "zh") == ["你", "好"]
+    assert scoring_units(normalize_for_scoring("好❤\ufe0f", "zh"), "zh") == ["好"]
+    assert normalize_for_scoring("soft\u00adware", "en") == "software"
