@@ -116,8 +116,9 @@ def get_language(code_or_alias: str | Language) -> Language:
     match = _TAG.match(key)
     if match:
         base = _BY_NAME.get(match["lang"])
-        # zh with a Hong Kong or Macau region is Cantonese; any other region keeps the base language.
-        if base is not None and base.code == "zh" and match["region"] in _CANTONESE_REGIONS:
+        # The macrolanguage tag zh with a Hong Kong or Macau region is Cantonese (cmn-HK stays Mandarin: cmn
+        # already says which Chinese); any other region keeps the base language.
+        if match["lang"] == "zh" and match["region"] in _CANTONESE_REGIONS:
             return LANGUAGES["yue"]
         if base is not None:
             return base
