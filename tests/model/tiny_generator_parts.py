@@ -1,0 +1,64 @@
+"""Tiny random models with the real structures, saved as local HF/diffusers folders, for CPU tests.
+
+Shared by the adapter, generator and weights tests. Everything is seeded, so the folders are identical
+between runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+TEXT_WIDTH = 32
+WORDS = "a man woman says speaks hello world the smiles and to camera dialogue background sound no prominent".split()
+
+
+def tiny_t5gemma_folder(folder: Path, hidden_size: int = TEXT_WIDTH) -> Path:
+    """Save an encoder-decoder T5Gemma (1 layer each) plus a word-level tokenizer into `folder`."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import (
+        PreTrainedTokenizerFast,
+        T5GemmaConfig,
+        T5GemmaForConditionalGeneration,
+        T5GemmaModuleConfig,
+    )
+
+    module = dict(
+        vocab_size=64, hidden_size=hidden_size, intermediate_size=48, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=16, query_pre_attn_scalar=16, sliding_window=16,
+    )
+    config = T5GemmaConfig(encoder=T5GemmaModuleConfig(**module), decoder=T5GemmaModuleConfig(**module), vocab_size=64)
+    torch.manual_seed(0)
+    model = T5GemmaForConditionalGeneration(config)
+    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3}
+    vocab.update({w: 4 + i for i, w in enumerate(WORDS)})
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="<bos> $A <eos>", special_tokens=[("<bos>", 2), ("<eos>", 1)]
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>", unk_token="<unk>"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def tiny_wan22_vae(seed: int = 0):
+    """Wan2.2 VAE structure (48 channels, 16x/4x compression, residual blocks) at width 8, one res block."""
+    from model.adapters.video_vae import build_wan22_vae
+
+    torch.manual_seed(seed)
+    return build_wan22_vae(base_dim=8, decoder_base_dim=8, num_res_blocks=1)
+
+
+def tiny_oobleck_vae(seed: int = 0):
+    """Stable Audio Open VAE structure (hop 2048, 64 latent channels, stereo) with a 4-wide decoder."""
+    from model.adapters.audio_vae import build_oobleck_vae
+
+    torch.manual_seed(seed)
+    # encoder_hidden_size must stay 128: its output is split into 64 means and 64 scales
+    return build_oobleck_vae(encoder_hidden_size=128, channel_multiples=[1, 1, 1, 1, 1], decoder_channels=4)
