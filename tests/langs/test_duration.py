@@ -116,3 +116,13 @@ def test_speaking_rate_is_the_published_rate_at_the_delivery_pace():
 def test_points_and_commas_inside_numbers_are_not_pauses():
     assert pause_seconds("It costs 3.5 or 1,000 euros") == 0
     assert pause_seconds("Es kostet 3,5 Euro. Danke") == pytest.approx(0.30)
+
+
+@pytest.mark.parametrize("text", ["", "。", "😀", "\n"])
+def test_japanese_lines_without_speech_count_nothing(text):
+    assert count_syllables(text, "ja") == 0
+    assert estimate_duration(text, "ja") == 0.0
+
+
+def test_japanese_digits_are_read():
+    assert count_syllables("１２３", "ja") == count_syllables("百二十三", "ja") == 5  # ヒャクニジューサン
