@@ -1,0 +1,145 @@
+"""Every fast path equals the plain reference: SDPA, grouped local SDPA, flex_attention, MLP padding, compile."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from model import build_dit, load_dit, local_attention_ranges_for
+from model.attention import LocalPlan, attention, reference_attention
+from tests.model.dit_golden import CASES, TINY_WEIGHTS, case_expected, case_inputs, rel_rms
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+def _qkv(length=37, hq=10, hkv=2, d=16, dtype=torch.float32, device="cpu", seed=0):
+    g = torch.Generator().manual_seed(seed)
+    q, k, v = (torch.randn(length, h, d, generator=g) for h in (hq, hkv, hkv))
+    return q.to(device, dtype), k.to(device, dtype), v.to(device, dtype)
+
+
+def _random_ranges(length, rows, seed):
+    """Arbitrary overlapping rows, plus one row covering every query so none is left without keys."""
+    g = torch.Generator().manual_seed(seed)
+    pts = torch.randint(0, length + 1, (rows, 4), generator=g)
+    q = torch.stack([pts[:, :2].min(1).values, pts[:, :2].max(1).values], 1)
+    k = torch.stack([pts[:, 2:].min(1).values, pts[:, 2:].max(1).values + 1], 1).clamp(max=length)
+    q = torch.cat([q, torch.tensor([[0, length]])]).int()
+    k = torch.cat([k, torch.tensor([[length - 3, length]])]).int()
+    return q, k
+
+
+def test_reference_attention_maps_query_head_h_to_kv_head_h_div_group():
+    q, k, v = _qkv(length=6, hq=4, hkv=2)
+    out = reference_attention(q, k, v)
+    for h in range(4):
+        scores = (q[:, h] @ k[:, h // 2].T) / 4.0  # D = 16
+        torch.testing.assert_close(out[:, h], scores.softmax(-1) @ v[:, h // 2])
+
+
+def test_sdpa_full_attention_equals_reference():
+    q, k, v = _qkv()
+    torch.testing.assert_close(attention(q, k, v, "sdpa"), reference_attention(q, k, v), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("ranges", ["frames", "random0", "random1", "many_rows"])
+def test_grouped_local_sdpa_equals_masked_reference(ranges):
+    length = 40
+    if ranges == "frames":
+        q_r, k_r = local_attention_ranges_for(30, 5, length, 1)
+    elif ranges == "many_rows":  # more rows than one int64 bitmask word holds
+        q_r, k_r = _random_ranges(length, 130, seed=7)
+    else:
+        q_r, k_r = _random_ranges(length, 6, seed=int(ranges[-1]))
+    plan = LocalPlan.from_ranges(q_r, k_r, length)
+    q, k, v = _qkv(length=length)
+    want = reference_attention(q, k, v, plan.dense_mask())
+    torch.testing.assert_close(attention(q, k, v, "sdpa", plan), want, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(attention(q, k, v, "reference", plan), want)
+
+
+def test_dense_mask_is_the_union_over_rows():
+    q_r, k_r = _random_ranges(25, 9, seed=3)
+    want = torch.zeros(25, 25, dtype=torch.bool)
+    for (qs, qe), (ks, ke) in zip(q_r.tolist(), k_r.tolist()):
+        want[qs:qe, ks:ke] = True
+    assert torch.equal(LocalPlan.from_ranges(q_r, k_r, 25).dense_mask(), want)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_flex_local_attention_equals_masked_reference_on_cpu():
+    q_r, k_r = local_attention_ranges_for(30, 5, 40, 1)
+    plan = LocalPlan.from_ranges(q_r, k_r, 40)
+    q, k, v = _qkv(length=40)
+    torch.testing.assert_close(
+        attention(q, k, v, "flex", plan), reference_attention(q, k, v, plan.dense_mask()), atol=1e-5, rtol=1e-5
+    )
+
+
+def test_mlp_padding_to_128_is_exact_and_changes_the_width():
+    dit = load_dit(TINY_WEIGHTS, preset="tiny", dtype=torch.float32)
+    inputs = case_inputs("base_v2_full")
+    args = (inputs["packed_x"], inputs["coords_mapping"], inputs["modality_mapping"])
+    with torch.no_grad():
+        before = dit(*args)
+        dit.pad_mlp_width(128)
+        after = dit(*args)
+    assert dit.block.layers[2].mlp.down_proj.in_features == 512  # 424 -> 512
+    assert dit.block.layers[2].mlp.up_gate_proj.weight.shape == (1024, 160)
+    assert dit.block.layers[7].mlp.up_gate_proj.weight.shape == (3 * 1024, 160)  # 3 experts padded each
+    torch.testing.assert_close(after, before, atol=2e-6, rtol=1e-6)
+
+
+def test_15b_swiglu_width_pads_from_13652_to_13696():
+    dit = build_dit("15b", device="meta").pad_mlp_width(128)
+    assert dit.block.layers[10].mlp.down_proj.weight.shape == (5120, 13696)
+    assert dit.block.layers[38].mlp.up_gate_proj.weight.shape == (3 * 2 * 13696, 5120)
+    assert dit.block.layers[0].mlp.down_proj.weight.shape == (3 * 5120, 20480)  # gelu7 width already aligned
+
+
+@pytest.mark.slow
+def test_compiled_layers_equal_eager_on_the_golden_case():
+    inputs, expected = case_inputs("sr_v1_local"), case_expected("sr_v1_local")
+    dit = load_dit(TINY_WEIGHTS, preset="tiny", dtype=torch.float32,
+                   local_attn_layers=CASES["sr_v1_local"]["local_attn_layers"], compile=True)
+    with torch.no_grad():
+        out = dit(inputs["packed_x"], inputs["coords_mapping"], inputs["modality_mapping"],
+                  inputs["local_q_ranges"], inputs["local_k_ranges"])
+    torch.testing.assert_close(out, expected["dit_out_packed"], atol=1e-4, rtol=1e-4)
+
+
+# -- GPU-only paths (flash SDPA in bf16, compiled flex_attention) -------------------------------------------------
+
+
+@pytest.mark.gpu
+@cuda
+def test_cuda_bf16_sdpa_equals_reference():
+    q, k, v = _qkv(length=300, hq=40, hkv=8, d=128, dtype=torch.bfloat16, device="cuda")
+    got, want = attention(q, k, v, "sdpa").float(), reference_attention(q, k, v).float()
+    assert rel_rms(got, want) < 1e-2
+
+
+@pytest.mark.gpu
+@cuda
+@pytest.mark.parametrize("backend", ["sdpa", "flex"])
+def test_cuda_local_attention_equals_reference(backend):
+    q_r, k_r = local_attention_ranges_for(8 * 160, 8, 8 * 160 + 90, 2)
+    plan = LocalPlan.from_ranges(q_r, k_r, 8 * 160 + 90, device="cuda")
+    q, k, v = _qkv(length=8 * 160 + 90, hq=40, hkv=8, d=128, dtype=torch.bfloat16, device="cuda")
+    got, want = attention(q, k, v, backend, plan).float(), reference_attention(q, k, v, plan.dense_mask()).float()
+    assert rel_rms(got, want) < 1e-2
+
+
+@pytest.mark.gpu
+@cuda
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_cuda_float32_tiny_model_matches_golden(case):
+    inputs, expected = case_inputs(case), case_expected(case)
+    dit = load_dit(TINY_WEIGHTS, preset="tiny", device="cuda", dtype=torch.float32,
+                   local_attn_layers=CASES[case]["local_attn_layers"])
+    torch.backends.cuda.matmul.allow_tf32 = False
+    args = [inputs[k].cuda() for k in ("packed_x", "coords_mapping", "modality_mapping", "local_q_ranges",
+                                        "local_k_ranges")]
+    with torch.no_grad():
+        out = dit(*args).cpu()
+    torch.testing.assert_close(out, expected["dit_out_packed"], atol=1e-4, rtol=1e-4)
