@@ -22,7 +22,7 @@ from dubkit.translate.base import TranslationError, TranslationResult
 from langs import Language
 
 # Bump when the prompt changes: it is part of the identity (cache keys).
-PROMPT_VERSION = 1
+PROMPT_VERSION = 2
 
 SYSTEM_PROMPT = (
     "You are a professional dubbing translator. Translate each line of the user's JSON array "
@@ -31,6 +31,19 @@ SYSTEM_PROMPT = (
     "as written. Reply with only a JSON array of {count} strings, one translation per input line, "
     "in the same order, and nothing else."
 )
+
+# How a target language should be written for speech: the dub is spoken, so Cantonese is written
+# colloquially (嘅 咗 喺), not as Standard Written Chinese read aloud.
+WRITTEN_AS = {
+    "zh": "Mandarin Chinese, written in simplified Chinese characters",
+    "yue": "spoken Cantonese, written in traditional characters with colloquial Cantonese characters",
+}
+
+
+def language_name(language: Language) -> str:
+    """The language as named in the prompt."""
+    return WRITTEN_AS.get(language.code, language.english_name)
+
 
 _QUOTE = 300  # characters of a bad reply quoted in an error message
 
@@ -124,8 +137,8 @@ class OpenAITranslator:
     def messages(self, lines: Sequence[str], target: Language, source: Language | None) -> list[dict[str, str]]:
         """The chat messages for one request (public so the report can show what was asked)."""
         system = SYSTEM_PROMPT.format(
-            source=f"from {source.prompt_name} " if source is not None else "",
-            target=target.prompt_name,
+            source=f"from {source.english_name} " if source is not None else "",
+            target=language_name(target),
             count=len(lines),
         )
         if self.glossary_hint:
