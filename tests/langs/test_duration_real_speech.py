@@ -79,7 +79,6 @@ def _french_prompts() -> list[tuple[Path, str]]:
     return prompts
 
 
-@pytest.mark.slow
 def test_french_prompts_are_estimated_within_tolerance():
     require(ASTERISK_FR_TEXT, "asterisk-core-sounds-fr")
     require(ASTERISK_FR, "asterisk-core-sounds-fr-wav")
