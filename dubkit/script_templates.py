@@ -171,6 +171,14 @@ def _language_package(source_cues: Sequence[Cue], language: Language, out_dir: P
     return LanguagePackage(language.code, template, fit_path, filled, len(rows), fits, kept)
 
 
+def _ensure_dir(out_dir: Path) -> Path:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create output folder {out_dir}: {err.strerror or err}") from err
+    return out_dir
+
+
 def write_script_package(
     source_cues: Sequence[Cue], languages: Sequence[Language], out_dir: Path | str, stem: str,
     *, fmt: str = "srt", translations: Mapping[str, Sequence[Cue]] | None = None,
@@ -187,11 +195,7 @@ def write_script_package(
     untimed = [i for i, c in enumerate(source_cues) if not c.timed]
     if untimed:
         raise ScriptError(f"source line {untimed[0] + 1} has no timing; templates need a timed source script")
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OutputError(f"cannot create output folder {out_dir}: {err.strerror}") from err
+    out_dir = _ensure_dir(Path(out_dir))
     source_path = write_script(list(source_cues), out_dir / f"{stem}.source.srt")
     packages = {
         lang.code: _language_package(source_cues, lang, out_dir, stem, fmt, (translations or {}).get(lang.code))
@@ -236,8 +240,7 @@ def make_script_package(
 
             return Recognizer(asr_model)
 
-        out_dir.mkdir(parents=True, exist_ok=True)
-        cues = load_source_script(source, source_script, cache=StageCache(out_dir),
+        cues = load_source_script(source, source_script, cache=StageCache(_ensure_dir(out_dir)),
                                   recognizer=build_recognizer, max_cue=MAX_WINDOW).cues
     translations = {}
     for lang in languages:

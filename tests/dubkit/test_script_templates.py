@@ -125,6 +125,12 @@ def test_script_command_on_a_script_file_flags_overflow(tmp_path):
     assert "kept" in result.output and "line 2 (3.00-4.00 s) too long" in result.output
 
 
+def test_output_folder_that_is_a_file_is_an_error(tmp_path):
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(OutputError, match="cannot create output folder"):
+        write_script_package(SOURCE, [ZH], tmp_path / "taken", "ad")
+
+
 def test_script_command_rejects_unknown_language_with_status_2(tmp_path):
     source = tmp_path / "ad.srt"
     write_script(SOURCE, source)
