@@ -5,8 +5,11 @@ Policy (applied to reference and hypothesis alike; see docs/languages.md):
 - digit grouping follows the language: "1,000" in en/zh/yue/ja/ko, "1.000" in de/fr, "1 000" in fr;
 - a decimal part is read digit by digit after the language's decimal word (3.14 -> three point one four);
 - a number written with a leading zero (007, 0123) or with more than 12 digits is read digit by digit;
-- "%" after a number becomes the language's percent word (百分之五十 in Chinese, where it comes first).
-Not handled (they stay mismatches when one side writes words): ordinals (1st, 1er, 1.), years read in pairs
+- "%" after a number becomes the language's percent word (百分之五十 in Chinese, where it comes first);
+- English and French ordinal suffixes are read as ordinals: 1st -> first, 21st -> twenty-first, 1er -> premier,
+  1re -> première, 2e / 2ème -> deuxième.
+Not handled (they stay mismatches when one side writes words): German ordinals ("1." is also a sentence end),
+years read in pairs
 (nineteen ninety-nine), times, currencies, German "ein" before nouns, Korean native numbers (하나, 둘),
 Chinese 两 for 2.
 """
@@ -90,21 +93,36 @@ def _digits_one_by_one(digits: str, code: str) -> str:
     return joiner.join(_cardinal(int(d), code) for d in digits)
 
 
+# Ordinal suffixes read as ordinals (1st -> first, 2e -> deuxième); they must end the word.
+_ORDINAL_SUFFIX = {"en": r"st|nd|rd|th", "fr": r"ère|ere|er|re|ème|eme|e|è"}
+_FEMININE_FIRST = {"re", "ère", "ere"}
+
+
 @lru_cache(maxsize=8)
 def _number_pattern(code: str) -> re.Pattern[str]:
     groups, decimal = _SEPARATORS[code]
     group_class = "[" + re.escape(groups) + "]"
+    ordinal = rf"|(?P<ord>{_ORDINAL_SUFFIX[code]})(?![^\W\d_])" if code in _ORDINAL_SUFFIX else ""
     return re.compile(
         rf"(?P<int>\d{{1,3}}(?:{group_class}\d{{3}})+(?!\d)|\d+)"
         rf"(?:{re.escape(decimal)}(?P<frac>\d+))?"
-        r"(?P<pct>\s?%)?"
+        rf"(?:(?P<pct>\s?%){ordinal})?",
+        re.IGNORECASE,
     )
+
+
+def _ordinal(n: int, suffix: str, code: str) -> str:
+    if code == "fr" and n == 1 and suffix.lower() in _FEMININE_FIRST:
+        return "première"
+    return num2words(n, lang=_NUM2WORDS_LANG[code], to="ordinal")
 
 
 def _read_number(match: re.Match[str], code: str) -> str:
     integer = re.sub(r"\D", "", match["int"])
     if (len(integer) > 1 and integer.startswith("0")) or len(integer) > len(str(MAX_CARDINAL)):
         words = _digits_one_by_one(integer, code)
+    elif match.groupdict().get("ord") and not match["frac"]:
+        words = _ordinal(int(integer), match["ord"], code)
     else:
         words = _cardinal(int(integer), code)
     if match["frac"]:

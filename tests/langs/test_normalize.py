@@ -59,6 +59,8 @@ def test_symbols_and_emoji_are_removed():
     ("3つください", "三つください", "ja"),
     ("1番を押してください", "一番を押してください", "ja"),
     ("1번을 누르세요", "일번을 누르세요", "ko"),
+    ("On the 21st of May", "on the twenty-first of May", "en"),
+    ("Le 1er mai", "le premier mai", "fr"),
 ])
 def test_numerals_and_number_words_score_equal(digits, words, lang):
     assert same(digits, words, lang)

@@ -43,3 +43,17 @@ def test_huge_numbers_are_read_digit_by_digit():
 
 def test_text_without_digits_is_unchanged():
     assert spell_out_numerals("no digits here", "en") == "no digits here"
+
+
+@pytest.mark.parametrize("text,lang,expected", [
+    ("1st", "en", "first"), ("22nd", "en", "twenty-second"), ("3RD", "en", "third"), ("4th", "en", "fourth"),
+    ("1er", "fr", "premier"), ("1re", "fr", "première"), ("1ère", "fr", "première"), ("2e", "fr", "deuxième"),
+    ("21ème", "fr", "vingt et unième"),
+])
+def test_english_and_french_ordinal_suffixes_are_read_as_ordinals(text, lang, expected):
+    assert spell_out_numerals(text, lang).strip() == expected
+
+
+def test_a_suffix_that_continues_a_word_is_not_an_ordinal():
+    assert spell_out_numerals("1stly", "en").split() == ["one", "stly"]
+    assert spell_out_numerals("2 euros", "fr").split() == ["deux", "euros"]
