@@ -171,3 +171,13 @@ def test_script_command_runs_as_a_real_subprocess(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "o" / "ad.ko.template.vtt").is_file() and (tmp_path / "o" / "ad.source.srt").is_file()
+
+
+def test_script_job_checks_a_finished_translation_beside_the_source(tmp_path):
+    source = tmp_path / "ad.srt"
+    write_script(SOURCE, source)
+    write_script([Cue("Willkommen bei Acme.", 0.5, 2.5), Cue("Versand gratis.", 3.0, 4.0)], tmp_path / "ad.de.srt")
+    package = make_script_package(source, [DE, ZH], tmp_path / "out")
+    assert (package.packages["de"].filled, package.packages["zh"].filled) == (2, 0)
+    assert [r["translation"] for r in read_tsv(package.packages["de"].fit_table)] == [
+        "Willkommen bei Acme.", "Versand gratis."]

@@ -115,3 +115,16 @@ def test_folder_without_sentencepiece_is_an_input_error(model_dir, tmp_path):
 def test_unknown_prefix_style_is_an_input_error(model_dir):
     with pytest.raises(InputError, match="prefix style 'marian'"):
         CTranslate2Translator(model_dir, prefix_style="marian")
+
+
+@pytest.mark.gpu
+def test_cuda_device_gives_one_string_per_line(model_dir):
+    import ctranslate2
+
+    if ctranslate2.get_cuda_device_count() == 0:
+        pytest.skip("no CUDA device")
+    translator = CTranslate2Translator(model_dir, device="cuda", compute_type="float32", beam_size=1,
+                                       max_decoding_length=8)
+    result = translator.translate(["Welcome to Acme.", "Free shipping today!"], ZH, EN)
+    assert len(result.lines) == 2 and all(isinstance(line, str) for line in result.lines)
+    assert result.lines == translator.translate(["Welcome to Acme.", "Free shipping today!"], ZH, EN).lines
