@@ -14,28 +14,17 @@ from typing import Callable
 from dubkit.cache import RunLock, StageCache, check_output_dir, file_digest
 from dubkit.engines import EngineChoice, select_engine
 from dubkit.engines.base import Engine
-from dubkit.gate_loop import WindowOutcome, load_chosen_render, render_language, speech_scorer
+from dubkit.gate_loop import WindowOutcome, render_language, speech_scorer
+from dubkit.language_stage import LanguageOutput, finish_language
 from dubkit.options import LocalizeOptions, checked
 from dubkit.probe import probe_source
-from dubkit.report import LanguageSummary, build_report, thumbnail_uri, write_report
+from dubkit.report import build_report, write_report
 from dubkit.source_script import load_source_script
 from dubkit.translation_stage import translate_languages
 from dubkit.windows import MAX_WINDOW, first_frames, plan_windows, shot_cuts
 
 Progress = Callable[[str, int, int], None]
 """(what is happening, units done, units in all) — the CLI draws it; tests may record it."""
-
-
-@dataclass(frozen=True)
-class LanguageOutput:
-    """The files written for one language and its verdict."""
-
-    language: str
-    video: Path
-    subtitles: Path
-    passed: bool
-    loudness_lufs: float
-    duration: float
 
 
 @dataclass(frozen=True)
@@ -112,7 +101,9 @@ def localize(
                 )
             with clock("assemble"):  # 7
                 say(f"{lang.code} assemble", done, total)
-                summary, output = _assemble_language(source, opts, ls, outcomes, references, choice, cache)
+                summary, output = finish_language(source, ls, outcomes, references, choice.engine, cache, out=out,
+                                                  me_track=opts.me_track, loudness=opts.loudness,
+                                                  glossary=opts.glossary)
             summaries.append(summary)
             outputs[lang.code] = output
         with clock("report"):  # 8
@@ -125,41 +116,6 @@ def localize(
         passed=all(s.passed for s in summaries), engine=choice.engine.name, engine_reason=choice.reason,
         timings=timings,
     )
-
-
-def _assemble_language(source, opts, ls, outcomes, references, choice, cache):
-    from dubkit.assemble import PlacedRender, assemble
-    from dubkit.translate.glossary import check_speech, load_glossary
-
-    renders = {o.window_index: load_chosen_render(cache, o) for o in outcomes}
-    placed = [PlacedRender(o.start, o.end, renders[o.window_index]) for o in outcomes]
-    result = assemble(source.path, source, placed, ls.cues, ls.language, opts.out_dir, me_track=opts.me_track,
-                      loudness=opts.loudness, preview=choice.engine.is_preview)
-    violations = list(ls.glossary_violations)
-    if opts.glossary:
-        glossary = load_glossary(opts.glossary)
-        for o in outcomes:
-            violations += [asdict(v) for v in check_speech(
-                " ".join(o.lines), o.chosen_attempt.heard, glossary, ls.language,
-                index=o.window_index, start=o.start, end=o.end)]
-    script_violations = [v for v in violations if v["where"] != "speech"]
-    failed_windows = [o.window_index for o in outcomes if not o.passed]
-    reasons = ([f"windows {failed_windows} failed the speech gate"] if failed_windows else []) + [
-        f'glossary term "{v["term"]}" missing from the {v["where"]}: {v["text"]}' for v in script_violations]
-    thumbs = {}
-    for o in outcomes:
-        frames = renders[o.window_index].frames
-        frame = frames[len(frames) // 2] if frames is not None and len(frames) else references[o.window_index]
-        thumbs[o.window_index] = thumbnail_uri(frame)
-    passed = not reasons
-    summary = LanguageSummary(
-        language=ls.language.code, passed=passed, outcomes=outcomes, script_origin=ls.origin,
-        glossary_violations=tuple(violations), timing_overflows=ls.timing_overflows, video=result.video,
-        subtitles=result.subtitles, loudness_lufs=result.loudness_lufs, duration=result.duration,
-        thumbnails=thumbs, reasons=tuple(reasons),
-    )
-    return summary, LanguageOutput(ls.language.code, result.video, result.subtitles, passed,
-                                   result.loudness_lufs, result.duration)
 
 
 def _job_record(source, opts, script, cuts, windows, choice, asr, timings) -> dict:

@@ -1,0 +1,102 @@
+"""Stage 7 as the localize job runs it: assemble one language's files and judge the language.
+
+Assembly itself belongs to `dubkit.assemble`; this module feeds it the chosen render of every
+window, skips it when the same inputs already produced the files on disk (a restarted run), checks
+the glossary against what was heard, and decides the language's verdict with its reasons.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from dubkit.cache import StageCache, cache_key, file_digest
+from dubkit.gate_loop import WindowOutcome, load_chosen_render
+from dubkit.probe import SourceInfo
+from dubkit.report import LanguageSummary, thumbnail_uri
+from dubkit.translation_stage import LanguageScript
+
+
+@dataclass(frozen=True)
+class LanguageOutput:
+    """The files written for one language and its verdict."""
+
+    language: str
+    video: Path
+    subtitles: Path
+    passed: bool
+    loudness_lufs: float
+    duration: float
+
+
+def _assembled(source, ls, outcomes, renders, engine, cache: StageCache, out: Path, me_track, loudness) -> dict:
+    from dubkit.assemble import PlacedRender, assemble
+
+    key = cache_key(
+        "assemble", source=source.digest, language=ls.language.code, out=str(out.resolve()),
+        renders=[[o.start, o.end, o.chosen_attempt.render_key] for o in outcomes],
+        cues=[[c.text, c.start, c.end, c.speaker] for c in ls.cues], preview=engine.is_preview,
+        me_track=file_digest(me_track) if me_track else None, loudness=loudness,
+    )
+    hit = cache.get_json("assemble", key)
+    if hit is not None and all(
+        Path(hit[k]).is_file() and file_digest(Path(hit[k])) == hit[k + "_sha256"] for k in ("video", "subtitles")
+    ):
+        return hit
+    placed = [PlacedRender(o.start, o.end, renders[o.window_index]) for o in outcomes]
+    result = assemble(source.path, source, placed, ls.cues, ls.language, out, me_track=me_track,
+                      loudness=loudness, preview=engine.is_preview)
+    hit = {"video": str(result.video), "subtitles": str(result.subtitles), "loudness_lufs": result.loudness_lufs,
+           "duration": result.duration, "video_sha256": file_digest(result.video),
+           "subtitles_sha256": file_digest(result.subtitles)}
+    cache.put_json("assemble", key, hit)
+    return hit
+
+
+def finish_language(
+    source: SourceInfo,
+    ls: LanguageScript,
+    outcomes: Sequence[WindowOutcome],
+    references: dict[int, np.ndarray],
+    engine,
+    cache: StageCache,
+    *,
+    out: Path,
+    me_track: Path | None,
+    loudness: float,
+    glossary: Path | None,
+) -> tuple[LanguageSummary, LanguageOutput]:
+    """Assemble (or reuse) the language's mp4 + srt and judge it: it passes when every window passed
+    the gate and its script keeps every glossary term. Glossary terms missing from what was heard
+    are reported but do not fail it on their own (the gate already scores the speech)."""
+    from dubkit.translate.glossary import check_speech, load_glossary
+
+    renders = {o.window_index: load_chosen_render(cache, o) for o in outcomes}
+    files = _assembled(source, ls, outcomes, renders, engine, cache, out, me_track, loudness)
+    violations = list(ls.glossary_violations)
+    if glossary is not None:
+        terms = load_glossary(glossary)
+        for o in outcomes:
+            violations += [asdict(v) for v in check_speech(
+                " ".join(o.lines), o.chosen_attempt.heard, terms, ls.language,
+                index=o.window_index, start=o.start, end=o.end)]
+    failed = [o.window_index for o in outcomes if not o.passed]
+    reasons = ([f"window(s) {failed} failed the speech gate"] if failed else []) + [
+        f'glossary term "{v["term"]}" missing from the {v["where"]}: {v["text"]}'
+        for v in violations if v["where"] != "speech"]
+    thumbs = {}
+    for o in outcomes:
+        frames = renders[o.window_index].frames
+        frame = frames[len(frames) // 2] if frames is not None and len(frames) else references[o.window_index]
+        thumbs[o.window_index] = thumbnail_uri(frame)
+    video, subtitles = Path(files["video"]), Path(files["subtitles"])
+    summary = LanguageSummary(
+        language=ls.language.code, passed=not reasons, outcomes=tuple(outcomes), script_origin=ls.origin,
+        glossary_violations=tuple(violations), timing_overflows=ls.timing_overflows, video=video,
+        subtitles=subtitles, loudness_lufs=files["loudness_lufs"], duration=files["duration"],
+        thumbnails=thumbs, reasons=tuple(reasons),
+    )
+    return summary, LanguageOutput(ls.language.code, video, subtitles, not reasons, files["loudness_lufs"],
+                                   files["duration"])

@@ -1,0 +1,70 @@
+"""A wrapper that counts an engine's calls, and a runner that localizes with it in a subprocess.
+
+The wrapper delegates everything to the real engine (same identity, so the same cache keys, same
+audio); it only appends "start"/"done" lines to a log file so that a test can count how often the
+engine really ran across a killed and restarted process.
+
+    python -m tests.dubkit.counting_engine SOURCE OUT LANGS LOG [--source-script F]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+class CountingEngine:
+    """Delegates to `inner`; logs one JSON line per render start and finish to `log`."""
+
+    def __init__(self, inner, log: Path):
+        self.inner, self.log = inner, Path(log)
+        self.name, self.is_preview = inner.name, inner.is_preview
+        if hasattr(inner, "uses_seed"):
+            self.uses_seed = inner.uses_seed
+        self.calls = 0
+
+    def identity(self):
+        return self.inner.identity()
+
+    def _note(self, event: str, request) -> None:
+        with open(self.log, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"event": event, "window": request.index,
+                                "language": request.language.code, "seed": request.seed}) + "\n")
+            f.flush()
+
+    def render(self, request):
+        self.calls += 1
+        self._note("start", request)
+        render = self.inner.render(request)
+        self._note("done", request)
+        return render
+
+
+def read_log(log: Path) -> list[dict]:
+    """The events a CountingEngine logged (none if it never ran)."""
+    if not Path(log).is_file():
+        return []
+    return [json.loads(line) for line in Path(log).read_text("utf-8").splitlines() if line.strip()]
+
+
+def main(argv: list[str]) -> int:
+    from dubkit.engines.preview import PreviewEngine
+    from dubkit.localize import localize
+    from dubkit.options import LocalizeOptions
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("source", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("languages")
+    parser.add_argument("log", type=Path)
+    parser.add_argument("--source-script", type=Path, default=None)
+    args = parser.parse_args(argv)
+    engine = CountingEngine(PreviewEngine(), args.log)
+    result = localize(LocalizeOptions(source=args.source, languages=args.languages, out=args.out,
+                                      source_script=args.source_script), engine=engine)
+    return 0 if result.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

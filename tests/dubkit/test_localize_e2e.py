@@ -1,0 +1,145 @@
+"""End to end on the CPU: the example spot into zh, ko, ja with the preview engine.
+
+One job is killed part-way and restarted (a counting wrapper around the real PreviewEngine logs
+every engine call across both processes), then run a third time; the tests below inspect that
+job's outputs, report and call log. The source script comes from speech recognition.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import pytest
+from click.testing import CliRunner
+
+from tests.dubkit.counting_engine import read_log
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "ad.mp4"
+LANGS = ("zh", "ko", "ja")
+
+pytestmark = pytest.mark.slow
+
+
+def _run(out: Path, log: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.dubkit.counting_engine", str(EXAMPLE), str(out), ",".join(LANGS), str(log),
+         *extra],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _finished_renders(out: Path) -> int:
+    folder = out / ".dubkit-cache" / "render"
+    return len(list(folder.glob("*.json"))) if folder.is_dir() else 0
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    """A localize job killed after its first finished window, restarted, then run once more."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    out = tmp / "out"
+    logs = [tmp / f"calls{i}.log" for i in (1, 2, 3)]
+    first = _run(out, logs[0])
+    deadline = time.time() + 400
+    while _finished_renders(out) < 1 and first.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait(30)
+    finished_before_kill = _finished_renders(out)
+    assert first.returncode == -signal.SIGKILL, first.stdout.read()
+    second = _run(out, logs[1])
+    second_out, _ = second.communicate(timeout=600)
+    gate_entries = len(list((out / ".dubkit-cache" / "gate").glob("*.json")))
+    third = _run(out, logs[2])
+    third_out, _ = third.communicate(timeout=600)
+    report = json.loads((out / "report.json").read_text("utf-8"))
+    return {
+        "out": out, "logs": [read_log(p) for p in logs], "finished_before_kill": finished_before_kill,
+        "rc": (second.returncode, third.returncode), "output": second_out + third_out, "report": report,
+        "gate_entries": (gate_entries, len(list((out / ".dubkit-cache" / "gate").glob("*.json")))),
+    }
+
+
+def test_each_language_gets_an_mp4_with_video_audio_and_subtitles_of_the_source_duration(job):
+    with av.open(str(EXAMPLE)) as src:
+        fps = float(src.streams.video[0].average_rate)
+        src_duration = src.duration / av.time_base
+    for code in LANGS:
+        video = job["out"] / f"ad.{code}.mp4"
+        assert (job["out"] / f"ad.{code}.srt").is_file()
+        with av.open(str(video)) as c:
+            kinds = {s.type for s in c.streams}
+            assert {"video", "audio", "subtitle"} <= kinds, (code, kinds)
+            v = c.streams.video[0]
+            v_duration = float(v.duration * v.time_base) if v.duration else c.duration / av.time_base
+            assert abs(v_duration - src_duration) <= 1 / fps + 1e-6, (code, v_duration, src_duration)
+
+
+def test_every_window_of_every_language_was_scored_by_the_gate(job):
+    report = job["report"]
+    assert set(report["languages"]) == set(LANGS)
+    assert report["engine"]["preview"] is True
+    assert report["source_script"]["origin"].startswith("asr:")
+    for code, lang in report["languages"].items():
+        assert lang["windows"], code
+        for w in lang["windows"]:
+            attempt = w["attempts"][w["chosen_attempt"] - 1]
+            assert w["metric"] == "cer"
+            assert 0.0 <= attempt["error_rate"] and attempt["heard"], (code, w)
+            assert w["passed"] == (attempt["error_rate"] <= attempt["threshold"])
+            assert w["thumbnail"].startswith("data:image/jpeg;base64,")
+
+
+def test_exit_status_says_whether_every_language_passed(job):
+    expected = 0 if job["report"]["passed"] else 1
+    assert job["rc"] == (expected, expected), job["output"][-2000:]
+    assert job["report"]["passed"] == all(l["passed"] for l in job["report"]["languages"].values())
+
+
+def test_restart_after_a_kill_does_not_render_finished_windows_again(job):
+    first, second, third = job["logs"]
+    done_first = [(e["window"], e["language"], e["seed"]) for e in first if e["event"] == "done"]
+    started_second = [(e["window"], e["language"], e["seed"]) for e in second if e["event"] == "start"]
+    total = sum(len(l["windows"]) for l in job["report"]["languages"].values())
+    assert 1 <= len(done_first) == job["finished_before_kill"] < total
+    assert not set(done_first) & set(started_second)
+    assert len(started_second) == total - len(done_first)
+
+
+def test_a_third_run_calls_neither_engine_nor_gate(job):
+    assert job["logs"][2] == []
+    before, after = job["gate_entries"]
+    assert before == after
+
+
+def test_report_html_is_written_next_to_the_outputs(job):
+    html = (job["out"] / "report.html").read_text("utf-8")
+    assert "PREVIEW" in html and "data:image/jpeg;base64," in html
+    assert not list(job["out"].glob(".*.tmp")) and not list(job["out"].glob(".*partial*"))
+
+
+def test_glossary_check_fails_a_language_whose_script_dropped_the_brand(tmp_path):
+    from cli import main
+
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    zh = (REPO / "examples" / "ad.zh.srt").read_text("utf-8").replace("日出咖啡，", "")
+    (scripts / "ad.zh.srt").write_text(zh, "utf-8")
+    glossary = tmp_path / "glossary.toml"
+    glossary.write_text('[forced.zh]\n"Sunrise Coffee" = "日出咖啡"\n', "utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, [
+        "localize", str(EXAMPLE), "--to", "zh", "-o", str(out), "--scripts", str(scripts), "--glossary",
+        str(glossary), "--source-script", str(REPO / "examples" / "ad.en.srt"), "--threshold", "1.0",
+    ])
+    assert result.exit_code == 1, result.output
+    lang = json.loads((out / "report.json").read_text("utf-8"))["languages"]["zh"]
+    assert not lang["passed"]
+    assert any(v["term"] == "日出咖啡" and v["where"] != "speech" for v in lang["glossary_violations"])
+    assert any("日出咖啡" in r for r in lang["reasons"])
+    assert all(w["passed"] for w in lang["windows"])  # the gate passed: only the glossary failed it
