@@ -172,7 +172,7 @@ class CTranslate2Translator:
         try:
             results = self._model.translate_batch(
                 batch, target_prefix=prefixes, beam_size=self.beam_size,
-                max_decoding_length=self.max_decoding_length,
+                max_decoding_length=self.max_decoding_length, max_batch_size=32,
             ) if batch else []
         except (RuntimeError, ValueError) as err:
             raise TranslationError(

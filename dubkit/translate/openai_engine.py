@@ -9,6 +9,7 @@ Standard library only (urllib), so there is no client SDK to pin.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import socket
@@ -170,7 +171,7 @@ class OpenAITranslator:
             raise TranslationError(
                 f"{url} answered HTTP {err.code}: {_quote(str(message))}", engine=self.name, detail=body
             ) from err
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as err:
+        except (urllib.error.URLError, http.client.HTTPException, socket.timeout, TimeoutError, ConnectionError) as err:
             reason = getattr(err, "reason", err)
             raise TranslationError(
                 f"cannot reach {url} (timeout {self.timeout:g} s): {reason}", engine=self.name, detail=str(reason)

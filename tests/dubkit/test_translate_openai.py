@@ -110,6 +110,29 @@ def test_unreachable_endpoint_is_an_error_naming_the_url():
         OpenAITranslator(f"http://127.0.0.1:{port}/v1", "m", timeout=2).translate(["x"], ZH)
 
 
+def test_server_closing_the_connection_is_an_error():
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def hang_up():
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.close()  # no status line at all
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    try:
+        with pytest.raises(TranslationError, match="cannot reach"):
+            OpenAITranslator(f"http://127.0.0.1:{port}/v1", "m", timeout=5).translate(["x"], ZH)
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+
+
 def test_slow_endpoint_times_out_as_an_error():
     def slow(body):
         time.sleep(1.0)
