@@ -18,6 +18,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
 
+from model.errors import ModelError
+
 # The prompt names languages in plain English (README/paper list; examples use Mandarin, Korean, German).
 LANGUAGES = ("Mandarin", "Cantonese", "English", "Japanese", "Korean", "German", "French")
 CJK_LANGUAGES = frozenset({"Mandarin", "Cantonese", "Japanese", "Korean"})
@@ -61,7 +63,7 @@ _CJK_RANGES = (
 )
 
 
-class PromptError(ValueError):
+class PromptError(ModelError, ValueError):
     """A prompt part cannot be written in the model's format (the message names the bad value)."""
 
 

@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from model.errors import ModelError
 from model.schedule import FlowSchedule, sr_renoise_coefficients
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -35,7 +36,7 @@ AUDIO_GUIDANCE = 5.0
 SR_AUDIO_NOISE = 0.7
 
 
-class SamplerError(ValueError):
+class SamplerError(ModelError, ValueError):
     """Latents or schedule handed to a sampler are inconsistent (the message names the shapes)."""
 
 

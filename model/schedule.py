@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from model.errors import ModelError
+
 SHIFT = 5.0
 NUM_TRAIN_TIMESTEPS = 1000
 # The official scheduler stores σ_max as a float32 and only then builds a float64 linspace from it; using the
@@ -23,7 +25,7 @@ SIGMA_MAX = float(np.float32(0.999))
 SR_NOISE_INDEX = 220
 
 
-class ScheduleError(ValueError):
+class ScheduleError(ModelError, ValueError):
     """A schedule was requested with impossible parameters (carries the bad value)."""
 
 

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from scipy import signal
 
+from model.errors import ModelError
+
 LATENT_CHANNELS = 64
 HOP = 2048  # samples per latent frame
 MODEL_RATE = 51_200  # the time-stretched rate the latents are defined at
@@ -22,7 +24,7 @@ OUTPUT_RATE = 44_100
 MAX_ENCODE_SECONDS = 29.0  # the official code windows longer clips; dubbing windows are far shorter
 
 
-class AudioVAEError(RuntimeError):
+class AudioVAEError(ModelError):
     """The VAE folder is missing/wrong, or audio/latents have an unusable shape or length (names it)."""
 
 

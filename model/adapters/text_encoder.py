@@ -12,11 +12,13 @@ from pathlib import Path
 
 import torch
 
+from model.errors import ModelError
+
 MAX_TOKENS = 640
 REAL_WIDTH = 3584
 
 
-class TextEncoderError(RuntimeError):
+class TextEncoderError(ModelError):
     """The text encoder folder is missing or unusable, or the prompt is empty (names the folder / value)."""
 
 

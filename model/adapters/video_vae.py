@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from model.errors import ModelError
+
 LATENT_CHANNELS = 48
 SPATIAL_COMPRESSION = 16
 TEMPORAL_COMPRESSION = 4
@@ -55,7 +57,7 @@ WAN22_CONFIG = dict(
 )
 
 
-class VideoVAEError(RuntimeError):
+class VideoVAEError(ModelError):
     """The VAE folder is missing/wrong, or a video/latent has an unusable shape (names it)."""
 
 

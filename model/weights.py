@@ -1,0 +1,232 @@
+"""Where the real MagiHuman weights live on disk, what is missing, and how to fetch them.
+
+A models folder holds one snapshot per hub repository, each in its own sub-folder:
+
+    <models>/daVinci-MagiHuman/{base,distill,540p_sr,1080p_sr}/   GAIR/daVinci-MagiHuman (the four DiTs)
+    <models>/t5gemma-9b-9b-ul2/                                   google/t5gemma-9b-9b-ul2 (text encoder + tokenizer)
+    <models>/Wan2.2-TI2V-5B-Diffusers/vae/                        Wan-AI/Wan2.2-TI2V-5B-Diffusers (video VAE)
+    <models>/stable-audio-open-1.0/vae/                           stabilityai/stable-audio-open-1.0 (audio VAE)
+
+A DiT folder holds `model.safetensors`, or `model.safetensors.index.json` plus every shard it lists. The HF
+folders are the libraries' own formats (config.json + safetensors). Only safetensors are ever loaded.
+
+`check()` says exactly which files are missing; `pull()` downloads with huggingface_hub's `snapshot_download`
+(endpoint configurable) and then verifies every LFS file against the sha256 the hub reports for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from model.errors import ModelError
+
+DIT_VARIANTS = ("base", "distill", "540p_sr", "1080p_sr")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class WeightsError(ModelError):
+    """Base of the weights-folder errors."""
+
+
+class WeightsMissingError(WeightsError):
+    """Files the generator needs are not in the models folder. `.missing` lists them (paths in the folder)."""
+
+    def __init__(self, folder: Path, missing: Iterable[str], extra: str = ""):
+        self.folder = Path(folder)
+        self.missing = tuple(missing)
+        listing = "\n  ".join(self.missing)
+        super().__init__(
+            f"model weights missing in {self.folder}:\n  {listing}{extra}\n"
+            f"fetch them with model.weights.pull({str(self.folder)!r}, ...) (dubkit: `dubkit models pull`)"
+        )
+
+
+class WeightsVerificationError(WeightsError):
+    """A downloaded file's sha256 differs from the one the hub reports (names the file and both hashes)."""
+
+
+@dataclass(frozen=True)
+class Component:
+    """One thing the generator loads: which hub repository it comes from and where it lands locally."""
+
+    name: str
+    repo_id: str
+    local_dir: str  # snapshot folder inside the models folder
+    subfolder: str  # the component's files inside the snapshot ("" = the repository root)
+    kind: str  # "dit" | "transformers" | "diffusers"
+
+    @property
+    def path(self) -> str:
+        """The component's folder relative to the models folder."""
+        return f"{self.local_dir}/{self.subfolder}" if self.subfolder else self.local_dir
+
+    @property
+    def allow_patterns(self) -> list[str]:
+        """Hub paths to download (the repositories hold much more than MagiHuman needs)."""
+        if self.kind == "transformers":
+            return ["*.json", "*.safetensors", "*.model", "*.txt"]
+        return [f"{self.subfolder}/*"]
+
+
+_MAGI = "GAIR/daVinci-MagiHuman"
+COMPONENTS: dict[str, Component] = {
+    **{v: Component(v, _MAGI, "daVinci-MagiHuman", v, "dit") for v in DIT_VARIANTS},
+    "t5gemma": Component("t5gemma", "google/t5gemma-9b-9b-ul2", "t5gemma-9b-9b-ul2", "", "transformers"),
+    "wan22_vae": Component("wan22_vae", "Wan-AI/Wan2.2-TI2V-5B-Diffusers", "Wan2.2-TI2V-5B-Diffusers", "vae",
+                           "diffusers"),
+    "sao_vae": Component("sao_vae", "stabilityai/stable-audio-open-1.0", "stable-audio-open-1.0", "vae", "diffusers"),
+}
+ALWAYS_NEEDED = ("t5gemma", "wan22_vae", "sao_vae")
+SR_COMPONENT = {"540p": "540p_sr", "1080p": "1080p_sr"}
+
+
+def component_names(modes: Iterable[str] = ("distill",), resolutions: Iterable[str] = ("256p",)) -> list[str]:
+    """Components a generator needs for these sampling modes ("base"/"distill") and output resolutions."""
+    names = list(ALWAYS_NEEDED)
+    for mode in modes:
+        if mode not in ("base", "distill"):
+            raise WeightsError(f"unknown sampling mode {mode!r}; expected 'base' or 'distill'")
+        names.append(mode)
+    for res in resolutions:
+        if res not in ("256p", *SR_COMPONENT):
+            raise WeightsError(f"unknown resolution {res!r}; expected 256p, 540p or 1080p")
+        if res in SR_COMPONENT:
+            names.append(SR_COMPONENT[res])
+    return list(dict.fromkeys(names))
+
+
+def component_path(folder: str | Path, name: str) -> Path:
+    """Absolute folder of one component inside the models folder."""
+    return Path(folder) / _component(name).path
+
+
+def _component(name: str) -> Component:
+    if name not in COMPONENTS:
+        raise WeightsError(f"unknown weights component {name!r}; known: {', '.join(COMPONENTS)}")
+    return COMPONENTS[name]
+
+
+def _missing_weights(folder: Path, rel: str, single: str) -> list[str]:
+    """Missing files of a safetensors checkpoint stored as `single` or `single.index.json` + shards."""
+    index = folder / f"{single}.index.json"
+    if index.is_file():
+        try:
+            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return [f"{rel}/{index.name} (unreadable: not a safetensors index with a weight_map)"]
+        out = []
+        for shard in shards:
+            if not (folder / shard).is_file():
+                hint = " (only a .zst copy is present: decompress it with `zstd -d`)" \
+                    if (folder / f"{shard}.zst").is_file() else ""
+                out.append(f"{rel}/{shard}{hint}")
+        return out
+    if (folder / single).is_file():
+        return []
+    return [f"{rel}/{single} (or {single}.index.json + shards)"]
+
+
+def missing_files(folder: str | Path, name: str) -> list[str]:
+    """What one component lacks in `folder`, as paths relative to it ([] when complete)."""
+    comp = _component(name)
+    base = Path(folder) / comp.path
+    if not base.is_dir():
+        return [f"{comp.path}/ (the whole folder; from {comp.repo_id})"]
+    if comp.kind == "dit":
+        return _missing_weights(base, comp.path, "model.safetensors")
+    missing = [] if (base / "config.json").is_file() else [f"{comp.path}/config.json"]
+    if comp.kind == "transformers":
+        if not ((base / "tokenizer.json").is_file() or (base / "tokenizer.model").is_file()):
+            missing.append(f"{comp.path}/tokenizer.json (or tokenizer.model)")
+        return missing + _missing_weights(base, comp.path, "model.safetensors")
+    return missing + _missing_weights(base, comp.path, "diffusion_pytorch_model.safetensors")
+
+
+def check(folder: str | Path, components: Iterable[str] | None = None) -> list[str]:
+    """Everything missing for `components` (default: all) in the models folder; [] when all is present."""
+    names = list(COMPONENTS) if components is None else list(components)
+    missing: list[str] = []
+    for name in names:
+        missing += missing_files(folder, name)
+    return missing
+
+
+def pull(
+    folder: str | Path,
+    components: Iterable[str] | None = None,
+    *,
+    endpoint: str | None = None,
+    token: str | bool | None = None,
+    revision: str | None = None,
+    verify: bool = True,
+) -> Path:
+    """Download `components` (default: all) into the models folder with huggingface_hub, then verify them.
+
+    `endpoint` overrides the hub URL (else huggingface_hub's own default / HF_ENDPOINT). Gated repositories
+    (T5Gemma, Stable Audio Open) need a `token` of an account that accepted their terms. Raises
+    WeightsMissingError if files are still missing afterwards, WeightsVerificationError on a hash mismatch.
+    """
+    from huggingface_hub import snapshot_download
+
+    folder = Path(folder)
+    names = list(COMPONENTS) if components is None else list(components)
+    comps = [_component(n) for n in names]
+    by_repo: dict[tuple[str, str], list[str]] = {}  # one download per repository, all wanted sub-folders at once
+    for comp in comps:
+        by_repo.setdefault((comp.repo_id, comp.local_dir), []).extend(comp.allow_patterns)
+    for (repo_id, local_dir), patterns in by_repo.items():
+        snapshot_download(
+            repo_id, revision=revision, local_dir=folder / local_dir, allow_patterns=sorted(set(patterns)),
+            endpoint=endpoint, token=token,
+        )
+        if verify:
+            verify_download(folder / local_dir, repo_id, patterns, endpoint=endpoint, token=token, revision=revision)
+    missing = check(folder, names)
+    if missing:
+        raise WeightsMissingError(folder, missing, extra="\n(the hub repositories did not provide these files)")
+    return folder
+
+
+def verify_download(
+    local_dir: Path, repo_id: str, patterns: Iterable[str], *, endpoint: str | None = None,
+    token: str | bool | None = None, revision: str | None = None,
+) -> int:
+    """Check every local file matching `patterns` against the sha256 the hub reports for it (LFS files).
+
+    Returns how many files were verified. Files the hub stores in plain git (small JSON) have no sha256
+    and are skipped.
+    """
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.utils import filter_repo_objects
+
+    local_dir = Path(local_dir)
+    files = sorted(
+        p.relative_to(local_dir).as_posix() for p in local_dir.rglob("*")
+        if p.is_file() and ".cache" not in p.relative_to(local_dir).parts
+    )
+    verified = 0
+    for rel in filter_repo_objects(files, allow_patterns=list(patterns)):
+        url = hf_hub_url(repo_id, rel, revision=revision, endpoint=endpoint)
+        etag = (get_hf_file_metadata(url, token=token).etag or "").strip('"')
+        if not _SHA256.match(etag):
+            continue
+        actual = _sha256_of(local_dir / rel)
+        if actual != etag:
+            raise WeightsVerificationError(
+                f"{local_dir / rel} is corrupt: sha256 {actual}, but {repo_id} reports {etag}; delete it and pull again"
+            )
+        verified += 1
+    return verified
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()

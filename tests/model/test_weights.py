@@ -1,0 +1,148 @@
+"""The models-folder layout, `check` and `pull` (against a local stand-in hub on 127.0.0.1)."""
+
+import json
+
+import pytest
+
+from model.weights import (
+    COMPONENTS,
+    WeightsError,
+    WeightsMissingError,
+    WeightsVerificationError,
+    check,
+    component_names,
+    pull,
+    verify_download,
+)
+from tests.hub_server import serve_hub
+
+
+def _write(path, data=b"x"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _complete_layout(folder):
+    """Placeholder files in every place `check` looks (check tests presence, loading tests content)."""
+    for variant in ("base", "distill", "540p_sr"):
+        _write(folder / "daVinci-MagiHuman" / variant / "model.safetensors")
+    sharded = folder / "daVinci-MagiHuman" / "1080p_sr"
+    _write(sharded / "model.safetensors.index.json",
+           json.dumps({"weight_map": {"a": "model-00001-of-00002.safetensors",
+                                      "b": "model-00002-of-00002.safetensors"}}).encode())
+    _write(sharded / "model-00001-of-00002.safetensors")
+    _write(sharded / "model-00002-of-00002.safetensors")
+    t5 = folder / "t5gemma-9b-9b-ul2"
+    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+        _write(t5 / name)
+    for vae in ("Wan2.2-TI2V-5B-Diffusers/vae", "stable-audio-open-1.0/vae"):
+        for name in ("config.json", "diffusion_pytorch_model.safetensors"):
+            _write(folder / vae / name)
+
+
+def test_complete_folder_has_nothing_missing(tmp_path):
+    _complete_layout(tmp_path)
+    assert check(tmp_path) == []
+
+
+def test_empty_folder_lists_every_component_folder(tmp_path):
+    missing = check(tmp_path)
+    assert len(missing) == len(COMPONENTS)
+    assert "daVinci-MagiHuman/base/ (the whole folder; from GAIR/daVinci-MagiHuman)" in missing
+    assert any(m.startswith("t5gemma-9b-9b-ul2/ ") for m in missing)
+
+
+def test_check_names_exactly_the_missing_files(tmp_path):
+    _complete_layout(tmp_path)
+    (tmp_path / "daVinci-MagiHuman/1080p_sr/model-00002-of-00002.safetensors").unlink()
+    (tmp_path / "t5gemma-9b-9b-ul2/tokenizer.json").unlink()
+    (tmp_path / "stable-audio-open-1.0/vae/config.json").unlink()
+    assert check(tmp_path) == [
+        "daVinci-MagiHuman/1080p_sr/model-00002-of-00002.safetensors",
+        "t5gemma-9b-9b-ul2/tokenizer.json (or tokenizer.model)",
+        "stable-audio-open-1.0/vae/config.json",
+    ]
+
+
+def test_zst_only_shard_is_missing_with_a_hint(tmp_path):
+    _complete_layout(tmp_path)
+    shard = tmp_path / "daVinci-MagiHuman/1080p_sr/model-00001-of-00002.safetensors"
+    shard.rename(shard.with_name(shard.name + ".zst"))
+    assert check(tmp_path, ["1080p_sr"]) == [
+        "daVinci-MagiHuman/1080p_sr/model-00001-of-00002.safetensors (only a .zst copy is present: decompress it "
+        "with `zstd -d`)"
+    ]
+
+
+def test_dit_folder_without_weights_says_which_file_is_expected(tmp_path):
+    (tmp_path / "daVinci-MagiHuman/distill").mkdir(parents=True)
+    assert check(tmp_path, ["distill"]) == [
+        "daVinci-MagiHuman/distill/model.safetensors (or model.safetensors.index.json + shards)"
+    ]
+
+
+def test_component_names_follow_modes_and_resolutions():
+    assert component_names(["distill"], ["256p"]) == ["t5gemma", "wan22_vae", "sao_vae", "distill"]
+    assert component_names(["base", "distill"], ["1080p", "540p"])[-2:] == ["1080p_sr", "540p_sr"]
+    with pytest.raises(WeightsError, match="720p"):
+        component_names(["distill"], ["720p"])
+
+
+def test_missing_error_lists_files_and_how_to_fetch(tmp_path):
+    err = WeightsMissingError(tmp_path, ["a/b.safetensors", "c/"])
+    assert err.missing == ("a/b.safetensors", "c/")
+    assert "a/b.safetensors" in str(err) and "pull" in str(err) and str(tmp_path) in str(err)
+
+
+# ------------------------------------------------------------------- pull against a local hub
+def _hub(root):
+    """Hub repositories laid out as on huggingface.co, with a few extra files pull must skip."""
+    magi = root / "GAIR" / "daVinci-MagiHuman"
+    _write(magi / "distill" / "model.safetensors", b"distill-weights")
+    _write(magi / "base" / "model.safetensors", b"base-weights")
+    _write(magi / "README.md", b"# card")
+    wan = root / "Wan-AI" / "Wan2.2-TI2V-5B-Diffusers"
+    _write(wan / "vae" / "config.json", b"{}")
+    _write(wan / "vae" / "diffusion_pytorch_model.safetensors", b"vae-weights")
+    _write(wan / "transformer" / "diffusion_pytorch_model.safetensors", b"not-needed")
+    sao = root / "stabilityai" / "stable-audio-open-1.0"
+    _write(sao / "vae" / "config.json", b"{}")
+    _write(sao / "vae" / "diffusion_pytorch_model.safetensors", b"audio-vae")
+    t5 = root / "google" / "t5gemma-9b-9b-ul2"
+    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+        _write(t5 / name, name.encode())
+    _write(t5 / "original.gguf", b"skip me")
+
+
+def test_pull_downloads_only_the_needed_files_into_the_layout(tmp_path):
+    _hub(tmp_path / "hub")
+    models = tmp_path / "models"
+    log = []
+    with serve_hub(tmp_path / "hub", log) as endpoint:
+        pull(models, component_names(["distill"], ["256p"]), endpoint=endpoint)
+    assert check(models, component_names(["distill"], ["256p"])) == []
+    assert (models / "daVinci-MagiHuman/distill/model.safetensors").read_bytes() == b"distill-weights"
+    assert not (models / "daVinci-MagiHuman/base").exists()
+    assert not (models / "Wan2.2-TI2V-5B-Diffusers/transformer").exists()
+    assert not (models / "t5gemma-9b-9b-ul2/original.gguf").exists()
+    assert any("/GAIR/daVinci-MagiHuman/resolve/" in line for line in log)
+
+
+def test_pull_reports_what_the_hub_lacks(tmp_path):
+    _hub(tmp_path / "hub")
+    with serve_hub(tmp_path / "hub") as endpoint:
+        with pytest.raises(WeightsMissingError) as info:
+            pull(tmp_path / "models", ["540p_sr"], endpoint=endpoint)
+    assert info.value.missing == ("daVinci-MagiHuman/540p_sr/ (the whole folder; from GAIR/daVinci-MagiHuman)",)
+
+
+def test_corrupted_download_fails_verification_naming_the_file(tmp_path):
+    _hub(tmp_path / "hub")
+    models = tmp_path / "models"
+    with serve_hub(tmp_path / "hub") as endpoint:
+        pull(models, ["distill"], endpoint=endpoint)
+        local = models / "daVinci-MagiHuman"
+        assert verify_download(local, "GAIR/daVinci-MagiHuman", ["distill/*"], endpoint=endpoint) == 1
+        (local / "distill/model.safetensors").write_bytes(b"tampered")
+        with pytest.raises(WeightsVerificationError, match="distill/model.safetensors"):
+            verify_download(local, "GAIR/daVinci-MagiHuman", ["distill/*"], endpoint=endpoint)
