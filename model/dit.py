@@ -295,6 +295,14 @@ class DiT(nn.Module):
             layer.mlp.pad_width(multiple)
         return self
 
+    def set_local_attn_layers(self, layers) -> DiT:
+        """Run `layers` with block-sparse local attention from now on (local attention has no parameters)."""
+        self.cfg = self.cfg.with_local_attn_layers(layers)
+        for i, layer in enumerate(self.block.layers):
+            layer.attention.cfg = self.cfg
+            layer.attention.local = i in self.cfg.local_attn_layers
+        return self
+
     def compile_layers(self, **kwargs) -> DiT:
         """torch.compile each transformer layer in place (state-dict names unchanged)."""
         for layer in self.block.layers:
