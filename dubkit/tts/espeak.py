@@ -51,6 +51,8 @@ def _library():
     lib.espeak_Synth.restype = ctypes.c_int
     lib.espeak_Info.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
     lib.espeak_Info.restype = ctypes.c_char_p
+    lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+    lib.espeak_ng_SetRandSeed.restype = None
 
     rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode(), 0)
     if rate <= 0:
@@ -112,6 +114,10 @@ class EspeakVoice:
             if lib.espeak_SetVoiceByName(self.espeak_voice.encode()) != _EE_OK:
                 raise TTSError(f"espeak-ng has no voice named {self.espeak_voice!r}")
             lib.espeak_SetParameter(_RATE, self.words_per_minute, 0)
+            # Fix espeak-ng's own random generator (noise sources). Note: its wave generator also
+            # carries pitch-phase state from one call to the next, so the same text can come out a
+            # few milliseconds different later in a process; renders are cached, not re-synthesised.
+            lib.espeak_ng_SetRandSeed(0)
             status = lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
             if status != _EE_OK:
                 raise TTSError(f"espeak-ng ({self.name}) failed on {text!r} with status {status}")
