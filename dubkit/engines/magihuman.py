@@ -29,8 +29,9 @@ WEIGHT_SUFFIXES = (".safetensors", ".pth", ".ckpt", ".bin", ".json", ".zst")
 
 def required_components(resolution: str, mode: str) -> tuple[str, ...]:
     """model.weights component names a run at `resolution` in `mode` loads."""
-    sr = {"256p": (), "540p": ("540p_sr",), "1080p": ("1080p_sr",)}[resolution]
-    return (mode, *sr, "t5gemma", "wan22_vae", "sao_vae")
+    from model.weights import component_names
+
+    return tuple(component_names(modes=(mode,), resolutions=(resolution,)))
 
 
 def model_seconds(duration: float) -> float:
@@ -127,16 +128,18 @@ def _hash_store() -> Path:
 
 
 def checkpoint_hashes(folder: Path, components: tuple[str, ...] | None = None) -> dict[str, str]:
-    """sha256 of every weight/config file under `folder` (the components' subfolders when known).
+    """sha256 of every weight/config file of `components` (model.weights layout) under `folder`.
 
     Hashing tens of GB takes minutes, so digests are remembered per (path, size, mtime) in
     DUBKIT_HOME/checkpoint-sha256.json; a changed file is hashed again.
     """
     from dubkit.cache import atomic_write_text, file_digest
 
+    from model.weights import component_path
+
     folder = Path(folder)
-    roots = [folder / c for c in (components or ()) if (folder / c).is_dir()] or [folder]
-    files = sorted(p for r in roots for p in r.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
+    roots = [component_path(folder, c) for c in (components or ())] or [folder]
+    files = sorted({p for r in roots if r.is_dir() for p in r.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES})
     store = _hash_store()
     try:
         known = json.loads(store.read_text("utf-8")) if store.is_file() else {}
