@@ -122,6 +122,11 @@ def reference_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = N
 
 def sdpa_attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
     """Unmasked non-causal attention through torch SDPA (flash / efficient kernels on GPU)."""
+    group = q.shape[1] // k.shape[1]
+    if q.is_cuda and group > 1:
+        # Materialise the KV heads so the flash kernel is always eligible, whatever the GQA support of this torch
+        # build; the math fallback would allocate Hq·L² scores (345 GB at the 1080p length).
+        k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)  # (L, Hq, D)
     q4, k4, v4 = (rearrange(t, "l h d -> 1 h l d") for t in (q, k, v))
     out = F.scaled_dot_product_attention(q4, k4, v4, enable_gqa=q.shape[1] != k.shape[1])
     return rearrange(out, "1 h l d -> l h d")
