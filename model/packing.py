@@ -87,7 +87,9 @@ def pack(video_latent: Tensor, audio_latent: Tensor, text: Tensor, style: str = 
     coords = torch.cat(
         [video_coords(t, h // PATCH, w // PATCH), audio_coords(na, t, style), text_coords(nt, style)]
     ).to(device)
-    modality = torch.tensor([VIDEO] * nv + [AUDIO] * na + [TEXT] * nt, dtype=torch.int64, device=device)
+    modality = torch.cat(
+        [torch.full((n,), m, dtype=torch.int64, device=device) for m, n in ((VIDEO, nv), (AUDIO, na), (TEXT, nt))]
+    )
     return Packed(x, coords, modality, nv, na, nt, (t, h, w))
 
 
