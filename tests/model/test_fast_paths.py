@@ -137,9 +137,13 @@ def test_cuda_float32_tiny_model_matches_golden(case):
     inputs, expected = case_inputs(case), case_expected(case)
     dit = load_dit(TINY_WEIGHTS, preset="tiny", device="cuda", dtype=torch.float32,
                    local_attn_layers=CASES[case]["local_attn_layers"])
-    torch.backends.cuda.matmul.allow_tf32 = False
     args = [inputs[k].cuda() for k in ("packed_x", "coords_mapping", "modality_mapping", "local_q_ranges",
                                         "local_k_ranges")]
-    with torch.no_grad():
-        out = dit(*args).cpu()
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False  # TF32 would miss the float32 tolerance
+    try:
+        with torch.no_grad():
+            out = dit(*args).cpu()
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.testing.assert_close(out, expected["dit_out_packed"], atol=1e-4, rtol=1e-4)
