@@ -7,9 +7,11 @@ Both sides run as fresh processes, alternately, `--repeat` times each, on the sa
 same model folder, beam size, word timestamps, VAD and thread count:
   bare  = python -c: import faster_whisper, load the model, decode the file, transcribe (list segments)
   eval  = python -m cli eval MEDIA --script SCRIPT --lang en --json --html (the real command)
-Wall time is measured around each process; peak memory is the process's max RSS (os.wait4).
+Wall time is measured around each process; CPU time (user + system) and peak memory (max RSS)
+come from the process's own rusage (os.wait4). On a shared machine wall time swings with the
+neighbours' load; CPU time is the steadier figure for the ratio.
 
-Usage:  python bench/eval_bench.py [--repeat 3] [--out bench/RESULTS-eval.md]
+Usage:  python bench/eval_bench.py [--repeat 5] [--out bench/RESULTS-eval.md]
 """
 from __future__ import annotations
 
@@ -49,8 +51,8 @@ def build_minute(folder: Path) -> speech_data.Clip:
     return clip
 
 
-def run_measured(args: list[str]) -> tuple[float, float, int, str]:
-    """(wall seconds, peak RSS in MiB, exit status, stdout) of one child process."""
+def run_measured(args: list[str]) -> tuple[float, float, float, int, str]:
+    """(wall seconds, CPU seconds, peak RSS in MiB, exit status, stdout) of one child process."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
@@ -63,7 +65,7 @@ def run_measured(args: list[str]) -> tuple[float, float, int, str]:
         stdout, stderr = out.read().decode(), err.read().decode()
     if code not in (0, 1):  # 1 is a failed gate, a result
         raise RuntimeError(f"{args[:4]} failed ({code}): {stderr[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, code, stdout
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code, stdout
 
 
 def time_gate_stages(clip: speech_data.Clip, folder: Path) -> dict[str, float]:
@@ -107,7 +109,7 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None, help="write the results as Markdown here")
     opts = parser.parse_args()
 
@@ -119,29 +121,34 @@ def main() -> None:
         eval_cmd = [sys.executable, "-m", "cli", "eval", str(clip.path), "--script", str(folder / "minute.srt"),
                     "--lang", "en", "--json", str(folder / "r.json"), "--html", str(folder / "r.html")]
         stages = time_gate_stages(clip, folder)
-        runs: dict[str, list[tuple[float, float]]] = {"bare": [], "eval": []}
+        runs: dict[str, list[tuple[float, float, float]]] = {"bare": [], "eval": []}
         verdict = ""
         for i in range(opts.repeat):
             # Alternate the order so that a neighbour's load on the shared CPU hits both sides alike.
             for name in (("bare", "eval") if i % 2 == 0 else ("eval", "bare")):
-                wall, rss, status, out = run_measured(bare_cmd if name == "bare" else eval_cmd)
-                runs[name].append((wall, rss))
+                wall, cpu, rss, status, out = run_measured(bare_cmd if name == "bare" else eval_cmd)
+                runs[name].append((wall, cpu, rss))
                 if name == "eval":
                     verdict = out.strip().splitlines()[0]
                 print(f"run {i + 1} {name:>4}: {wall:6.2f} s wall, RTF {wall / clip.duration:.3f}, "
-                      f"peak RSS {rss:5.0f} MiB", flush=True)
+                      f"CPU {cpu:6.2f} s, peak RSS {rss:5.0f} MiB", flush=True)
 
-    med = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
-    rss = {k: max(r for _, r in v) for k, v in runs.items()}
-    ratio = med["eval"] / med["bare"]
-    ratios = [e[0] / b[0] for e, b in zip(runs["eval"], runs["bare"])]
+    wall = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
+    cpu = {k: statistics.median(r[1] for r in v) for k, v in runs.items()}
+    rss = {k: max(r[2] for r in v) for k, v in runs.items()}
+    pairs = list(zip(runs["eval"], runs["bare"]))
+    wall_pairs = ", ".join(f"{e[0] / b[0]:.3f}" for e, b in pairs)
+    cpu_pairs = ", ".join(f"{e[1] / b[1]:.3f}" for e, b in pairs)
     report = "\n".join([
-        "| | wall (median) | real-time factor | peak RSS |",
-        "|---|---|---|---|",
-        f"| bare faster-whisper | {med['bare']:.2f} s | {med['bare'] / clip.duration:.3f} | {rss['bare']:.0f} MiB |",
-        f"| `dubkit eval` (JSON + HTML) | {med['eval']:.2f} s | {med['eval'] / clip.duration:.3f} | {rss['eval']:.0f} MiB |",
-        f"| ratio eval / bare | {ratio:.3f} (per pair: {', '.join(f'{r:.3f}' for r in ratios)}) | | "
-        f"{rss['eval'] / rss['bare']:.2f} |",
+        "| | wall (median) | RTF (wall) | CPU time (median) | RTF (CPU) | peak RSS |",
+        "|---|---|---|---|---|---|",
+        *(f"| {label} | {wall[k]:.2f} s | {wall[k] / clip.duration:.3f} | {cpu[k]:.2f} s | "
+          f"{cpu[k] / clip.duration:.3f} | {rss[k]:.0f} MiB |"
+          for k, label in (("bare", "bare faster-whisper"), ("eval", "`dubkit eval` (JSON + HTML)"))),
+        f"| **ratio eval / bare** | **{wall['eval'] / wall['bare']:.3f}** | | **{cpu['eval'] / cpu['bare']:.3f}** | | "
+        f"**{rss['eval'] / rss['bare']:.3f}** |",
+        "",
+        f"Per alternating pair, eval/bare: wall {wall_pairs}; CPU {cpu_pairs}.",
         "",
         f"Audio: {clip.duration:.1f} s of LibriVox English ({len(clip.cues)} cues), Whisper base int8, "
         f"beam 5, word timestamps, VAD; {opts.repeat} runs each, alternating. Machine: {machine()}.",
