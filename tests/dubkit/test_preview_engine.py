@@ -1,0 +1,109 @@
+"""The preview engine: speech placed at its cue, sped up within the limit, never stretched, labelled."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dubkit.engines.base import WindowRequest
+from dubkit.engines.preview import SAMPLE_RATE, PreviewEngine, fit_speech
+from dubkit.errors import ScriptError
+from eval.types import Cue
+from langs import MAX_SPEED_FACTOR, get_language
+
+SR = 22_050
+
+
+def _voiced(seconds: float) -> np.ndarray:
+    """A buzzy 150 Hz pulse train with a syllable-rate envelope: time-stretchable like speech."""
+    t = np.arange(round(seconds * SR)) / SR
+    return (0.3 * np.sign(np.sin(2 * np.pi * 150 * t)) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t))).astype(np.float32)
+
+
+@pytest.mark.parametrize("speech_s,available", [(1.0, 2.0), (2.0, 2.0), (2.1, 2.0), (2.3, 2.0), (4.0, 2.0), (3.0, 0.5)])
+def test_fit_never_exceeds_the_max_factor_and_never_stretches(speech_s, available):
+    samples = _voiced(speech_s)
+    fitted, factor, overrun = fit_speech(samples, SR, available, MAX_SPEED_FACTOR)
+    assert 1.0 <= factor <= MAX_SPEED_FACTOR + 1e-9
+    assert len(fitted) <= len(samples)  # never longer than spoken: no stretching
+    assert len(fitted) >= len(samples) / MAX_SPEED_FACTOR - SR * 0.05
+
+
+def test_fit_leaves_speech_that_already_fits_untouched():
+    samples = _voiced(1.2)
+    fitted, factor, overrun = fit_speech(samples, SR, 3.0, MAX_SPEED_FACTOR)
+    assert factor == 1.0 and overrun == 0.0 and fitted is samples
+
+
+def test_fit_speeds_up_just_enough_when_within_the_limit():
+    samples = _voiced(2.2)
+    fitted, factor, overrun = fit_speech(samples, SR, 2.0, MAX_SPEED_FACTOR)
+    assert factor == pytest.approx(1.1, abs=1e-6)
+    assert len(fitted) / SR == pytest.approx(2.0, abs=0.03) and overrun < 0.03
+
+
+def test_fit_reports_overrun_when_the_limit_is_not_enough():
+    fitted, factor, overrun = fit_speech(_voiced(4.0), SR, 2.0, MAX_SPEED_FACTOR)
+    assert factor == MAX_SPEED_FACTOR
+    assert overrun == pytest.approx(4.0 / MAX_SPEED_FACTOR - 2.0, abs=0.03)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return PreviewEngine()
+
+
+def _onset(audio: np.ndarray, sr: int) -> float:
+    loud = np.nonzero(np.abs(audio[:, 0]) > 0.01)[0]
+    return loud[0] / sr if loud.size else float("nan")
+
+
+def test_render_places_each_line_at_its_cue_start_and_covers_the_window(engine):
+    lang = get_language("ko")
+    request = WindowRequest(3, start=10.0, end=14.0, language=lang, seed=0,
+                            lines=(Cue("안녕하세요.", 10.8, 12.5),))
+    render = engine.render(request)
+    assert render.audio.dtype == np.float32 and render.audio.shape == (4 * SAMPLE_RATE, 1)
+    assert render.sample_rate == SAMPLE_RATE and render.frames is None
+    assert _onset(render.audio, SAMPLE_RATE) == pytest.approx(0.8, abs=0.03)
+    assert render.info["preview"] is True and render.info["voice"] == "espeak-ng:ko"
+    line = render.info["lines"][0]
+    assert line["speed"] == 1.0 and line["overrun_s"] == 0.0  # short line: left as spoken
+
+
+def test_render_of_a_line_too_long_uses_the_max_factor_reports_overrun_and_stops_at_the_window_end(engine):
+    lang = get_language("de")
+    text = "Dieser Satz ist viel zu lang für das kurze Fenster, das ihm gegeben wurde, wirklich viel zu lang."
+    render = engine.render(WindowRequest(0, 0.0, 2.0, lang, (Cue(text, 0.2, 1.5),), seed=0))
+    info = render.info
+    assert info["speed"] == pytest.approx(MAX_SPEED_FACTOR) and info["speed_max"] == MAX_SPEED_FACTOR
+    assert info["overrun_s"] > 1.0 and info["truncated_s"] > 0.5
+    assert render.audio.shape[0] == 2 * SAMPLE_RATE
+    assert np.abs(render.audio[-50:]).max() < 0.01  # faded out, not clicked off
+
+
+def test_render_of_an_empty_window_is_silence_of_the_window_length(engine):
+    render = engine.render(WindowRequest(0, 1.0, 2.5, get_language("zh"), (), seed=0))
+    assert render.audio.shape == (round(1.5 * SAMPLE_RATE), 1) and not render.audio.any()
+    assert render.info["lines"] == [] and render.info["preview"] is True
+
+
+def test_render_rejects_an_untimed_line_naming_it(engine):
+    with pytest.raises(ScriptError, match="no start/end"):
+        engine.render(WindowRequest(0, 0.0, 2.0, get_language("fr"), (Cue("Bonjour."),), seed=0))
+
+
+def test_engine_is_labelled_preview_and_identity_names_voices_and_versions(engine):
+    assert engine.is_preview is True and engine.name == "preview"
+    ident = engine.identity()
+    assert ident["preview"] is True
+    assert ident["voices"]["en"] == "piper:en_US-joe-medium" and ident["voices"]["ja"] == "openjtalk:mei_normal"
+    assert set(ident["voices"]) == {"zh", "yue", "en", "ja", "ko", "de", "fr"}
+    assert all(v != "missing" for v in ident["packages"].values())
+
+
+def test_japanese_lines_are_placed_and_fitted_with_openjtalk(engine):
+    lang = get_language("ja")
+    render = engine.render(WindowRequest(0, 0.0, 3.0, lang, (Cue("もっといい朝へ。", 0.5, 2.0),), seed=0))
+    assert render.info["voice"] == "openjtalk:mei_normal"
+    # OpenJTalk pads lines with silence; the engine trims it so speech starts at the cue
+    assert _onset(render.audio, SAMPLE_RATE) == pytest.approx(0.5, abs=0.05)
