@@ -77,6 +77,7 @@ def assemble(
 
     `info` is the source's probe (needs .duration, .fps, .width, .height, .has_audio). The output
     lasts exactly the source's duration. `preview=True` tags the mp4 title/comment and the SRT.
+    With no cues at all (and not a preview) the SRT is empty and the mp4 has no subtitle track.
     """
     source, out_dir = Path(source), Path(out_dir)
     _check_inputs(source, info, renders, loudness, me_track)
@@ -106,14 +107,15 @@ def assemble(
         wav = tmp / "mix.wav"
         scipy.io.wavfile.write(wav, SAMPLE_RATE, mix.astype(np.float32))
         tmp_srt = tmp / srt.name
-        _write_srt(_subtitle_cues(cues, duration, preview), tmp_srt)
+        subtitle_cues = _subtitle_cues(cues, duration, preview)
+        _write_srt(subtitle_cues, tmp_srt)
         overlays = tuple(
             ffmpeg.Overlay(ffmpeg.encode_frames(r.render.frames, r.render.fps, tmp / f"window{i}.mp4"), r.start, r.end)
             for i, r in enumerate(renders) if r.render.frames is not None
         )
         tmp_video = tmp / video.name
         ffmpeg.mux(ffmpeg.MuxSpec(
-            source=source, audio=wav, subtitles=tmp_srt, out=tmp_video, duration=duration,
+            source=source, audio=wav, subtitles=tmp_srt if subtitle_cues else None, out=tmp_video, duration=duration,
             fps=float(info.fps), width=int(info.width), height=int(info.height), language=lang3,
             overlays=overlays, metadata=metadata,
         ))

@@ -112,7 +112,7 @@ class MuxSpec:
 
     source: Path  # its video stream is the picture outside the overlays
     audio: Path  # the final mixed audio (WAV)
-    subtitles: Path  # SRT, muxed as a mov_text track
+    subtitles: Path | None  # SRT, muxed as a mov_text track (None: no cues, no subtitle track)
     out: Path
     duration: float
     fps: float
@@ -125,7 +125,7 @@ class MuxSpec:
 
 
 def mux(spec: MuxSpec) -> Path:
-    """Encode H.264 (source picture with overlays spliced in) + AAC + mov_text into `spec.out` (mp4)."""
+    """Encode H.264 (source picture with overlays spliced in) + AAC (+ mov_text) into `spec.out` (mp4)."""
     video = ffmpeg.input(str(spec.source)).video
     for ov in spec.overlays:
         clip = (
@@ -135,19 +135,20 @@ def mux(spec: MuxSpec) -> Path:
         )
         video = ffmpeg.overlay(video, clip, eof_action="pass", enable=f"between(t,{ov.start:.6f},{ov.end:.6f})")
     audio = ffmpeg.input(str(spec.audio)).audio
-    subs = ffmpeg.input(str(spec.subtitles))["s"]
+    streams = [video, audio]
+    if spec.subtitles is not None:
+        streams.append(ffmpeg.input(str(spec.subtitles))["s"])
     kwargs = {
         "vcodec": "libx264", "pix_fmt": "yuv420p", "preset": "veryfast", "crf": spec.crf, "r": spec.fps,
         "acodec": "aac", "audio_bitrate": "192k", "ar": 48000,
-        "scodec": "mov_text",
+        **({"scodec": "mov_text", "metadata:s:s:0": f"language={spec.language}"} if spec.subtitles else {}),
         "t": f"{spec.duration:.6f}",
         "map_metadata": -1,
         "movflags": "+faststart",
         "metadata:s:a:0": f"language={spec.language}",
-        "metadata:s:s:0": f"language={spec.language}",
         "format": "mp4",
     }
-    args = compile_args(ffmpeg.output(video, audio, subs, str(spec.out), **kwargs))
+    args = compile_args(ffmpeg.output(*streams, str(spec.out), **kwargs))
     # ffmpeg-python takes one value per option name, so repeated -metadata go in by hand, before the output
     tags = [a for key, value in spec.metadata for a in ("-metadata", f"{key}={value}")]
     at = len(args) - 1 - args[::-1].index(str(spec.out))
