@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor
 
-from model.errors import PackingError
+from model.errors import ConfigError, PackingError
 
 BACKENDS = ("reference", "sdpa", "flex")
 _BITS = 62  # rows per int64 word of the row-membership bitmask (clear of the sign bit)
@@ -99,7 +99,7 @@ def attention(q: Tensor, k: Tensor, v: Tensor, backend: str = "sdpa", local: Loc
     if backend == "flex" and local is not None:
         return flex_local_attention(q, k, v, local)
     if backend not in BACKENDS:
-        raise ValueError(f"unknown attention backend {backend!r}; known: {BACKENDS}")
+        raise ConfigError(f"unknown attention backend {backend!r}; known: {BACKENDS}")
     if local is None:
         return sdpa_attention(q, k, v)
     out = torch.empty_like(q)

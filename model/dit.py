@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from model.attention import BACKENDS, LocalPlan, attention
 from model.config import AUDIO, NUM_MODALITIES, TEXT, VIDEO, DiTConfig
-from model.errors import PackingError
+from model.errors import ConfigError, PackingError
 from model.rope import ElementWiseFourierEmbed, apply_rope
 
 Segments = tuple[tuple[int, int, int], ...]  # (modality id, start, end) runs of equal modality, in token order
@@ -229,7 +229,7 @@ class DiT(nn.Module):
     def __init__(self, cfg: DiTConfig, dtype=torch.bfloat16, attn_backend: str = "sdpa"):
         super().__init__()
         if attn_backend not in BACKENDS:
-            raise ValueError(f"unknown attention backend {attn_backend!r}; known: {BACKENDS}")
+            raise ConfigError(f"unknown attention backend {attn_backend!r}; known: {BACKENDS}")
         self.cfg, self.attn_backend = cfg, attn_backend
         d = cfg.hidden_size
         self.adapter = Adapter(cfg)

@@ -147,3 +147,10 @@ def test_cuda_float32_tiny_model_matches_golden(case):
     finally:
         torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.testing.assert_close(out, expected["dit_out_packed"], atol=1e-4, rtol=1e-4)
+
+
+def test_unknown_attention_backend_is_a_config_error():
+    from model import ConfigError
+
+    with pytest.raises(ConfigError, match="'xformers'"):
+        build_dit("tiny", device="meta", attn_backend="xformers")
