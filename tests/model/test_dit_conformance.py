@@ -93,3 +93,11 @@ def test_pack_reproduces_the_official_packed_inputs(case):
     assert torch.equal(packed.modality, inputs["modality_mapping"])
     q, k = local_attention_ranges(packed, CASES["sr_v1_local"]["frame_receptive_field"])
     assert torch.equal(q, inputs["local_q_ranges"]) and torch.equal(k, inputs["local_k_ranges"])
+
+
+@pytest.mark.slow  # eager flex_attention on CPU: ~13 s
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_flex_backend_reproduces_the_local_golden_case():
+    inputs, expected = case_inputs("sr_v1_local"), case_expected("sr_v1_local")
+    out = _run(_load("sr_v1_local", torch.float32, "flex"), inputs)
+    torch.testing.assert_close(out, expected["dit_out_packed"], atol=1e-4, rtol=1e-4)
