@@ -47,7 +47,7 @@ def _speaker(cue_speaker: str | None, descriptions: dict[str, str]) -> str:
         return descriptions["default"]
     if len(descriptions) == 1:  # one described speaker: the lines are theirs
         return next(iter(descriptions.values()))
-    return cue_speaker or DEFAULT_SPEAKER
+    return DEFAULT_SPEAKER  # a bare speaker name ("anna") describes nothing the model can draw
 
 
 def build_prompt(request: WindowRequest) -> str:
