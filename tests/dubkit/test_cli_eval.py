@@ -41,14 +41,19 @@ def files(tmp_path_factory, short_english_clip):
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
                     "color=c=gray:s=64x48:r=25:d=2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
                     str(d / "mute.mp4")], check=True)
+    # The speech inside a video: eval must find the audio stream of an mp4 too.
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"color=c=gray:s=64x48:r=25:d={short_english_clip.duration:.3f}",
+                    "-i", str(short_english_clip.path), "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-shortest", str(d / "spot.mp4")], check=True)
     speech_data.write_wav(d / "silence.wav", np.zeros(3 * 16000, np.float32))
     write_script([Cue("hello there", 0.5, 2.0)], d / "silence.srt")
     return d
 
 
 @pytest.mark.slow
-def test_speech_matching_its_script_passes_with_exit_0_and_writes_both_reports(files, short_english_clip, recognizer):
-    result = _run("eval", short_english_clip.path, "--script", files / "en.srt", "--lang", "en",
+def test_a_video_matching_its_script_passes_with_exit_0_and_writes_both_reports(files, short_english_clip, recognizer):
+    result = _run("eval", files / "spot.mp4", "--script", files / "en.srt", "--lang", "en",
                   "--json", files / "r.json", "--html", files / "r.html")
     assert result.exit_code == 0, result.output
     assert "PASSED" in result.output
