@@ -1,0 +1,361 @@
+"""daVinci-MagiHuman end to end: prompt (+ reference image, + voice track) -> 25 fps frames + 44.1 kHz stereo.
+
+`Generator.generate` is a numbered recipe over the stages (MAGIHUMAN.md §1, §8-§10):
+
+1. encode the prompt (and, for the base sampler, the negative prompt, once per Generator);
+2. reference image (TI2V): centre-crop to the target aspect, resize, scale to [−1, 1], encode as a 1-frame video;
+3. starting noise (video; audio too unless a voice track is given, which is encoded and kept fixed: A2V);
+4. base stage at 256p: 8-step distilled sampler, or 32-step UniPC with CFG against the negative prompt;
+5. optional latent super-resolution to 540p / 1080p (5 UniPC steps; 1080p with local attention);
+6. decode video (Wan2.2 decoder, see `adapters/video_vae.py`) and audio (Stable Audio Open decoder).
+
+All randomness comes from one CPU `torch.Generator` seeded with `seed`, drawn in a fixed order, so the same
+seed gives the same output on the same device and software.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Mapping
+
+import numpy as np
+import torch
+from PIL import Image
+
+from model.adapters.audio_vae import OUTPUT_RATE, AudioVAE
+from model.adapters.text_encoder import TextEncoder
+from model.adapters.video_vae import SPATIAL_COMPRESSION, TEMPORAL_COMPRESSION, VideoVAE, to_uint8_frames
+from model.config import FRAME_RECEPTIVE_FIELD_1080P, LOCAL_ATTN_LAYERS_1080P
+from model.errors import ModelError
+from model.packing import local_attention_ranges, pack, unpack
+from model.prompt import NEGATIVE_PROMPT
+from model.samplers import Velocity, prepare_sr, sample_base, sample_distill, sample_sr
+from model.schedule import flow_schedule
+from model.weights import WeightsMissingError, check, component_names, component_path
+
+FPS = 25
+MODES = ("distill", "base")
+STEPS = {"distill": 8, "base": 32}
+SR_STEPS = 5
+BASE_RESOLUTION = "256p"
+# (width, height) in pixels, as the official example scripts run them (§10.4).
+RESOLUTIONS: Mapping[str, tuple[int, int]] = {"256p": (448, 256), "540p": (896, 512), "1080p": (1920, 1088)}
+
+Progress = Callable[[str, int, int], None]
+"""Called as (stage name, steps done, steps in stage)."""
+
+
+class GeneratorError(ModelError):
+    """The generator cannot run as asked (a component it needs was not loaded, ...)."""
+
+
+class GeneratorInputError(GeneratorError, ValueError):
+    """A bad argument to `generate` (the message names the argument and its value)."""
+
+
+class NoCudaError(GeneratorError):
+    """Real weights were asked for on a GPU, but no CUDA device is available."""
+
+
+@dataclass(frozen=True)
+class VoiceTrack:
+    """Speech to keep (A2V): float32 samples [n] or [n, channels] at `sample_rate` Hz."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+
+@dataclass(frozen=True)
+class Latents:
+    """Final latents of a run: video [1, 48, T, h, w] (normalised), audio [1, Na, 64]."""
+
+    video: torch.Tensor
+    audio: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A generated clip.
+
+    frames: uint8 [F, H, W, 3] RGB at `fps` (F = 4·(T−1)+1 for T latent frames).
+    audio: float32 [n, 2] stereo at `sample_rate` (44.1 kHz).
+    """
+
+    frames: np.ndarray
+    audio: np.ndarray
+    seed: int
+    mode: str
+    resolution: str
+    fps: int = FPS
+    sample_rate: int = OUTPUT_RATE
+
+
+def clip_lengths(seconds: float) -> tuple[int, int]:
+    """(pixel/audio frames F = 25·S + 1, latent frames T = (F−1)//4 + 1) for a clip of `seconds`."""
+    frames = seconds * FPS
+    if not np.isfinite(frames) or frames < 1 or abs(frames - round(frames)) > 1e-6:
+        raise GeneratorInputError(f"seconds={seconds!r} must be positive and a whole number of 1/25 s frames")
+    f = int(round(frames)) + 1
+    return f, (f - 1) // TEMPORAL_COMPRESSION + 1
+
+
+def prepare_image(image: np.ndarray | Image.Image, width: int, height: int) -> torch.Tensor:
+    """RGB image -> [1, 3, 1, height, width] in [−1, 1]: centre-crop to the target aspect, then resize (bicubic)."""
+    if isinstance(image, Image.Image):
+        image = np.asarray(image.convert("RGB"))
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or min(image.shape[:2]) < 1:
+        raise GeneratorInputError(
+            f"reference_image must be uint8 RGB (H, W, 3), got {image.dtype} array of shape {image.shape}"
+        )
+    h, w = image.shape[:2]
+    if w * height > h * width:  # too wide: keep full height
+        crop_w, crop_h = round(h * width / height), h
+    else:
+        crop_w, crop_h = w, round(w * height / width)
+    left, top = (w - crop_w) // 2, (h - crop_h) // 2
+    cropped = Image.fromarray(image[top : top + crop_h, left : left + crop_w])
+    resized = np.asarray(cropped.resize((width, height), Image.Resampling.BICUBIC), dtype=np.float32)
+    pixels = torch.from_numpy(resized / 127.5 - 1.0).permute(2, 0, 1)  # (H,W,3) -> (3,H,W)
+    return pixels[None, :, None]  # (1, 3, 1, H, W)
+
+
+class Generator:
+    """Runs MagiHuman from components; `from_pretrained` builds it from a models folder."""
+
+    def __init__(
+        self,
+        dits: Mapping[str, torch.nn.Module],
+        text_encoder: TextEncoder,
+        video_vae: VideoVAE,
+        audio_vae: AudioVAE,
+        *,
+        sr_dits: Mapping[str, torch.nn.Module] | None = None,
+        device: str | torch.device = "cpu",
+        offload: bool = False,
+        resolutions: Mapping[str, tuple[int, int]] = RESOLUTIONS,
+    ):
+        """`dits` maps "distill"/"base" to base-stage DiTs; `sr_dits` maps "540p"/"1080p" to SR DiTs (the 1080p
+        one built with `LOCAL_ATTN_LAYERS_1080P`). With `offload`, DiTs and the text encoder wait on the CPU and
+        move to `device` only around their stage. `resolutions` maps names to (width, height); tests shrink it.
+        """
+        unknown = set(dits) - set(MODES)
+        if unknown or not dits:
+            raise GeneratorError(f"dits must map some of {MODES} to DiTs, got keys {sorted(dits)}")
+        self.dits = dict(dits)
+        self.sr_dits = dict(sr_dits or {})
+        bad_sr = set(self.sr_dits) - (set(resolutions) - {BASE_RESOLUTION})
+        if bad_sr:
+            raise GeneratorError(f"sr_dits keys {sorted(bad_sr)} are not SR resolutions of {sorted(resolutions)}")
+        self.text_encoder, self.video_vae, self.audio_vae = text_encoder, video_vae, audio_vae
+        self.device = torch.device(device)
+        self.offload = offload
+        self.resolutions = dict(resolutions)
+        for name, (w, h) in self.resolutions.items():
+            if w % (2 * SPATIAL_COMPRESSION) or h % (2 * SPATIAL_COMPRESSION):
+                raise GeneratorError(f"resolution {name} = {w}x{h} must be a multiple of 32 in both directions")
+        self._negative: torch.Tensor | None = None
+
+    # ------------------------------------------------------------------------------------------ construction
+    @classmethod
+    def from_pretrained(
+        cls,
+        folder: str | Path,
+        device: str | torch.device = "cuda",
+        *,
+        offload: bool = False,
+        modes: tuple[str, ...] = ("distill",),
+        resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
+    ) -> "Generator":
+        """Load the real weights from a models folder (layout: `model.weights`): bf16 DiTs, bf16 T5Gemma and
+        Wan2.2 VAE, float32 audio VAE. Only the DiTs for `modes` and the SR models for `resolutions` load.
+
+        Raises WeightsMissingError listing every missing file, or NoCudaError ("no CUDA device") when `device`
+        is a CUDA device and none is available. Pass device="cpu" deliberately to run without a GPU.
+        """
+        from model.loading import load_dit
+
+        device = torch.device(device)
+        no_cuda = device.type == "cuda" and not torch.cuda.is_available()
+        missing = check(folder, component_names(modes, resolutions))
+        if missing:
+            raise WeightsMissingError(Path(folder), missing, extra="\nand no CUDA device" if no_cuda else "")
+        if no_cuda:
+            raise NoCudaError(f"no CUDA device: torch {torch.__version__} sees no GPU, so {device} is unavailable")
+        resident = torch.device("cpu") if offload else device
+        text = TextEncoder.from_pretrained(component_path(folder, "t5gemma"), resident, torch.bfloat16)
+        video = VideoVAE.from_pretrained(component_path(folder, "wan22_vae"), device, torch.bfloat16)
+        audio = AudioVAE.from_pretrained(component_path(folder, "sao_vae"), device, torch.float32)
+        dits = {m: load_dit(component_path(folder, m), "15b", resident, torch.bfloat16) for m in modes}
+        sr = {}
+        for res in resolutions:
+            if res != BASE_RESOLUTION:
+                local = LOCAL_ATTN_LAYERS_1080P if res == "1080p" else None
+                sr[res] = load_dit(component_path(folder, f"{res}_sr"), "15b", resident, torch.bfloat16, local)
+        return cls(dits, text, video, audio, sr_dits=sr, device=device, offload=offload)
+
+    # ------------------------------------------------------------------------------------------ the recipe
+    @torch.no_grad()
+    def generate(
+        self,
+        prompt: str,
+        *,
+        reference_image: np.ndarray | Image.Image | None = None,
+        voice_track: VoiceTrack | None = None,
+        seconds: float = 5.0,
+        resolution: str = BASE_RESOLUTION,
+        mode: str = "distill",
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> Generation:
+        """Generate a clip: frames uint8 (F, H, W, 3) at 25 fps and stereo float32 audio at 44.1 kHz."""
+        latents = self.generate_latents(
+            prompt, reference_image=reference_image, voice_track=voice_track, seconds=seconds,
+            resolution=resolution, mode=mode, seed=seed, progress=progress,
+        )
+        # 6. decode
+        frames = to_uint8_frames(self.video_vae.decode(latents.video)[0]).cpu().numpy()
+        audio = self.audio_vae.decode(latents.audio)
+        return Generation(frames=frames, audio=audio, seed=seed, mode=mode, resolution=resolution)
+
+    @torch.no_grad()
+    def generate_latents(
+        self,
+        prompt: str,
+        *,
+        reference_image: np.ndarray | Image.Image | None = None,
+        voice_track: VoiceTrack | None = None,
+        seconds: float = 5.0,
+        resolution: str = BASE_RESOLUTION,
+        mode: str = "distill",
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> Latents:
+        """Steps 1-5 of `generate`: the final latents before decoding."""
+        self._check_request(prompt, resolution, mode, seed, voice_track)
+        frames, latent_frames = clip_lengths(seconds)
+        rng = torch.Generator("cpu").manual_seed(seed)
+        noise = self._noise_fn(rng)
+
+        # 1. prompt features (the negative prompt only for the CFG sampler, encoded once per Generator)
+        with self._on_device(self.text_encoder.model):
+            text = self.text_encoder.encode(prompt).to(self.device)
+            negative = self._negative_features() if mode == "base" else None
+
+        # 2. reference latent at the base resolution
+        width, height = self.resolutions[BASE_RESOLUTION]
+        reference = self._encode_reference(reference_image, width, height)
+
+        # 3. starting noise: video first, then audio (or the fixed, clean voice-track latent)
+        shape = (1, 48, latent_frames, height // SPATIAL_COMPRESSION, width // SPATIAL_COMPRESSION)
+        video = noise(torch.empty(shape, device=self.device))
+        if voice_track is None:
+            audio = noise(torch.empty((1, frames, 64), device=self.device))
+        else:
+            audio = self.audio_vae.encode(voice_track.samples, voice_track.sample_rate, frames, rng).to(self.device)
+
+        # 4. base stage
+        dit = self.dits[mode]
+        schedule = flow_schedule(STEPS[mode])
+        on_step = self._reporter(progress, f"{mode} stage", schedule.steps)
+        with self._on_device(dit):
+            cond = self._velocity(dit, text, "v2")
+            if mode == "base":
+                video, audio = sample_base(
+                    cond, self._velocity(dit, negative, "v2"), video, audio, schedule,
+                    reference=reference, audio_fixed=voice_track is not None, on_step=on_step,
+                )
+            else:
+                video, audio = sample_distill(
+                    cond, video, audio, schedule, noise,
+                    reference=reference, audio_fixed=voice_track is not None, on_step=on_step,
+                )
+
+        # 5. latent super-resolution; the clean base audio is the output audio
+        if resolution != BASE_RESOLUTION:
+            video = self._super_resolve(video, audio, text, reference_image, resolution, noise, progress)
+        return Latents(video=video, audio=audio)
+
+    # ------------------------------------------------------------------------------------------ stages
+    def _super_resolve(self, video, audio, text, reference_image, resolution, noise, progress) -> torch.Tensor:
+        width, height = self.resolutions[resolution]
+        video_sr, audio_context = prepare_sr(
+            video, audio, (height // SPATIAL_COMPRESSION, width // SPATIAL_COMPRESSION), noise
+        )
+        reference = self._encode_reference(reference_image, width, height)
+        dit = self.sr_dits[resolution]
+        schedule = flow_schedule(SR_STEPS)
+        with self._on_device(dit):
+            return sample_sr(
+                self._velocity(dit, text, "v1"), video_sr, audio_context, schedule,
+                reference=reference, on_step=self._reporter(progress, f"{resolution} super-resolution", SR_STEPS),
+            )
+
+    def _velocity(self, dit: torch.nn.Module, text: torch.Tensor, style: str) -> Velocity:
+        """Wrap the DiT as a sampler velocity function over batched latents (batch size 1)."""
+        local = bool(dit.cfg.local_attn_layers)
+
+        def velocity(video: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            packed = pack(video[0], audio[0], text, style)  # (48,T,h,w), (Na,64), (Nt,C)
+            ranges = local_attention_ranges(packed, FRAME_RECEPTIVE_FIELD_1080P) if local else (None, None)
+            out = dit(packed.x, packed.coords, packed.modality, *ranges)  # (L, 192)
+            v_video, v_audio = unpack(out, packed)
+            return v_video[None], v_audio[None]
+
+        return velocity
+
+    def _encode_reference(self, image, width: int, height: int) -> torch.Tensor | None:
+        if image is None:
+            return None
+        pixels = prepare_image(image, width, height).to(self.device)
+        return self.video_vae.encode(pixels).to(self.device)  # (1, 48, 1, h, w)
+
+    def _negative_features(self) -> torch.Tensor:
+        if self._negative is None:
+            self._negative = self.text_encoder.encode(NEGATIVE_PROMPT).to(self.device)
+        return self._negative
+
+    def _noise_fn(self, rng: torch.Generator):
+        # Drawn on the CPU so a seed means the same noise on every device.
+        def noise(like: torch.Tensor) -> torch.Tensor:
+            return torch.randn(like.shape, generator=rng, dtype=torch.float32).to(like.device)
+
+        return noise
+
+    @contextmanager
+    def _on_device(self, module: torch.nn.Module) -> Iterator[None]:
+        """With offload, hold `module` on the compute device only for the duration of its stage."""
+        if not self.offload:
+            yield
+            return
+        module.to(self.device)
+        try:
+            yield
+        finally:
+            module.to("cpu")
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+
+    @staticmethod
+    def _reporter(progress: Progress | None, stage: str, total: int):
+        if progress is None:
+            return None
+        return lambda i, video, audio: progress(stage, i + 1, total)
+
+    def _check_request(self, prompt, resolution, mode, seed, voice_track) -> None:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise GeneratorInputError(f"prompt must be a non-empty string, got {prompt!r}")
+        if mode not in MODES:
+            raise GeneratorInputError(f"mode must be one of {MODES}, got {mode!r}")
+        if mode not in self.dits:
+            raise GeneratorError(f"mode {mode!r} needs the {mode} DiT, which this Generator was not built with")
+        if resolution not in self.resolutions:
+            raise GeneratorInputError(f"resolution must be one of {sorted(self.resolutions)}, got {resolution!r}")
+        if resolution != BASE_RESOLUTION and resolution not in self.sr_dits:
+            raise GeneratorError(f"resolution {resolution!r} needs the {resolution} SR DiT, which was not loaded")
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+            raise GeneratorInputError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+        if voice_track is not None and not isinstance(voice_track, VoiceTrack):
+            raise GeneratorInputError(f"voice_track must be a VoiceTrack, got {type(voice_track).__name__}")

@@ -1,0 +1,249 @@
+"""The generator end to end on CPU: tiny DiT preset, tiny random VAEs and encoder, tiny frame sizes."""
+
+import numpy as np
+import pytest
+import torch
+
+from model.adapters.audio_vae import AudioVAE
+from model.adapters.text_encoder import TextEncoder
+from model.adapters.video_vae import VideoVAE
+from model.config import LOCAL_ATTN_LAYERS_1080P
+from model.generator import (
+    Generator,
+    GeneratorError,
+    GeneratorInputError,
+    NoCudaError,
+    VoiceTrack,
+    clip_lengths,
+    prepare_image,
+)
+from model.loading import build_dit
+from model.weights import WeightsMissingError
+from tests.model.test_weights import _complete_layout
+from tests.model.tiny_generator_parts import tiny_oobleck_vae, tiny_t5gemma_folder, tiny_wan22_vae
+
+SIZES = {"256p": (64, 32), "540p": (96, 64), "1080p": (128, 64)}
+SECONDS = 0.16  # 4 frames + 1: F = 5 pixel/audio frames, T = 2 latent frames
+PROMPT = "a man says hello to camera"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def single_thread():
+    """Tiny tensors: thread hand-offs cost far more than the maths on a shared 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+class SpyDiT(torch.nn.Module):
+    """Passes through to a real DiT and records what each call received."""
+
+    def __init__(self, dit):
+        super().__init__()
+        self.dit, self.cfg, self.calls = dit, dit.cfg, []
+
+    def forward(self, x, coords, modality, local_q_ranges=None, local_k_ranges=None):
+        self.calls.append(dict(x=x.clone(), coords=coords.clone(), modality=modality.clone(),
+                               q=local_q_ranges, k=local_k_ranges, device=next(self.dit.parameters()).device))
+        return self.dit(x, coords, modality, local_q_ranges, local_k_ranges)
+
+
+def _dit(seed, local=None):
+    torch.manual_seed(seed)
+    return SpyDiT(build_dit("tiny", dtype=torch.float32, local_attn_layers=local))
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    t5 = tiny_t5gemma_folder(tmp_path_factory.mktemp("t5"), hidden_size=256)  # the tiny DiT's text width
+    return dict(
+        text_encoder=TextEncoder.from_pretrained(t5, dtype=torch.float32),
+        video_vae=VideoVAE(tiny_wan22_vae()),
+        audio_vae=AudioVAE(tiny_oobleck_vae()),
+    )
+
+
+@pytest.fixture()
+def generator(parts):
+    return Generator(
+        {"distill": _dit(1), "base": _dit(2)}, **parts,
+        sr_dits={"540p": _dit(3), "1080p": _dit(4, local=(0, 1, 2, 4, 5, 6))}, resolutions=SIZES,
+    )
+
+
+def _image(h=40, w=50):
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+
+
+def test_distill_generation_returns_25fps_frames_and_44k_stereo(generator):
+    out = generator.generate(PROMPT, seconds=SECONDS, seed=7)
+    assert out.frames.shape == (5, 32, 64, 3) and out.frames.dtype == np.uint8
+    assert out.audio.shape == (round(5 * 2048 * 441 / 512), 2) and out.audio.dtype == np.float32
+    assert (out.fps, out.sample_rate, out.seed, out.mode, out.resolution) == (25, 44100, 7, "distill", "256p")
+    assert len(generator.dits["distill"].calls) == 8 and not generator.dits["base"].calls
+
+
+def test_same_seed_gives_identical_output_and_another_seed_does_not(generator):
+    a = generator.generate(PROMPT, seconds=SECONDS, seed=3)
+    b = generator.generate(PROMPT, seconds=SECONDS, seed=3)
+    c = generator.generate(PROMPT, seconds=SECONDS, seed=4)
+    assert np.array_equal(a.frames, b.frames) and np.array_equal(a.audio, b.audio)
+    assert not np.array_equal(a.audio, c.audio)
+
+
+def test_base_mode_runs_32_cfg_steps_with_the_negative_prompt_encoded_once(generator, monkeypatch):
+    encoded = []
+    original = generator.text_encoder.encode
+    monkeypatch.setattr(generator.text_encoder, "encode", lambda t: encoded.append(t) or original(t))
+    generator.generate(PROMPT, seconds=SECONDS, mode="base", seed=0)
+    generator.generate(PROMPT, seconds=SECONDS, mode="base", seed=1)
+    calls = generator.dits["base"].calls
+    assert len(calls) == 2 * 2 * 32
+    num_text = [int((c["modality"] == 2).sum()) for c in calls[:2]]
+    assert num_text[0] != num_text[1]  # conditional and unconditional branches carry different prompts
+    assert encoded.count(PROMPT) == 2 and sum(t != PROMPT for t in encoded) == 1
+
+
+def test_reference_image_is_stitched_into_latent_frame_zero(generator, parts):
+    image = _image()
+    latents = generator.generate_latents(PROMPT, reference_image=image, seconds=SECONDS, seed=5)
+    expected = parts["video_vae"].encode(prepare_image(image, 64, 32))
+    torch.testing.assert_close(latents.video[:, :, 0:1], expected)
+    free = generator.generate_latents(PROMPT, seconds=SECONDS, seed=5)
+    assert not torch.equal(free.video[:, :, 0:1], expected)
+
+
+def test_voice_track_stays_fixed_and_clean_in_both_samplers(generator, parts, monkeypatch):
+    encoded = []
+    original = parts["audio_vae"].encode
+    monkeypatch.setattr(parts["audio_vae"], "encode", lambda *a, **k: encoded.append(original(*a, **k)) or encoded[-1])
+    track = VoiceTrack(np.sin(np.arange(2400) * 0.1).astype(np.float32), 16000)
+    for mode in ("distill", "base"):
+        latents = generator.generate_latents(PROMPT, voice_track=track, seconds=SECONDS, mode=mode, seed=2)
+        assert torch.equal(latents.audio, encoded[-1])
+        audio_rows = [c["x"][c["modality"] == 1, :64] for c in generator.dits[mode].calls]
+        assert all(torch.equal(rows, encoded[-1][0]) for rows in audio_rows)
+
+
+def test_voice_track_longer_than_the_clip_is_rejected(generator):
+    track = VoiceTrack(np.zeros(16000, np.float32), 16000)  # 1 s for a 0.16 s clip
+    with pytest.raises(Exception, match="longer than"):
+        generator.generate(PROMPT, voice_track=track, seconds=SECONDS)
+
+
+def test_540p_super_resolution_uses_v1_coordinates_and_sr_size(generator):
+    out = generator.generate(PROMPT, reference_image=_image(), seconds=SECONDS, resolution="540p", seed=1)
+    assert out.frames.shape == (5, 64, 96, 3)
+    calls = generator.sr_dits["540p"].calls
+    assert len(calls) == 5 and all(c["q"] is None for c in calls)
+    text_rows = calls[0]["coords"][calls[0]["modality"] == 2]
+    assert torch.all(text_rows[:, 6] == 2) and torch.all(text_rows[:, 0] >= 0)  # v1 text: ref 2, t = i
+    base_text = generator.dits["distill"].calls[0]["coords"][generator.dits["distill"].calls[0]["modality"] == 2]
+    assert torch.all(base_text[:, 6] == 1) and torch.all(base_text[:, 0] < 0)  # v2 text: ref 1, t = i - Nt
+
+
+def test_sr_keeps_the_clean_base_audio(generator):
+    base = generator.generate_latents(PROMPT, seconds=SECONDS, seed=9)
+    sr = generator.generate_latents(PROMPT, seconds=SECONDS, resolution="540p", seed=9)
+    assert torch.equal(base.audio, sr.audio)
+    assert sr.video.shape == (1, 48, 2, 4, 6)
+
+
+def test_1080p_super_resolution_passes_local_attention_ranges(generator):
+    latents = generator.generate_latents(PROMPT, seconds=SECONDS, resolution="1080p", seed=1)
+    assert latents.video.shape == (1, 48, 2, 4, 8)
+    call = generator.sr_dits["1080p"].calls[0]
+    assert call["q"] is not None and call["k"] is not None
+    assert call["q"][0].tolist() == [0, 8] and call["k"][0].tolist() == [0, 16]  # frame 0 sees frames 0..11 (clipped)
+
+
+def test_progress_reports_each_stage_step(generator):
+    seen = []
+    generator.generate(PROMPT, seconds=SECONDS, resolution="540p", seed=0, progress=lambda *a: seen.append(a))
+    assert seen[:2] == [("distill stage", 1, 8), ("distill stage", 2, 8)]
+    assert seen[-1] == ("540p super-resolution", 5, 5) and len(seen) == 13
+
+
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        (dict(resolution="720p"), "720p"),
+        (dict(mode="turbo"), "turbo"),
+        (dict(seconds=0.1), "0.1"),
+        (dict(seconds=0), "seconds=0"),
+        (dict(seed=-1), "-1"),
+        (dict(reference_image=np.zeros((4, 4), np.uint8)), r"\(4, 4\)"),
+    ],
+)
+def test_bad_arguments_raise_input_errors_naming_the_value(generator, kwargs, needle):
+    args = dict(seconds=SECONDS) | kwargs
+    with pytest.raises(GeneratorInputError, match=needle):
+        generator.generate(PROMPT, **args)
+
+
+def test_empty_prompt_is_rejected(generator):
+    with pytest.raises(GeneratorInputError, match="prompt"):
+        generator.generate("  ", seconds=SECONDS)
+
+
+def test_missing_component_is_named(parts):
+    gen = Generator({"distill": _dit(1)}, **parts, resolutions=SIZES)
+    with pytest.raises(GeneratorError, match="base DiT"):
+        gen.generate(PROMPT, seconds=SECONDS, mode="base")
+    with pytest.raises(GeneratorError, match="540p SR DiT"):
+        gen.generate(PROMPT, seconds=SECONDS, resolution="540p")
+
+
+def test_clip_lengths_follow_25_fps_and_4x_temporal_compression():
+    assert clip_lengths(5.0) == (126, 32)
+    assert clip_lengths(SECONDS) == (5, 2)
+
+
+def test_prepare_image_centre_crops_to_the_target_aspect():
+    image = np.zeros((40, 100, 3), np.uint8)
+    image[:, 30:70] = 255  # a white centre band exactly as wide as the 1:1 crop of 40x40 ... plus margins
+    pixels = prepare_image(image, 32, 32)
+    assert pixels.shape == (1, 3, 1, 32, 32)
+    assert pixels.min() >= -1 and pixels.max() <= 1
+    assert torch.all(pixels[..., :, 2:30] == 1.0)  # the crop [30, 70) is all white: black margins cut away
+
+
+def test_from_pretrained_without_weights_lists_exactly_what_is_missing(tmp_path):
+    with pytest.raises(WeightsMissingError) as info:
+        Generator.from_pretrained(tmp_path, device="cuda")
+    assert set(info.value.missing) == {
+        "t5gemma-9b-9b-ul2/ (the whole folder; from google/t5gemma-9b-9b-ul2)",
+        "Wan2.2-TI2V-5B-Diffusers/vae/ (the whole folder; from Wan-AI/Wan2.2-TI2V-5B-Diffusers)",
+        "stable-audio-open-1.0/vae/ (the whole folder; from stabilityai/stable-audio-open-1.0)",
+        "daVinci-MagiHuman/distill/ (the whole folder; from GAIR/daVinci-MagiHuman)",
+    }
+    if not torch.cuda.is_available():
+        assert "no CUDA device" in str(info.value)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only machine's message")
+def test_from_pretrained_without_cuda_says_so(tmp_path):
+    _complete_layout(tmp_path)
+    with pytest.raises(NoCudaError, match="no CUDA device"):
+        Generator.from_pretrained(tmp_path, device="cuda", modes=("base", "distill"), resolutions=("256p", "1080p"))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_offload_keeps_idle_dits_on_cpu_and_matches_resident_run(parts):
+    cuda_parts = dict(
+        text_encoder=TextEncoder(parts["text_encoder"].model.to("cuda"), parts["text_encoder"].tokenizer),
+        video_vae=VideoVAE(parts["video_vae"].vae.to("cuda")),
+        audio_vae=AudioVAE(parts["audio_vae"].vae.to("cuda")),
+    )
+    resident = Generator({"distill": _dit(1).to("cuda")}, **cuda_parts, device="cuda", resolutions=SIZES)
+    expected = resident.generate_latents(PROMPT, seconds=SECONDS, seed=11)
+    dit = _dit(1)
+    offloaded = Generator({"distill": dit}, **cuda_parts, device="cuda", offload=True, resolutions=SIZES)
+    got = offloaded.generate_latents(PROMPT, seconds=SECONDS, seed=11)
+    assert all(c["device"].type == "cuda" for c in dit.calls)
+    assert next(dit.parameters()).device.type == "cpu"
+    torch.testing.assert_close(got.video, expected.video)
+    torch.testing.assert_close(got.audio, expected.audio)
