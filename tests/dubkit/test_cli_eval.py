@@ -75,8 +75,6 @@ def test_a_mismatched_script_fails_the_gate_with_exit_1(files, short_english_cli
 @pytest.mark.slow
 def test_the_threshold_flag_and_config_file_decide_the_verdict(files, short_english_clip, recognizer):
     # The clip scores 1/8 ("ill disposed" is heard as "ill-sposed"): a zero threshold fails it.
-    assert _run("eval", short_english_clip.path, "--script", files / "en.txt", "--lang", "en",
-                "--threshold", "0").exit_code == 1
     config = files / "strict.toml"
     config.write_text("[thresholds]\nen = 0.0\n")
     assert _run("eval", short_english_clip.path, "--script", files / "en.txt", "--lang", "en",
@@ -144,6 +142,14 @@ def test_transcribe_writes_the_timed_source_script_by_extension(files, short_eng
     assert script.timed and "young man" in script.text.lower()
     cue = short_english_clip.cues[0]
     assert cue.start <= script.cues[0].start < script.cues[-1].end <= cue.end
+
+
+@pytest.mark.slow
+def test_transcribe_of_silence_writes_an_empty_script_and_says_so(files, recognizer):
+    result = _run("transcribe", files / "silence.wav", "--lang", "en", "-o", files / "silence-heard.srt")
+    assert result.exit_code == 0, result.output
+    assert "no speech recognised" in result.output
+    assert (files / "silence-heard.srt").read_text() == ""
 
 
 def test_transcribe_of_a_file_without_audio_is_exit_2(files):
