@@ -40,6 +40,7 @@ class Attempt:
     seconds_render: float  # engine time when it was rendered (0 if it came from the cache this run)
     seconds_gate: float
     cached: bool  # True when this run took the render from the cache
+    gate_cached: bool = False  # True when this run took the verdict from the cache
     info: dict[str, Any] = field(default_factory=dict)  # the engine's record (prompt, voice, speed ...)
 
 
@@ -166,6 +167,7 @@ def run_window(
             seconds_render, cached = float(meta.get("seconds", 0.0)), True
         gkey = cache_key("gate", render=rkey, scorer=scorer_identity, lines=lines)
         verdict = cache.get_json("gate", gkey)
+        gate_cached = verdict is not None
         if verdict is None:
             t0 = time.perf_counter()
             verdict = scorer(to_asr_audio(render.audio, render.sample_rate), lines)
@@ -176,7 +178,7 @@ def run_window(
             error_rate=float(verdict["error_rate"]), metric=verdict["metric"],
             threshold=float(verdict["threshold"]), heard=verdict["heard"], reference=" ".join(lines),
             render_key=rkey, seconds_render=seconds_render, seconds_gate=float(verdict["seconds"]),
-            cached=cached, info=dict(render.info),
+            cached=cached, gate_cached=gate_cached, info=dict(render.info),
         ))
         if attempts[-1].passed:
             break
@@ -188,21 +190,27 @@ def run_window(
     )
 
 
-def speech_scorer(recognizer, language, threshold: float | None) -> tuple[Scorer, dict]:
+def speech_scorer(recognizer, language, threshold: float | None, *, name: str | None = None) -> tuple[Scorer, dict]:
     """A Scorer for one language: the recogniser (eval.asr) hears the audio, the gate (eval.gate)
-    scores it against the lines. Returns the scorer and its identity for cache keys."""
+    scores it against the lines. Returns the scorer and its identity for cache keys.
+
+    `recognizer` is an eval.asr.Recognizer, or a callable that builds one when first needed (then
+    `name`, its model identity, is required): a resumed run whose verdicts are all cached never
+    loads the model.
+    """
     from eval.gate import gate, resolve_threshold
 
     limit = resolve_threshold(language, threshold)
+    get = recognizer if callable(recognizer) and not hasattr(recognizer, "transcribe") else (lambda: recognizer)
 
     def score(audio: np.ndarray, lines: tuple[str, ...]) -> dict:
-        transcript = recognizer.transcribe(audio, language)
+        transcript = get().transcribe(audio, language)
         result = gate(" ".join(lines), transcript, language, limit)
         return {"passed": result.passed, "error_rate": result.error_rate, "metric": result.metric,
                 "threshold": result.threshold, "heard": transcript.text, "notes": list(result.notes)}
 
-    return score, {"asr": recognizer.name, "beam": getattr(recognizer, "beam_size", None),
-                   "language": language.code, "threshold": limit}
+    model = name if name is not None else recognizer.name
+    return score, {"asr": model, "language": language.code, "threshold": limit}
 
 
 def render_language(

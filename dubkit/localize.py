@@ -57,12 +57,14 @@ def localize(
     with RunLock(out):
         cache = StageCache(out, enabled=not opts.force)
         asr = _Lazy(lambda: recognizer or _recognizer(opts.asr_model))
+        asr_name = recognizer.name if recognizer is not None else _asr_name(opts.asr_model)
         with clock("probe"):  # 1
             say("probe", 0, 1)
             source = probe_source(opts.source)
         with clock("source_script"):  # 2
             say("source script", 0, 1)
-            script = load_source_script(source, opts.source_script, cache=cache, recognizer=asr, max_cue=MAX_WINDOW)
+            script = load_source_script(source, opts.source_script, cache=cache, recognizer=asr,
+                                       asr_name=asr_name, max_cue=MAX_WINDOW)
         with clock("windows"):  # 3
             say("shots and windows", 0, 1)
             cuts = shot_cuts(source.path, source.digest, source.fps, cache)
@@ -83,7 +85,7 @@ def localize(
         for lang in opts.languages:
             ls = scripts[lang.code]
             with clock("render_gate"):  # 6
-                scorer, scorer_id = speech_scorer(asr(), lang, opts.threshold)
+                scorer, scorer_id = speech_scorer(asr, lang, opts.threshold, name=asr_name)
 
                 def tick(outcome: WindowOutcome) -> None:
                     nonlocal done
@@ -109,7 +111,7 @@ def localize(
         with clock("report"):  # 8
             say("report", total, total)
             timings = clock.totals(summaries)
-            job = _job_record(source, opts, script, cuts, windows, choice, asr, timings)
+            job = _job_record(source, opts, script, cuts, windows, choice, asr_name, timings)
             report_json, report_html = write_report(build_report(job, summaries), out)
     return LocalizeResult(
         out=out, outputs=outputs, report_json=report_json, report_html=report_html,
@@ -118,7 +120,7 @@ def localize(
     )
 
 
-def _job_record(source, opts, script, cuts, windows, choice, asr, timings) -> dict:
+def _job_record(source, opts, script, cuts, windows, choice, asr_name, timings) -> dict:
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items() if k != "languages"}
     options["voice_tracks"] = {k: str(v) for k, v in opts.voice_tracks.items()}
     return {
@@ -129,7 +131,7 @@ def _job_record(source, opts, script, cuts, windows, choice, asr, timings) -> di
         "seed": opts.seed,
         "engine": {"name": choice.engine.name, "preview": choice.engine.is_preview, "reason": choice.reason,
                    "identity": choice.engine.identity()},
-        "asr": {"model": asr().name},
+        "asr": {"model": asr_name},
         "source_script": {"origin": script.origin, "language": script.language,
                           "cues": [asdict(c) for c in script.cues]},
         "shot_cuts": list(cuts),
@@ -137,6 +139,12 @@ def _job_record(source, opts, script, cuts, windows, choice, asr, timings) -> di
                     for w in windows],
         "timings": timings,
     }
+
+
+def _asr_name(model: str | None) -> str:
+    from eval.whisper_models import resolve_model
+
+    return resolve_model(model).name
 
 
 def _recognizer(model: str | None):
@@ -181,5 +189,5 @@ class _Clock:
         fresh_engine = sum(a.seconds_render for a in attempts if not a.cached)
         return {**{k: round(v, 3) for k, v in self.steps.items()},
                 "engine": round(fresh_engine, 3),
-                "gate": round(sum(a.seconds_gate for a in attempts), 3),
+                "gate": round(sum(a.seconds_gate for a in attempts if not a.gate_cached), 3),
                 "total": round(time.perf_counter() - self.start, 3)}

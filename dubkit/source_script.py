@@ -79,10 +79,12 @@ def load_source_script(
     *,
     cache: StageCache,
     recognizer: Callable[[], object],
+    asr_name: str,
     max_cue: float,
 ) -> SourceScript:
     """The user's script (validated against the source), else recognition of the source's speech
-    (cached by source content and recogniser). `recognizer` builds an eval.asr.Recognizer on demand."""
+    (cached by source content and recogniser identity `asr_name`). `recognizer` builds an
+    eval.asr.Recognizer on demand: only when the recognition is not cached."""
     from dubkit.scripts import read_script
 
     if script_path is not None:
@@ -96,11 +98,10 @@ def load_source_script(
         raise MediaError(
             f"source {source.path} has no audio stream to recognise; give the spoken lines with --source-script"
         )
-    rec = recognizer()
-    key = cache_key("source_script", source=source.digest, asr=rec.name, max_cue=max_cue)
+    key = cache_key("source_script", source=source.digest, asr=asr_name, max_cue=max_cue)
     hit = cache.get_json("source_script", key)
     if hit is None:
-        transcript = rec.transcribe(source.path, None)
+        transcript = recognizer().transcribe(source.path, None)
         cues = cues_from_transcript(transcript, duration=source.duration, max_len=max_cue)
         hit = {"language": transcript.language, "model": transcript.model,
                "cues": [[c.text, c.start, c.end, c.speaker] for c in cues]}
@@ -108,7 +109,7 @@ def load_source_script(
     cues = tuple(Cue(t, s, e, sp) for t, s, e, sp in hit["cues"])
     if not cues:
         raise ScriptError(
-            f"speech recognition ({rec.name}) heard no speech in {source.path}; there is nothing to dub "
+            f"speech recognition ({asr_name}) heard no speech in {source.path}; there is nothing to dub "
             "(give the lines with --source-script if the recogniser missed them)"
         )
-    return SourceScript(cues=cues, origin=f"asr:{rec.name}", language=hit["language"])
+    return SourceScript(cues=cues, origin=f"asr:{asr_name}", language=hit["language"])
