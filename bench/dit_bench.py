@@ -161,7 +161,10 @@ def main(argv=None) -> int:
     parser.add_argument("--text-tokens", type=int, default=350)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     device = torch.device(args.device)
     if device.type == "cuda":

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from model import DiTConfig, local_attention_ranges_for
 from model.attention import LocalPlan
@@ -50,8 +51,13 @@ def test_clip_lengths_of_a_5_second_clip(bench):
 
 
 def test_bench_runs_end_to_end_on_cpu_with_the_tiny_preset(bench, capsys):
-    argv = ["--preset", "tiny", "--device", "cpu", "--dtype", "fp32", "--seconds", "0.2", "--text-tokens", "8",
-            "--cases", "256p,1080p", "--warmup", "0", "--repeats", "1"]
-    assert bench.main(argv) == 0
+    argv = ["--preset", "tiny", "--device", "cpu", "--dtype", "fp32", "--seconds", "0.04", "--text-tokens", "8",
+            "--cases", "256p,1080p", "--warmup", "0", "--repeats", "1", "--threads", "1"]
+    threads = torch.get_num_threads()
+    try:
+        assert bench.main(argv) == 0
+    finally:
+        torch.set_num_threads(threads)
     out = capsys.readouterr().out
     assert "torch " in out and "1080p" in out and "TFLOP/s" in out
+    assert "T = 1 latent frames, Na = 2" in out
