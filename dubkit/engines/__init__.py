@@ -73,7 +73,7 @@ def select_engine(
             raise InputError(
                 f"magihuman engine needs weights; missing: {', '.join(missing[:8])}"
                 + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-                + " (fetch them with `dubkit weights pull DIR`, then pass --weights DIR)"
+                + " (download them into DIR with model.weights.pull, then pass --weights DIR)"
             )
         from dubkit.engines.magihuman import MagiHumanEngine
 
@@ -86,7 +86,7 @@ def select_engine(
         return EngineChoice(
             _preview(),
             "preview chosen: magihuman weights incomplete, missing " + ", ".join(missing[:4])
-            + " (`dubkit weights pull DIR`, then --weights DIR)",
+            + " (download them with model.weights.pull, then --weights DIR)",
         )
     from dubkit.engines.magihuman import MagiHumanEngine
 
