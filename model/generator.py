@@ -168,12 +168,14 @@ class Generator:
         offload: bool = False,
         modes: tuple[str, ...] = ("distill",),
         resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
+        preset: str = "15b",
     ) -> "Generator":
         """Load the real weights from a models folder (layout: `model.weights`): bf16 DiTs, bf16 T5Gemma and
         Wan2.2 VAE, float32 audio VAE. Only the DiTs for `modes` and the SR models for `resolutions` load.
 
         Raises WeightsMissingError listing every missing file, or NoCudaError ("no CUDA device") when `device`
         is a CUDA device and none is available. Pass device="cpu" deliberately to run without a GPU.
+        `preset` is the DiT architecture ("15b"; "tiny" for tests of this loading path).
         """
         from model.loading import load_dit
 
@@ -188,12 +190,12 @@ class Generator:
         text = TextEncoder.from_pretrained(component_path(folder, "t5gemma"), resident, torch.bfloat16)
         video = VideoVAE.from_pretrained(component_path(folder, "wan22_vae"), device, torch.bfloat16)
         audio = AudioVAE.from_pretrained(component_path(folder, "sao_vae"), device, torch.float32)
-        dits = {m: load_dit(component_path(folder, m), "15b", resident, torch.bfloat16) for m in modes}
+        dits = {m: load_dit(component_path(folder, m), preset, resident, torch.bfloat16) for m in modes}
         sr = {}
         for res in resolutions:
             if res != BASE_RESOLUTION:
                 local = LOCAL_ATTN_LAYERS_1080P if res == "1080p" else None
-                sr[res] = load_dit(component_path(folder, f"{res}_sr"), "15b", resident, torch.bfloat16, local)
+                sr[res] = load_dit(component_path(folder, f"{res}_sr"), preset, resident, torch.bfloat16, local)
         return cls(dits, text, video, audio, sr_dits=sr, device=device, offload=offload)
 
     # ------------------------------------------------------------------------------------------ the recipe
@@ -234,8 +236,8 @@ class Generator:
         progress: Progress | None = None,
     ) -> Latents:
         """Steps 1-5 of `generate`: the final latents before decoding."""
-        self._check_request(prompt, resolution, mode, seed, voice_track)
         frames, latent_frames = clip_lengths(seconds)
+        self._check_request(prompt, resolution, mode, seed, voice_track, frames)
         rng = torch.Generator("cpu").manual_seed(seed)
         noise = self._noise_fn(rng)
 
@@ -344,7 +346,7 @@ class Generator:
             return None
         return lambda i, video, audio: progress(stage, i + 1, total)
 
-    def _check_request(self, prompt, resolution, mode, seed, voice_track) -> None:
+    def _check_request(self, prompt, resolution, mode, seed, voice_track, frames: int) -> None:
         if not isinstance(prompt, str) or not prompt.strip():
             raise GeneratorInputError(f"prompt must be a non-empty string, got {prompt!r}")
         if mode not in MODES:
@@ -357,5 +359,27 @@ class Generator:
             raise GeneratorError(f"resolution {resolution!r} needs the {resolution} SR DiT, which was not loaded")
         if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
             raise GeneratorInputError(f"seed must be an integer in [0, 2**63), got {seed!r}")
-        if voice_track is not None and not isinstance(voice_track, VoiceTrack):
-            raise GeneratorInputError(f"voice_track must be a VoiceTrack, got {type(voice_track).__name__}")
+        if voice_track is not None:
+            _check_voice_track(voice_track, frames)
+
+
+def _check_voice_track(track: VoiceTrack, frames: int) -> None:
+    """A voice track must be finite float audio no longer than the clip's `frames` audio frames (40 ms each)."""
+    if not isinstance(track, VoiceTrack):
+        raise GeneratorInputError(f"voice_track must be a VoiceTrack, got {type(track).__name__}")
+    samples = np.asarray(track.samples)
+    if samples.ndim not in (1, 2) or samples.shape[0] == 0 or not np.issubdtype(samples.dtype, np.floating):
+        raise GeneratorInputError(
+            f"voice_track samples must be a non-empty float array [n] or [n, channels], got {samples.dtype} "
+            f"{samples.shape}"
+        )
+    if not isinstance(track.sample_rate, int) or track.sample_rate <= 0:
+        raise GeneratorInputError(f"voice_track sample_rate must be a positive integer, got {track.sample_rate!r}")
+    if not np.isfinite(samples).all():
+        raise GeneratorInputError("voice_track contains NaN or infinite samples")
+    duration, clip = samples.shape[0] / track.sample_rate, frames / FPS
+    if duration > clip + 1e-9:
+        raise GeneratorInputError(
+            f"voice_track lasts {duration:.3f} s, longer than the {clip:.2f} s of audio generated for this clip "
+            f"(seconds + one 40 ms frame); pass a larger `seconds`"
+        )

@@ -1,5 +1,8 @@
 """The generator end to end on CPU: tiny DiT preset, tiny random VAEs and encoder, tiny frame sizes."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -7,7 +10,7 @@ import torch
 from model.adapters.audio_vae import AudioVAE
 from model.adapters.text_encoder import TextEncoder
 from model.adapters.video_vae import VideoVAE
-from model.config import LOCAL_ATTN_LAYERS_1080P
+from model.config import FRAME_RECEPTIVE_FIELD_1080P, LOCAL_ATTN_LAYERS_1080P
 from model.generator import (
     Generator,
     GeneratorError,
@@ -22,6 +25,7 @@ from model.weights import WeightsMissingError
 from tests.model.test_weights import _complete_layout
 from tests.model.tiny_generator_parts import tiny_oobleck_vae, tiny_t5gemma_folder, tiny_wan22_vae
 
+CONSTANTS = Path(__file__).resolve().parents[1] / "conformance" / "pipeline_constants.json"
 SIZES = {"256p": (64, 32), "540p": (96, 64), "1080p": (128, 64)}
 SECONDS = 0.16  # 4 frames + 1: F = 5 pixel/audio frames, T = 2 latent frames
 PROMPT = "a man says hello to camera"
@@ -127,10 +131,20 @@ def test_voice_track_stays_fixed_and_clean_in_both_samplers(generator, parts, mo
         assert all(torch.equal(rows, encoded[-1][0]) for rows in audio_rows)
 
 
-def test_voice_track_longer_than_the_clip_is_rejected(generator):
-    track = VoiceTrack(np.zeros(16000, np.float32), 16000)  # 1 s for a 0.16 s clip
-    with pytest.raises(Exception, match="longer than"):
+@pytest.mark.parametrize(
+    "track, needle",
+    [
+        (VoiceTrack(np.zeros(16000, np.float32), 16000), "lasts 1.000 s, longer than the 0.20 s"),
+        (VoiceTrack(np.zeros(100, np.float32), 0), "sample_rate"),
+        (VoiceTrack(np.zeros(0, np.float32), 16000), "non-empty"),
+        (VoiceTrack(np.full(100, np.nan, np.float32), 16000), "NaN"),
+        (VoiceTrack(np.zeros(100, np.int16), 16000), "int16"),
+    ],
+)
+def test_bad_voice_track_is_rejected_before_any_work(generator, track, needle):
+    with pytest.raises(GeneratorInputError, match=needle):
         generator.generate(PROMPT, voice_track=track, seconds=SECONDS)
+    assert not generator.dits["distill"].calls
 
 
 def test_540p_super_resolution_uses_v1_coordinates_and_sr_size(generator):
@@ -247,3 +261,36 @@ def test_offload_keeps_idle_dits_on_cpu_and_matches_resident_run(parts):
     assert next(dit.parameters()).device.type == "cpu"
     torch.testing.assert_close(got.video, expected.video)
     torch.testing.assert_close(got.audio, expected.audio)
+
+
+def test_pipeline_constants_for_1080p_local_attention_match_the_official_run():
+    constants = json.loads(CONSTANTS.read_text())
+    assert list(LOCAL_ATTN_LAYERS_1080P) == constants["sr1080_local_attn_layers"]
+    assert FRAME_RECEPTIVE_FIELD_1080P == constants["frame_receptive_field"]
+
+
+def _tiny_models_folder(folder):
+    """A models folder in the real layout holding tiny weights (the DiT as a bf16-recipe safetensors file)."""
+    from safetensors.torch import save_file
+
+    for name, seed in (("distill", 1), ("540p_sr", 3)):
+        torch.manual_seed(seed)
+        dit_dir = folder / "daVinci-MagiHuman" / name
+        dit_dir.mkdir(parents=True)
+        save_file(build_dit("tiny").state_dict(), str(dit_dir / "model.safetensors"))
+    tiny_t5gemma_folder(folder / "t5gemma-9b-9b-ul2", hidden_size=256)
+    tiny_wan22_vae().save_pretrained(folder / "Wan2.2-TI2V-5B-Diffusers" / "vae")
+    tiny_oobleck_vae().save_pretrained(folder / "stable-audio-open-1.0" / "vae")
+    return folder
+
+
+def test_from_pretrained_loads_every_component_from_the_layout_and_generates(tmp_path):
+    folder = _tiny_models_folder(tmp_path)
+    gen = Generator.from_pretrained(folder, device="cpu", modes=("distill",), resolutions=("256p", "540p"),
+                                    preset="tiny")
+    assert set(gen.dits) == {"distill"} and set(gen.sr_dits) == {"540p"}
+    assert gen.dits["distill"].block.layers[4].mlp.up_gate_proj.weight.dtype == torch.bfloat16
+    out = gen.generate(PROMPT, seconds=SECONDS, seed=1)
+    assert out.frames.shape == (5, 256, 448, 3)  # the real 256p size
+    again = Generator.from_pretrained(folder, device="cpu", preset="tiny").generate(PROMPT, seconds=SECONDS, seed=1)
+    assert np.array_equal(out.frames, again.frames) and np.array_equal(out.audio, again.audio)
