@@ -12,16 +12,21 @@ from langs import get_language
 
 
 def transcript_cues(transcript: Transcript) -> tuple[Cue, ...]:
-    """One cue per recognised segment, trimmed to its first and last word when word times exist."""
-    cues = []
+    """One cue per recognised segment, trimmed to its first and last word when word times exist.
+
+    Cues never overlap (a script with overlapping cues is refused on reading): a segment whose first
+    word starts before the previous cue ends starts where that cue ends.
+    """
+    cues: list[Cue] = []
     for seg in transcript.segments:
         text = " ".join(seg.text.split())
         if not text:
             continue
         start = seg.words[0].start if seg.words else seg.start
         end = seg.words[-1].end if seg.words else seg.end
-        if end <= start:  # Whisper can give a zero-length span for a one-word segment
-            start, end = seg.start, max(seg.end, seg.start + 0.01)
+        if cues and start < cues[-1].end:
+            start = cues[-1].end
+        end = max(end, start + 0.01)  # Whisper can give a one-word segment a zero-length span
         cues.append(Cue(text=text, start=start, end=end))
     return tuple(cues)
 

@@ -65,11 +65,15 @@ def test_a_video_matching_its_script_passes_with_exit_0_and_writes_both_reports(
 
 @pytest.mark.slow
 def test_a_mismatched_script_fails_the_gate_with_exit_1(files, short_english_clip, recognizer):
+    # Also: --asr-model given as a local CTranslate2 folder (here the reassembled base).
+    folder = whisper_models.packaged_base()
     result = _run("eval", short_english_clip.path, "--script", files / "wrong.txt", "--lang", "en",
-                  "--json", files / "wrong.json")
+                  "--asr-model", folder, "--json", files / "wrong.json")
     assert result.exit_code == 1, result.output
     assert "FAILED" in result.output
-    assert json.loads((files / "wrong.json").read_text())["passed"] is False
+    report = json.loads((files / "wrong.json").read_text())
+    assert report["passed"] is False and report["error_rate"] > 0.8
+    assert report["model"] == str(folder)
 
 
 @pytest.mark.slow
