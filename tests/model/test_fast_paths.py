@@ -154,3 +154,25 @@ def test_unknown_attention_backend_is_a_config_error():
 
     with pytest.raises(ConfigError, match="'xformers'"):
         build_dit("tiny", device="meta", attn_backend="xformers")
+
+
+@pytest.mark.parametrize("block", [4, 8, 128])
+def test_flex_block_mask_lists_every_allowed_tile_and_only_truly_full_tiles_as_full(block):
+    q_r, k_r = local_attention_ranges_for(60, 5, 77, 1)
+    plan = LocalPlan.from_ranges(q_r, k_r, 77)
+    dense = plan.dense_mask()
+    n = -(-77 // block)
+    tiles = torch.nn.functional.pad(dense, (0, n * block - 77, 0, n * block - 77)).view(n, block, n, block)
+    any_allowed = tiles.any(-1).any(1)  # (n, n)
+    bm = plan.block_mask(77, "cpu", block=block)
+    listed = torch.zeros(n, n, dtype=torch.bool)
+    full = torch.zeros(n, n, dtype=torch.bool)
+    for qb in range(n):
+        listed[qb, bm.kv_indices[0, 0, qb, : bm.kv_num_blocks[0, 0, qb]].long()] = True
+        full[qb, bm.full_kv_indices[0, 0, qb, : bm.full_kv_num_blocks[0, 0, qb]].long()] = True
+    assert torch.equal(listed | full, any_allowed)
+    assert not (listed & full).any()
+    for qb, kb in full.nonzero().tolist():
+        assert tiles[qb, :, kb, :].all()
+    if block == 4:
+        assert full.any()  # frame-sized tiles inside a window really are skipped-mask tiles

@@ -217,11 +217,12 @@ def test_clip_lengths_follow_25_fps_and_4x_temporal_compression():
 
 def test_prepare_image_centre_crops_to_the_target_aspect():
     image = np.zeros((40, 100, 3), np.uint8)
-    image[:, 30:70] = 255  # a white centre band exactly as wide as the 1:1 crop of 40x40 ... plus margins
+    image[:, 30:70] = 255  # white centre band: exactly the square centre crop of a 40x100 image
     pixels = prepare_image(image, 32, 32)
     assert pixels.shape == (1, 3, 1, 32, 32)
-    assert pixels.min() >= -1 and pixels.max() <= 1
-    assert torch.all(pixels[..., :, 2:30] == 1.0)  # the crop [30, 70) is all white: black margins cut away
+    assert torch.all(pixels == 1.0)  # the black margins were cropped away, not squeezed in
+    tall = prepare_image(np.zeros((100, 40, 3), np.uint8), 64, 32)
+    assert tall.shape == (1, 3, 1, 32, 64) and torch.all(tall == -1.0)
 
 
 def test_from_pretrained_without_weights_lists_exactly_what_is_missing(tmp_path):

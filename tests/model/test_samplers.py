@@ -8,6 +8,10 @@ import torch
 from safetensors.torch import load_file
 
 from model.samplers import (
+    AUDIO_GUIDANCE,
+    SR_AUDIO_NOISE,
+    VIDEO_GUIDANCE,
+    VIDEO_GUIDANCE_LATE,
     FlowUniPC,
     SamplerError,
     prepare_sr,
@@ -237,3 +241,13 @@ def test_unipc_last_step_returns_x0_prediction():
 def test_stitch_reference_rejects_mismatched_shape():
     with pytest.raises(SamplerError, match=r"\(1, 4, 1, 2, 4\)"):
         stitch_reference(torch.zeros(1, 4, 3, 2, 4), torch.zeros(1, 4, 1, 3, 4))
+
+
+def test_sampler_constants_are_the_official_pipeline_values():
+    constants = json.loads((CONFORMANCE / "pipeline_constants.json").read_text())
+    assert VIDEO_GUIDANCE == constants["video_txt_guidance_scale"]
+    assert VIDEO_GUIDANCE_LATE == constants["video_txt_guidance_scale_when_t_le_500"]
+    assert AUDIO_GUIDANCE == constants["audio_txt_guidance_scale"]
+    assert SR_AUDIO_NOISE == constants["sr_audio_noise_scale"]
+    assert [flow_schedule(n).steps for n in (32, 8, 5)] == [
+        constants["base_steps"], constants["distill_steps"], constants["sr_steps"]]
