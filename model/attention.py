@@ -38,6 +38,7 @@ class LocalPlan:
     q_bits: Tensor  # (words, L) int64
     k_bits: Tensor  # (words, L) int64
     groups: list[tuple[Tensor | slice, Tensor | slice]]  # (query selection, key selection) per query class
+    num_rows: int
     _block_mask: object = None
 
     @classmethod
@@ -69,18 +70,43 @@ class LocalPlan:
             if len(k_idx) == 0:
                 raise PackingError(f"query tokens {q_idx[:8].tolist()} have local rows with empty key ranges")
             groups.append((_as_slice(q_idx, device), _as_slice(k_idx, device)))
-        return cls(q_bits.to(device), k_bits.to(device), groups)
+        return cls(q_bits.to(device), k_bits.to(device), groups, len(q_ranges))
 
     def dense_mask(self) -> Tensor:
         """[L, L] boolean, True where the query may attend to the key (L² bytes: small inputs only)."""
         return ((self.q_bits[:, :, None] & self.k_bits[:, None, :]) != 0).any(0)
 
-    def block_mask(self, length: int, device):
-        """flex_attention BlockMask of the same pattern (built lazily, once per forward)."""
+    def rows(self, which: str = "q") -> Tensor:
+        """[R, L] boolean row membership of every token (the inverse of the bitmask packing)."""
+        bits = self.q_bits if which == "q" else self.k_bits
+        r = torch.arange(self.num_rows, device=bits.device)
+        return ((bits[r // _BITS] >> (r % _BITS)[:, None]) & 1).bool()
+
+    def block_mask(self, length: int, device, block: int = 128):
+        """flex_attention BlockMask of the same pattern, built at block granularity (never an L×L tensor).
+
+        A (q block, k block) tile is skipped when no row links them, "full" when one row contains all of both
+        blocks, and otherwise partial (the mask_mod decides per element). Built lazily, once per forward.
+        """
         if self._block_mask is None:
-            from torch.nn.attention.flex_attention import create_block_mask
+            from torch.nn.attention.flex_attention import BlockMask
 
             q_bits, k_bits = self.q_bits.to(device), self.k_bits.to(device)
+            n_blocks = -(-length // block)
+            pad = n_blocks * block - length
+
+            def tiles(rows: Tensor) -> tuple[Tensor, Tensor]:  # (R, L) -> any, all per (R, n_blocks)
+                rows = F.pad(rows, (0, pad)).view(rows.shape[0], n_blocks, block)  # padding is in no row
+                return rows.any(-1), rows.all(-1)
+
+            q_any, q_all = tiles(self.rows("q").to(device))
+            k_any, k_all = tiles(self.rows("k").to(device))
+            full = (q_all[:, :, None] & k_all[:, None, :]).any(0)  # (n_blocks, n_blocks)
+            partial = (q_any[:, :, None] & k_any[:, None, :]).any(0) & ~full
+
+            def layout(tile: Tensor) -> tuple[Tensor, Tensor]:  # listed tiles first, as flex expects
+                order = torch.argsort((~tile).to(torch.int8), dim=-1, stable=True).to(torch.int32)
+                return tile.sum(-1).to(torch.int32)[None, None], order[None, None]  # (1, 1, nq), (1, 1, nq, nk)
 
             def mask_mod(b, h, q_idx, kv_idx):
                 allowed = (q_bits[0][q_idx] & k_bits[0][kv_idx]) != 0
@@ -88,7 +114,10 @@ class LocalPlan:
                     allowed = allowed | ((q_bits[w][q_idx] & k_bits[w][kv_idx]) != 0)
                 return allowed
 
-            self._block_mask = create_block_mask(mask_mod, None, None, length, length, device=device)
+            (num, idx), (full_num, full_idx) = layout(partial), layout(full)
+            self._block_mask = BlockMask.from_kv_blocks(
+                num, idx, full_num, full_idx, BLOCK_SIZE=block, mask_mod=mask_mod, seq_lengths=(length, length)
+            )
         return self._block_mask
 
 
