@@ -21,6 +21,9 @@ UNTIMED_FORMATS = {".txt"}
 # A cue may end this much after the media: container durations and subtitle times are both
 # rounded (to a frame or a millisecond), so an exact comparison would reject honest scripts.
 DURATION_TOLERANCE = 0.1
+# pysubs2 reports malformed input through its own errors and, for JSON of the wrong shape, through
+# whatever Python raised while reading it.
+_PARSE_ERRORS = (pysubs2.exceptions.Pysubs2Error, ValueError, KeyError, TypeError, AttributeError, IndexError)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def _parse_timed(path: Path, text: str, fmt: str) -> tuple[Cue, ...]:
             return _parse_cue_list(path, data)
     try:
         subs = pysubs2.SSAFile.from_string(text, format_=fmt)
-    except (pysubs2.exceptions.Pysubs2Error, ValueError, KeyError, TypeError) as err:
+    except _PARSE_ERRORS as err:
         raise ScriptError(f"script {path} cannot be parsed as {fmt.upper()}: {err}") from err
     cues = []
     for event in subs.events:

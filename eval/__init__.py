@@ -1,0 +1,6 @@
+"""The Whisper quality gate: is what is heard in a file what its script says?
+
+Modules: `whisper_models` (where models come from), `asr` (the faster-whisper adapter), `scoring`
+(the jiwer adapter), `gate` (thresholds and verdicts), `report_json` / `report_html` (the reports).
+Importing the package is cheap: faster-whisper loads only when a Recognizer is built.
+"""
