@@ -6,7 +6,8 @@ Recipe:
      replaces speech or new speech sounds (volume automation with short ramps);
   3. normalise the mix to the loudness target (EBU R128 integrated, pyloudnorm), guard the peaks;
   4. write the SRT (preview outputs carry a note cue) and mux H.264 + AAC + mov_text into the mp4,
-     picture = the source's, with frames from generating engines overlaid in their window spans.
+     picture = the source's, with frames from generating engines overlaid in their window spans
+     (preview outputs also carry a small "PREVIEW" badge in the corner, tags in the container).
 Both files are written to temporary names in the output folder, then renamed into place.
 """
 from __future__ import annotations
@@ -117,7 +118,7 @@ def assemble(
         ffmpeg.mux(ffmpeg.MuxSpec(
             source=source, audio=wav, subtitles=tmp_srt if subtitle_cues else None, out=tmp_video, duration=duration,
             fps=float(info.fps), width=int(info.width), height=int(info.height), language=lang3,
-            overlays=overlays, metadata=metadata,
+            overlays=overlays, metadata=metadata, badge=_preview_badge(tmp, int(info.height)) if preview else None,
         ))
         os.replace(tmp_srt, srt)
         os.replace(tmp_video, video)
@@ -219,6 +220,20 @@ def _soft_limit(x: np.ndarray) -> np.ndarray:
     room = PEAK_CEILING - knee
     bent = knee + room * np.tanh((mag - knee) / room)
     return np.where(over, np.sign(x) * bent, x).astype(np.float32)
+
+
+def _preview_badge(folder: Path, height: int) -> Path:
+    """A "PREVIEW" label (white on translucent black) sized to the picture, as an RGBA PNG."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=max(10, height // 22))
+    left, top, right, bottom = font.getbbox("PREVIEW")
+    pad = max(3, height // 80)
+    badge = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 150))
+    ImageDraw.Draw(badge).text((pad - left, pad - top), "PREVIEW", font=font, fill=(255, 255, 255, 235))
+    path = folder / "preview-badge.png"
+    badge.save(path)
+    return path
 
 
 def _subtitle_cues(cues: Sequence[Cue], duration: float, preview: bool) -> list[Cue]:

@@ -121,6 +121,7 @@ class MuxSpec:
     language: str  # ISO 639-2 code for the audio and subtitle tracks
     overlays: tuple[Overlay, ...] = ()
     metadata: tuple[tuple[str, str], ...] = ()  # container tags (title, comment)
+    badge: Path | None = None  # an RGBA image laid over the top-left corner of every frame
     crf: int = 18
 
 
@@ -134,6 +135,8 @@ def mux(spec: MuxSpec) -> Path:
             .filter("setpts", f"PTS-STARTPTS+{ov.start:.6f}/TB")
         )
         video = ffmpeg.overlay(video, clip, eof_action="pass", enable=f"between(t,{ov.start:.6f},{ov.end:.6f})")
+    if spec.badge is not None:
+        video = ffmpeg.overlay(video, ffmpeg.input(str(spec.badge)).video, x=8, y=8)
     audio = ffmpeg.input(str(spec.audio)).audio
     streams = [video, audio]
     if spec.subtitles is not None:

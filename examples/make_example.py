@@ -29,7 +29,7 @@ SAMPLE_RATE = 48_000
 LINES = (
     (0.40, 2.90, "Every great day starts with a single cup."),
     (3.10, 5.90, "Sunrise Coffee, roasted fresh every morning."),
-    (6.10, 7.80, "Wake up to something better."),
+    (6.10, 7.55, "Wake up to something better."),
 )
 
 

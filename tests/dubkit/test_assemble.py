@@ -72,6 +72,10 @@ def test_output_has_h264_aac_and_a_language_tagged_subtitle_track_labelled_previ
     srt = result.subtitles.read_text(encoding="utf-8")
     assert PREVIEW_NOTE in srt and CUES[0].text in srt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spot.ko.mp4", "spot.ko.srt"]  # no temp files left
+    (badged,), (plain,) = read_frames(result.video, [0.5]), read_frames(path, [0.5])
+    corner = np.abs(badged[9:20, 9:40].astype(int) - plain[9:20, 9:40]).mean()  # badge at (8, 8)
+    rest = np.abs(badged[32:, 32:].astype(int) - plain[32:, 32:]).mean()
+    assert corner > 30 and rest < 8  # a PREVIEW badge in the corner, the picture untouched elsewhere
 
 
 def test_output_lasts_as_long_as_the_source_within_one_frame(source, tmp_path):
