@@ -101,8 +101,8 @@ def clip_lengths(seconds: float) -> tuple[int, int]:
     return f, (f - 1) // TEMPORAL_COMPRESSION + 1
 
 
-def prepare_image(image: np.ndarray | Image.Image, width: int, height: int) -> torch.Tensor:
-    """RGB image -> [1, 3, 1, height, width] in [−1, 1]: centre-crop to the target aspect, then resize (bicubic)."""
+def _rgb_array(image: np.ndarray | Image.Image) -> np.ndarray:
+    """The reference image as uint8 (H, W, 3), or GeneratorInputError naming what it is instead."""
     if isinstance(image, Image.Image):
         image = np.asarray(image.convert("RGB"))
     image = np.asarray(image)
@@ -110,6 +110,12 @@ def prepare_image(image: np.ndarray | Image.Image, width: int, height: int) -> t
         raise GeneratorInputError(
             f"reference_image must be uint8 RGB (H, W, 3), got {image.dtype} array of shape {image.shape}"
         )
+    return image
+
+
+def prepare_image(image: np.ndarray | Image.Image, width: int, height: int) -> torch.Tensor:
+    """RGB image -> [1, 3, 1, height, width] in [−1, 1]: centre-crop to the target aspect, then resize (bicubic)."""
+    image = _rgb_array(image)
     h, w = image.shape[:2]
     if w * height > h * width:  # too wide: keep full height
         crop_w, crop_h = round(h * width / height), h
@@ -238,6 +244,8 @@ class Generator:
         """Steps 1-5 of `generate`: the final latents before decoding."""
         frames, latent_frames = clip_lengths(seconds)
         self._check_request(prompt, resolution, mode, seed, voice_track, frames)
+        if reference_image is not None:
+            reference_image = _rgb_array(reference_image)  # fail before any model work
         rng = torch.Generator("cpu").manual_seed(seed)
         noise = self._noise_fn(rng)
 
