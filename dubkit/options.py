@@ -99,5 +99,8 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
         if code not in codes:
             raise InputError(f"--voice-track {name}={path}: {code} is not among the target languages {sorted(codes)}")
         voice_tracks[code] = _require_audio_file(Path(path), f"voice track for {code}")
+    from dubkit.engines import check_engine_request
+
+    check_engine_request(options.engine, weights=options.weights, resolution=options.resolution, mode=options.mode)
     me_track = _require_audio_file(Path(options.me_track), "music-and-effects track") if options.me_track else None
     return replace(options, source=source, languages=languages, voice_tracks=voice_tracks, me_track=me_track)

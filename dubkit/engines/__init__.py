@@ -45,6 +45,25 @@ def _missing_weights(weights: Path | None, resolution: str, mode: str) -> list[s
     return list(check(Path(weights), required_components(resolution, mode)))
 
 
+def check_engine_request(name: str, *, weights: Path | None, resolution: str, mode: str) -> None:
+    """InputError for an unknown engine, resolution or mode, or magihuman asked for by name without
+    complete weights; cheap (no model is loaded), so a job checks it before any slow stage."""
+    if name not in ENGINES:
+        raise InputError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    if resolution not in RESOLUTIONS:
+        raise InputError(f"unknown resolution {resolution!r}; choose one of {', '.join(RESOLUTIONS)}")
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    if name == "magihuman":
+        missing = _missing_weights(weights, resolution, mode)
+        if missing:
+            raise InputError(
+                f"magihuman engine needs weights; missing: {', '.join(missing[:8])}"
+                + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+                + " (download them into DIR with model.weights.pull, then pass --weights DIR)"
+            )
+
+
 def select_engine(
     name: str = "auto",
     *,
@@ -58,23 +77,12 @@ def select_engine(
     magihuman by name: InputError listing what is missing from the weights folder; without CUDA it
     runs on the CPU (slow, but the user asked for it).
     """
-    if name not in ENGINES:
-        raise InputError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
-    if resolution not in RESOLUTIONS:
-        raise InputError(f"unknown resolution {resolution!r}; choose one of {', '.join(RESOLUTIONS)}")
-    if mode not in MODES:
-        raise InputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    check_engine_request(name, weights=weights, resolution=resolution, mode=mode)
     if name == "preview":
         return EngineChoice(_preview(), "preview engine requested (--engine preview)")
     cuda = _cuda_available()
     missing = _missing_weights(weights, resolution, mode)
     if name == "magihuman":
-        if missing:
-            raise InputError(
-                f"magihuman engine needs weights; missing: {', '.join(missing[:8])}"
-                + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-                + " (download them into DIR with model.weights.pull, then pass --weights DIR)"
-            )
         from dubkit.engines.magihuman import MagiHumanEngine
 
         device = "cuda" if cuda else "cpu"

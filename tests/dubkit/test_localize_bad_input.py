@@ -178,3 +178,12 @@ def test_second_run_on_the_same_output_folder_at_the_same_time(approved):
         holder.kill()
         holder.wait()
     assert fingerprint() == before
+
+
+def test_magihuman_without_weights_is_refused_before_any_stage_runs(tmp_path, approved):
+    out, fingerprint = approved
+    before = fingerprint()
+    _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--engine", "magihuman",
+                       "--weights", str(tmp_path)), "magihuman", "missing")
+    assert fingerprint() == before
+    assert not (out / ".dubkit-cache").exists()
