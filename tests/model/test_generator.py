@@ -21,6 +21,7 @@ from model.generator import (
     prepare_image,
 )
 from model.loading import build_dit
+from model.prompt import NEGATIVE_PROMPT
 from model.weights import WeightsMissingError
 from tests.model.test_weights import _complete_layout
 from tests.model.tiny_generator_parts import tiny_oobleck_vae, tiny_t5gemma_folder, tiny_wan22_vae
@@ -105,8 +106,10 @@ def test_base_mode_runs_32_cfg_steps_with_the_negative_prompt_encoded_once(gener
     generator.generate(PROMPT, seconds=SECONDS, mode="base", seed=1)
     calls = generator.dits["base"].calls
     assert len(calls) == 2 * 2 * 32
-    num_text = [int((c["modality"] == 2).sum()) for c in calls[:2]]
-    assert num_text[0] != num_text[1]  # conditional and unconditional branches carry different prompts
+    cond_text, uncond_text = (c["x"][c["modality"] == 2] for c in calls[:2])
+    torch.testing.assert_close(cond_text, original(PROMPT), atol=0, rtol=0)
+    torch.testing.assert_close(uncond_text, original(NEGATIVE_PROMPT), atol=0, rtol=0)  # not an empty prompt
+    assert torch.equal(calls[0]["x"][calls[0]["modality"] != 2], calls[1]["x"][calls[1]["modality"] != 2])
     assert encoded.count(PROMPT) == 2 and sum(t != PROMPT for t in encoded) == 1
 
 
