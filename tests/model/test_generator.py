@@ -23,8 +23,12 @@ from model.generator import (
 from model.loading import build_dit
 from model.prompt import NEGATIVE_PROMPT
 from model.weights import WeightsMissingError
-from tests.model.test_weights import _complete_layout
-from tests.model.tiny_generator_parts import tiny_oobleck_vae, tiny_t5gemma_folder, tiny_wan22_vae
+from tests.model.tiny_generator_parts import (
+    complete_layout_placeholders,
+    tiny_oobleck_vae,
+    tiny_t5gemma_folder,
+    tiny_wan22_vae,
+)
 
 CONSTANTS = Path(__file__).resolve().parents[1] / "conformance" / "pipeline_constants.json"
 SIZES = {"256p": (64, 32), "540p": (96, 64), "1080p": (128, 64)}
@@ -243,7 +247,7 @@ def test_from_pretrained_without_weights_lists_exactly_what_is_missing(tmp_path)
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only machine's message")
 def test_from_pretrained_without_cuda_says_so(tmp_path):
-    _complete_layout(tmp_path)
+    complete_layout_placeholders(tmp_path)
     with pytest.raises(NoCudaError, match="no CUDA device"):
         Generator.from_pretrained(tmp_path, device="cuda", modes=("base", "distill"), resolutions=("256p", "1080p"))
 

@@ -15,29 +15,12 @@ from model.weights import (
     verify_download,
 )
 from tests.hub_server import serve_hub
+from tests.model.tiny_generator_parts import complete_layout_placeholders as _complete_layout
 
 
 def _write(path, data=b"x"):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-
-
-def _complete_layout(folder):
-    """Placeholder files in every place `check` looks (check tests presence, loading tests content)."""
-    for variant in ("base", "distill", "540p_sr"):
-        _write(folder / "daVinci-MagiHuman" / variant / "model.safetensors")
-    sharded = folder / "daVinci-MagiHuman" / "1080p_sr"
-    _write(sharded / "model.safetensors.index.json",
-           json.dumps({"weight_map": {"a": "model-00001-of-00002.safetensors",
-                                      "b": "model-00002-of-00002.safetensors"}}).encode())
-    _write(sharded / "model-00001-of-00002.safetensors")
-    _write(sharded / "model-00002-of-00002.safetensors")
-    t5 = folder / "t5gemma-9b-9b-ul2"
-    for name in ("config.json", "tokenizer.json", "model.safetensors"):
-        _write(t5 / name)
-    for vae in ("Wan2.2-TI2V-5B-Diffusers/vae", "stable-audio-open-1.0/vae"):
-        for name in ("config.json", "diffusion_pytorch_model.safetensors"):
-            _write(folder / vae / name)
 
 
 def test_complete_folder_has_nothing_missing(tmp_path):
