@@ -1,6 +1,5 @@
 """The models-folder layout, `check` and `pull` (against a local stand-in hub on 127.0.0.1)."""
 
-
 import pytest
 
 from model.weights import (
