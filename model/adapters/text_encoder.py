@@ -39,6 +39,7 @@ class TextEncoder:
         Only the encoder is built; the decoder weights in the folder are skipped. Nothing is downloaded.
         """
         from transformers import AutoTokenizer, T5GemmaEncoderModel
+        from transformers.utils import logging as hf_logging
 
         folder = Path(folder)
         if not (folder / "config.json").is_file():
@@ -46,9 +47,15 @@ class TextEncoder:
         try:
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
             # The released checkpoint is encoder-decoder; the encoder-only class needs the flag turned off.
-            model, info = T5GemmaEncoderModel.from_pretrained(
-                folder, is_encoder_decoder=False, dtype=dtype, local_files_only=True, output_loading_info=True
-            )
+            # The load report would list every skipped decoder tensor; missing keys are checked below instead.
+            verbosity = hf_logging.get_verbosity()
+            hf_logging.set_verbosity_error()
+            try:
+                model, info = T5GemmaEncoderModel.from_pretrained(
+                    folder, is_encoder_decoder=False, dtype=dtype, local_files_only=True, output_loading_info=True
+                )
+            finally:
+                hf_logging.set_verbosity(verbosity)
         except (OSError, ValueError) as exc:
             raise TextEncoderError(f"cannot load the T5Gemma encoder from {folder}: {exc}") from exc
         # Decoder tensors are expected leftovers; a missing encoder tensor would leave random weights.
