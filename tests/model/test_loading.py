@@ -132,3 +132,43 @@ def test_unknown_preset_and_dtype_are_refused():
         build_dit("7b", device="meta")
     with pytest.raises(ConfigError, match="float16"):
         build_dit("tiny", device="meta", dtype=torch.float16)
+
+
+def test_zst_only_shard_is_named_with_a_decompress_hint(tmp_path, weights):
+    weight_map = _write_shards(tmp_path, weights)
+    shard = tmp_path / sorted(set(weight_map.values()))[0]
+    shard.rename(shard.with_name(shard.name + ".zst"))
+    with pytest.raises(CheckpointError, match="zstd -d"):
+        load_dit(tmp_path, preset="tiny")
+
+
+def test_index_without_weight_map_is_refused(tmp_path):
+    (tmp_path / "model.safetensors.index.json").write_text('{"metadata": {}}')
+    with pytest.raises(CheckpointError, match="weight_map"):
+        load_dit(tmp_path, preset="tiny")
+
+
+def test_index_pointing_at_a_shard_without_the_key_is_refused(tmp_path, weights):
+    weight_map = _write_shards(tmp_path, weights)
+    key = "final_norm_video.weight"
+    other = next(v for v in sorted(set(weight_map.values())) if v != weight_map[key])
+    weight_map[key] = other
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+    with pytest.raises(CheckpointError, match=f"maps keys .*{key}.* to .*{other}, which lacks them"):
+        load_dit(tmp_path, preset="tiny")
+
+
+def test_integer_tensor_is_refused_as_non_float(tmp_path, weights):
+    bad = dict(weights)
+    bad["final_norm_audio.weight"] = torch.zeros(160, dtype=torch.int32)
+    save_file(bad, tmp_path / "model.safetensors")
+    with pytest.raises(CheckpointError, match=r"non-float keys: final_norm_audio\.weight: I32"):
+        load_dit(tmp_path, preset="tiny")
+
+
+def test_padded_load_widens_the_mlp_exactly(weights):
+    dit = load_dit(TINY_WEIGHTS, preset="tiny", dtype=torch.float32, pad_mlp_to=128)
+    assert dit.block.layers[4].mlp.down_proj.weight.shape == (160, 512)
+    assert torch.equal(dit.block.layers[4].mlp.down_proj.weight[:, :424],
+                       weights["block.layers.4.mlp.down_proj.weight"].float())
+    assert dit.block.layers[4].mlp.down_proj.weight[:, 424:].abs().sum() == 0
