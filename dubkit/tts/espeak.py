@@ -1,14 +1,20 @@
 """The one espeak-ng adapter: libespeak-ng 1.52 (from espeakng-loader) driven through ctypes.
 
-espeak-ng keeps global state (one selected voice, one callback), so every call that touches the
-library holds `_LOCK`. The library is initialised once per process in synchronous mode with the
-package's own data folder, which makes `espeak_Synth` return only after all audio went through the
-callback.
+espeak-ng is global state in one shared library (one selected voice, one callback, and a wave
+generator whose pitch phase carries over from one utterance to the next, so the same text comes out
+slightly different each time). Every synthesis therefore runs in a fresh session under `_LOCK`:
+load the library, initialise it in synchronous mode with the package's data folder, speak, then
+terminate and unload it. A session costs a few milliseconds and makes the same text give the same
+samples, which reproducible renders and a stable quality gate need.
 """
 from __future__ import annotations
 
+import _ctypes
 import ctypes
 import threading
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Iterator
 
 import numpy as np
 
@@ -24,20 +30,17 @@ _RATE = 1  # espeakRATE parameter id
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 _LOCK = threading.Lock()
-_state: dict = {}  # "lib", "rate", "callback", "chunks" once initialised
+_chunks: list[np.ndarray] = []  # filled by the callback during one espeak_Synth, under _LOCK
 
 
-def _library():
-    """Load and initialise libespeak-ng once; caller holds _LOCK."""
-    if "lib" in _state:
-        return _state["lib"]
-    import espeakng_loader
+@_CALLBACK
+def _collect(wav, n, _events):  # called from inside espeak_Synth, on the calling thread
+    if n > 0 and wav:
+        _chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+    return 0  # 0 = continue synthesis
 
-    try:
-        lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        data = espeakng_loader.get_data_path()
-    except (OSError, RuntimeError) as err:
-        raise TTSError(f"espeak-ng library from espeakng-loader cannot be loaded: {err}") from err
+
+def _declare(lib) -> None:
     lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
     lib.espeak_Initialize.restype = ctypes.c_int
     lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
@@ -54,27 +57,36 @@ def _library():
     lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
     lib.espeak_ng_SetRandSeed.restype = None
 
-    rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode(), 0)
-    if rate <= 0:
-        raise TTSError(f"espeak-ng failed to initialise with data folder {data} (status {rate})")
 
-    chunks: list[np.ndarray] = []
+@contextmanager
+def _session() -> Iterator[tuple[ctypes.CDLL, int]]:
+    """A freshly loaded, initialised library and its sample rate; unloaded afterwards. Holds _LOCK."""
+    import espeakng_loader
 
-    def collect(wav, n, _events):  # called from inside espeak_Synth, on this thread
-        if n > 0 and wav:
-            chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
-        return 0  # 0 = continue synthesis
+    with _LOCK:
+        try:
+            lib = ctypes.CDLL(espeakng_loader.get_library_path())
+            data = espeakng_loader.get_data_path()
+        except (OSError, RuntimeError) as err:
+            raise TTSError(f"espeak-ng library from espeakng-loader cannot be loaded: {err}") from err
+        try:
+            _declare(lib)
+            rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data.encode(), 0)
+            if rate <= 0:
+                raise TTSError(f"espeak-ng failed to initialise with data folder {data} (status {rate})")
+            lib.espeak_SetSynthCallback(_collect)
+            lib.espeak_ng_SetRandSeed(0)  # its noise generator, for the same reason as the reload
+            yield lib, rate
+        finally:
+            _chunks.clear()
+            lib.espeak_Terminate()
+            _ctypes.dlclose(lib._handle)  # drop the statics, so the next session starts clean
 
-    callback = _CALLBACK(collect)  # kept referenced in _state so ctypes does not free it
-    lib.espeak_SetSynthCallback(callback)
-    _state.update(lib=lib, rate=rate, callback=callback, chunks=chunks)
-    return lib
 
-
+@lru_cache(maxsize=1)
 def library_version() -> str:
     """The version string libespeak-ng reports (for identities), e.g. "1.52.0"."""
-    with _LOCK:
-        lib = _library()
+    with _session() as (lib, _):
         return lib.espeak_Info(None).decode()
 
 
@@ -88,8 +100,7 @@ class EspeakVoice:
         self.espeak_voice = espeak_voice
         self.words_per_minute = words_per_minute
         self.name = f"espeak-ng:{espeak_voice}"
-        with _LOCK:
-            lib = _library()
+        with _session() as (lib, _):
             if lib.espeak_SetVoiceByName(espeak_voice.encode()) != _EE_OK:
                 raise TTSError(f"espeak-ng has no voice named {espeak_voice!r}")
 
@@ -107,23 +118,14 @@ class EspeakVoice:
         if self.espeak_voice == "ja":
             text = _to_kana(text)
         data = text.encode("utf-8") + b"\0"
-        with _LOCK:
-            lib = _library()
-            chunks: list[np.ndarray] = _state["chunks"]
-            chunks.clear()
+        with _session() as (lib, rate):
             if lib.espeak_SetVoiceByName(self.espeak_voice.encode()) != _EE_OK:
                 raise TTSError(f"espeak-ng has no voice named {self.espeak_voice!r}")
             lib.espeak_SetParameter(_RATE, self.words_per_minute, 0)
-            # Fix espeak-ng's own random generator (noise sources). Note: its wave generator also
-            # carries pitch-phase state from one call to the next, so the same text can come out a
-            # few milliseconds different later in a process; renders are cached, not re-synthesised.
-            lib.espeak_ng_SetRandSeed(0)
             status = lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
             if status != _EE_OK:
                 raise TTSError(f"espeak-ng ({self.name}) failed on {text!r} with status {status}")
-            pcm = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
-            chunks.clear()
-            rate = _state["rate"]
+            pcm = np.concatenate(_chunks) if _chunks else np.zeros(0, np.int16)
         if pcm.size == 0:
             raise TTSError(f"espeak-ng ({self.name}) produced no audio for {text!r}")
         return Speech(samples=(pcm.astype(np.float32) / 32768.0), sample_rate=rate, voice=self.name)

@@ -68,6 +68,16 @@ def test_espeak_reads_japanese_kanji_as_its_kana_reading():
     assert abs(kanji - kana) < 0.1 * kana
 
 
+def test_espeak_gives_the_same_samples_for_the_same_text_whatever_was_spoken_before():
+    from dubkit.tts.espeak import EspeakVoice
+
+    fr, ko = EspeakVoice("fr"), EspeakVoice("ko")
+    first = fr.synthesize("Une tasse de café.").samples
+    ko.synthesize("좋은 하루예요.")
+    fr.synthesize("Autre chose, d'abord.")
+    assert np.array_equal(first, fr.synthesize("Une tasse de café.").samples)
+
+
 def test_piper_gives_the_same_samples_for_the_same_text():
     voice = voice_for(get_language("en"))
     a, b = voice.synthesize("Same words."), voice.synthesize("Same words.")
