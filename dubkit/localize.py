@@ -6,7 +6,9 @@ started again redoes no finished work, and --force recomputes everything.
 """
 from __future__ import annotations
 
+import sys
 import time
+import types
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -191,3 +193,14 @@ class _Clock:
                 "engine": round(fresh_engine, 3),
                 "gate": round(sum(a.seconds_gate for a in attempts if not a.gate_cached), 3),
                 "total": round(time.perf_counter() - self.start, 3)}
+
+
+class _CallableModule(types.ModuleType):
+    """`from dubkit import localize` must give the function even when this module was imported first
+    (the import system then binds the module to `dubkit.localize`): calling the module calls it."""
+
+    def __call__(self, *args, **kwargs) -> LocalizeResult:
+        return localize(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

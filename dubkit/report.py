@@ -146,11 +146,17 @@ def _window_rows(lang: dict) -> str:
 
 def _issues(lang: dict) -> str:
     items = [html.escape(r) for r in lang["reasons"]]
-    items += [html.escape(f'glossary: "{v.get("term")}" missing in line {v.get("index")} ({v.get("where")}): '
-                          f'{v.get("text")}') for v in lang["glossary_violations"]]
-    items += [html.escape(f'timing: line {t.get("index")} needs {t.get("estimated", 0):.2f} s, has '
+    items += [html.escape(f'glossary: "{v.get("term")}" missing from the {v.get("where")} '
+                          f'({_span(v)}): {v.get("text")}') for v in lang["glossary_violations"]]
+    items += [html.escape(f'timing: line {t.get("index", 0) + 1} needs {t.get("estimated", 0):.2f} s, has '
                           f'{t.get("budget", 0):.2f} s: {t.get("text")}') for t in lang["timing_overflows"]]
     return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>" if items else ""
+
+
+def _span(item: dict) -> str:
+    if item.get("start") is None or item.get("end") is None:
+        return "untimed"
+    return f'{item["start"]:.2f}–{item["end"]:.2f} s'
 
 
 def render_html(report: dict[str, Any]) -> str:

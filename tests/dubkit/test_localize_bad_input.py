@@ -187,3 +187,12 @@ def test_magihuman_without_weights_is_refused_before_any_stage_runs(tmp_path, ap
                        "--weights", str(tmp_path)), "magihuman", "missing")
     assert fingerprint() == before
     assert not (out / ".dubkit-cache").exists()
+
+
+def test_python_api_raises_the_named_error(tmp_path):
+    import dubkit.localize  # noqa: F401  (imported first: the public name must still be callable)
+    from dubkit import LocalizeOptions, MediaError, localize
+
+    with pytest.raises(MediaError, match="nope.mp4"):
+        localize(LocalizeOptions(source=tmp_path / "nope.mp4", languages="zh"))
+    assert not (tmp_path / "out").exists()
