@@ -72,6 +72,16 @@ def _fit(fit) -> dict:
             "max_speed": fit.max_speed}
 
 
+def _known_language(code: str | None) -> Language | None:
+    """The source's language if dubkit knows it (Whisper may detect one outside the seven)."""
+    from langs import LanguageError
+
+    try:
+        return get_language(code) if code else None
+    except LanguageError:
+        return None
+
+
 def translate_languages(
     source: Path,
     source_cues: Sequence[Cue],
@@ -94,12 +104,10 @@ def translate_languages(
 
     specs = parse_translator_specs(translator_specs)
     glossary = load_glossary(glossary_path) if glossary_path else None
-    require_sources(source, languages, scripts_dir=scripts_dir, have_translator=None in specs)
-    missing = [lang.code for lang in languages if find_script(source, lang, scripts_dir) is None
-               and lang.code not in specs and None not in specs]
-    if missing:  # per-language translators: require_sources only knew about the default one
-        require_sources(source, [get_language(c) for c in missing], scripts_dir=scripts_dir, have_translator=False)
-    src_lang = get_language(source_language) if source_language else None
+    src_lang = _known_language(source_language)
+    # Languages without a translator of their own must have a script (or be the source language).
+    uncovered = [lang for lang in languages if lang.code not in specs and None not in specs]
+    require_sources(source, uncovered, scripts_dir=scripts_dir, have_translator=False, source_language=src_lang)
     result: dict[str, LanguageScript] = {}
     for lang in languages:
         script = find_script(source, lang, scripts_dir)

@@ -143,3 +143,29 @@ def test_glossary_check_fails_a_language_whose_script_dropped_the_brand(tmp_path
     assert any(v["term"] == "日出咖啡" and v["where"] != "speech" for v in lang["glossary_violations"])
     assert any("日出咖啡" in r for r in lang["reasons"])
     assert all(w["passed"] for w in lang["windows"])  # the gate passed: only the glossary failed it
+
+
+def test_a_language_without_a_script_is_translated_by_the_engine_once(tmp_path):
+    """An OpenAI-compatible translator (a local server) fills in zh; a second run reuses its output."""
+    import shutil
+
+    from dubkit.localize import localize
+    from dubkit.options import LocalizeOptions
+    from dubkit.scripts import read_script
+    from tests.dubkit.chat_server import dictionary_responder, serve_chat
+
+    source = tmp_path / "ad.mp4"
+    shutil.copy(EXAMPLE, source)  # no ad.zh.srt beside this copy
+    english = read_script(REPO / "examples" / "ad.en.srt").cues
+    chinese = read_script(REPO / "examples" / "ad.zh.srt").cues
+    with serve_chat(dictionary_responder({e.text: z.text for e, z in zip(english, chinese)})) as server:
+        options = LocalizeOptions(source=source, languages="zh", source_script=REPO / "examples" / "ad.en.srt",
+                                  translators=(f"openai:{server.base_url}#test-model",), threshold=1.0)
+        first = localize(options)
+        calls = len(server.requests)
+        second = localize(options)
+        assert calls >= 1 and len(server.requests) == calls
+    report = json.loads(second.report_json.read_text("utf-8"))["languages"]["zh"]
+    assert report["script"].startswith("engine:")
+    assert report["windows"][0]["line"] == " ".join(c.text for c in chinese)
+    assert first.passed and second.passed
