@@ -215,9 +215,35 @@ class StageCache:
         np.savez_compressed(buf, **arrays)
         self._write(self._path(stage, key, ".npz"), buf.getvalue())
 
+    def put_video(self, stage: str, key: str, frames: np.ndarray, fps: float) -> None:
+        """Store uint8 (n, H, W, 3) frames as a near-lossless H.264 clip (the dubkit.ffmpeg adapter).
+
+        Generated windows at 1080p are ~1.2 GB of raw pixels each; a clip is a few MB, and the
+        picture is re-encoded at assembly anyway.
+        """
+        from dubkit.ffmpeg import encode_frames
+
+        path = self._path(stage, key, ".mp4")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(path) as tmp:
+            encode_frames(np.ascontiguousarray(frames, dtype=np.uint8), fps, tmp)
+
+    def get_video(self, stage: str, key: str, n_frames: int, fps: float) -> np.ndarray | None:
+        """The `n_frames` frames of a stored clip, or None when absent, disabled or unreadable."""
+        from dubkit.errors import MediaError
+        from dubkit.media import read_frames
+
+        path = self._path(stage, key, ".mp4")
+        if not self.enabled or not path.is_file():
+            return None
+        try:
+            return np.stack(read_frames(path, [(i + 0.5) / fps for i in range(n_frames)]))
+        except (MediaError, ValueError):
+            return None
+
     def count(self, stage: str) -> int:
-        """Number of entries a stage holds (for progress and tests)."""
+        """Number of finished entries a stage holds (an entry is finished once its JSON exists)."""
         folder = self.root / stage
         if not folder.is_dir():
             return 0
-        return len({p.stem for p in folder.iterdir() if p.suffix in (".json", ".npz") and not p.name.startswith(".")})
+        return len({p.stem for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith(".")})

@@ -100,21 +100,24 @@ def _load_render(cache: StageCache, key: str) -> tuple[WindowRender, dict] | Non
     arrays = cache.get_arrays("render", key)
     if meta is None or arrays is None:
         return None
-    render = WindowRender(
-        audio=arrays["audio"], sample_rate=int(meta["sample_rate"]), frames=arrays.get("frames"),
-        fps=float(meta["fps"]), info=meta["info"],
-    )
+    frames = None
+    if meta.get("n_frames"):
+        frames = cache.get_video("render", key, int(meta["n_frames"]), float(meta["fps"]))
+        if frames is None:
+            return None
+    render = WindowRender(audio=arrays["audio"], sample_rate=int(meta["sample_rate"]), frames=frames,
+                          fps=float(meta["fps"]), info=meta["info"])
     return render, meta
 
 
 def _store_render(cache: StageCache, key: str, render: WindowRender, seconds: float) -> None:
-    arrays = {"audio": np.asarray(render.audio, dtype=np.float32)}
+    # Audio and picture first, then the JSON: an entry counts as finished only once its JSON exists.
+    cache.put_arrays("render", key, {"audio": np.asarray(render.audio, dtype=np.float32)})
     if render.frames is not None:
-        arrays["frames"] = np.asarray(render.frames, dtype=np.uint8)
-    # Arrays first, then the JSON: an entry counts as finished only once its JSON exists.
-    cache.put_arrays("render", key, arrays)
-    cache.put_json("render", key, {"sample_rate": render.sample_rate, "fps": render.fps,
-                                   "info": render.info, "seconds": seconds})
+        cache.put_video("render", key, render.frames, render.fps)
+    cache.put_json("render", key, {"sample_rate": render.sample_rate, "fps": render.fps, "info": render.info,
+                                   "seconds": seconds,
+                                   "n_frames": 0 if render.frames is None else len(render.frames)})
 
 
 def load_chosen_render(cache: StageCache, outcome: WindowOutcome) -> WindowRender:

@@ -136,3 +136,16 @@ def test_a_full_disk_mid_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, m
         atomic_write_text(target, "new report")
     assert target.read_text() == "approved"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_frames_round_trip_through_a_near_lossless_clip(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = np.repeat(rng.integers(0, 255, (1, 32, 48, 3), dtype=np.uint8), 10, axis=0)
+    frames[:, :, :24] = np.arange(10, dtype=np.uint8)[:, None, None, None] * 20  # each frame differs
+    cache = StageCache(tmp_path)
+    cache.put_video("render", "k", frames, 25.0)
+    back = cache.get_video("render", "k", 10, 25.0)
+    assert back.shape == frames.shape
+    assert np.abs(back.astype(int) - frames.astype(int)).mean() < 3
+    assert [round(f[:, :24].mean() / 20) for f in back] == list(range(10))
+    assert StageCache(tmp_path, enabled=False).get_video("render", "k", 10, 25.0) is None
