@@ -186,13 +186,17 @@ class MagiHumanEngine:
 
     @classmethod
     def from_weights(cls, weights: Path, *, resolution: str = "256p", mode: str = "distill",
-                     device: str | None = None) -> "MagiHumanEngine":
-        """Load the generator from a weights folder (model.weights layout) onto `device`."""
+                     device: str | None = None, preset: str = "15b") -> "MagiHumanEngine":
+        """Load the generator from a weights folder (model.weights layout) onto `device`.
+
+        `preset` is the DiT architecture: "15b" for the released weights, "tiny" for tests that
+        drive this same loading path with tiny random weights.
+        """
         from model.generator import Generator
 
         device = device or ("cuda" if _cuda() else "cpu")
         generator = Generator.from_pretrained(
-            Path(weights), device=device, modes=(mode,), resolutions=(resolution,),
+            Path(weights), device=device, modes=(mode,), resolutions=(resolution,), preset=preset,
         )
         hashes = checkpoint_hashes(Path(weights), required_components(resolution, mode))
         return cls(generator, resolution=resolution, mode=mode, checkpoint_hashes=hashes)

@@ -121,9 +121,28 @@ def test_magihuman_by_name_lists_the_missing_weights(tmp_path):
         select_engine("magihuman", weights=None)
 
 
+def _tiny_models_folder(folder: Path) -> Path:
+    """A models folder in the real `model.weights` layout holding tiny random weights."""
+    import torch
+    from safetensors.torch import save_file
+
+    from model.loading import build_dit
+    from tests.model.tiny_generator_parts import tiny_oobleck_vae, tiny_t5gemma_folder, tiny_wan22_vae
+
+    torch.manual_seed(1)
+    dit = build_dit("tiny")
+    (folder / "daVinci-MagiHuman" / "distill").mkdir(parents=True)
+    save_file(dit.state_dict(), str(folder / "daVinci-MagiHuman" / "distill" / "model.safetensors"))
+    tiny_t5gemma_folder(folder / "t5gemma-9b-9b-ul2", hidden_size=dit.cfg.text_in_channels)
+    tiny_wan22_vae().save_pretrained(folder / "Wan2.2-TI2V-5B-Diffusers" / "vae")
+    tiny_oobleck_vae().save_pretrained(folder / "stable-audio-open-1.0" / "vae")
+    return folder
+
+
 @pytest.mark.slow
-def test_tiny_magihuman_through_the_whole_localize_pipeline(tiny_generator, tmp_path):
-    """A 3-second cut of the example, one zh window, two attempts: generated frames spliced in."""
+def test_tiny_magihuman_through_the_whole_localize_pipeline(tmp_path, monkeypatch):
+    """Weights loaded from the real folder layout (only the DiT preset is tiny), a 3-second cut of the
+    example, one zh window, up to two attempts: generated frames spliced into the output."""
     import av
     import imageio_ffmpeg
 
@@ -131,18 +150,24 @@ def test_tiny_magihuman_through_the_whole_localize_pipeline(tiny_generator, tmp_
     from dubkit.options import LocalizeOptions
     from tests.dubkit.counting_engine import CountingEngine, read_log
 
+    monkeypatch.setattr("dubkit.engines.magihuman._hash_store", lambda: tmp_path / "hashes.json")
+    weights = _tiny_models_folder(tmp_path / "weights")
     short = tmp_path / "spot.mp4"
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(EXAMPLE), "-t", "3", "-c:v",
                     "libx264", "-c:a", "aac", str(short)], check=True)
-    (tmp_path / "spot.en.srt").write_text("1\n00:00:00,400 --> 00:00:02,600\nEvery great day starts here.\n")
-    (tmp_path / "spot.zh.srt").write_text("1\n00:00:00,400 --> 00:00:02,600\n美好的一天从这里开始。\n")
-    engine = CountingEngine(MagiHumanEngine(tiny_generator), tmp_path / "calls.log")
+    (tmp_path / "spot.en.srt").write_text("1\n00:00:00,400 --> 00:00:01,900\nEvery great day starts here.\n")
+    (tmp_path / "spot.zh.srt").write_text("1\n00:00:00,400 --> 00:00:01,900\n美好的一天从这里开始。\n")
+    magi = MagiHumanEngine.from_weights(weights, device="cpu", preset="tiny")
+    engine = CountingEngine(magi, tmp_path / "calls.log")
     result = localize(LocalizeOptions(source=short, languages="zh", out=tmp_path / "out", max_attempts=2,
                                       source_script=tmp_path / "spot.en.srt",
                                       speakers={"default": "Astronaut in a white suit"}), engine=engine)
     report = json.loads(result.report_json.read_text("utf-8"))
     window = report["languages"]["zh"]["windows"][0]
+    checkpoints = report["engine"]["identity"]["checkpoints"]
     assert report["engine"]["name"] == "magihuman" and report["engine"]["preview"] is False
+    assert "daVinci-MagiHuman/distill/model.safetensors" in checkpoints
+    assert all(len(h) == 64 for h in checkpoints.values())
     assert len(read_log(tmp_path / "calls.log")) == 2 * len(window["attempts"])
     assert 1 <= len(window["attempts"]) <= 2
     assert all("Astronaut in a white suit, Mandarin" in a["info"]["prompt"] for a in window["attempts"])
@@ -150,8 +175,8 @@ def test_tiny_magihuman_through_the_whole_localize_pipeline(tiny_generator, tmp_
     assert result.passed == window["passed"]
     with av.open(str(result.outputs["zh"].video)) as out, av.open(str(short)) as src:
         assert {s.type for s in out.streams} >= {"video", "audio", "subtitle"}
-        mid_out = next(f for i, f in enumerate(out.decode(video=0)) if i == 37).to_ndarray(format="rgb24")
-        mid_src = next(f for i, f in enumerate(src.decode(video=0)) if i == 37).to_ndarray(format="rgb24")
+        mid_out = next(f for i, f in enumerate(out.decode(video=0)) if i == 25).to_ndarray(format="rgb24")
+        mid_src = next(f for i, f in enumerate(src.decode(video=0)) if i == 25).to_ndarray(format="rgb24")
     # the tiny random model's picture replaced the source's centre band inside the window
     assert np.abs(mid_out.astype(int) - mid_src.astype(int)).mean() > 5
 
