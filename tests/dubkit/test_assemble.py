@@ -166,3 +166,14 @@ def test_bad_targets_and_windows_are_named_errors(source, tmp_path):
         assemble(path, info, [], CUES, get_language("ko"), tmp_path, loudness=-99)
     with pytest.raises(InputError, match=r"\[2.500, 4.000\]"):
         assemble(path, info, [PlacedRender(2.5, 4.0, _render(1.5))], CUES, get_language("ko"), tmp_path)
+
+
+def test_a_source_without_audio_gets_the_new_speech_at_the_target_loudness(tmp_path):
+    frames = np.zeros((50, SIZE, SIZE, 3), np.uint8)
+    silent_source = ffmpeg.encode_frames(frames, FPS, tmp_path / "mute.mp4")
+    info = probe(silent_source)
+    assert not info.has_audio
+    placed = _new_speech("de", "Guten Morgen, liebe Leute.", 0.0, 2.0)
+    result = assemble(silent_source, info, [placed], (), get_language("de"), tmp_path / "out", preview=True)
+    assert probe(result.video).has_audio
+    assert ffmpeg.measure_loudness(result.video) == pytest.approx(-23.0, abs=1.0)
