@@ -183,6 +183,10 @@ class StageCache:
             raise OutputError(f"cannot create cache folder {path.parent}: {err.strerror}") from err
         atomic_write_bytes(path, data)
 
+    def exists(self, stage: str, key: str, suffix: str) -> bool:
+        """Whether the entry's `suffix` file (".json", ".npz", ".mp4") is present (and the cache enabled)."""
+        return self.enabled and self._path(stage, key, suffix).is_file()
+
     def get_json(self, stage: str, key: str) -> dict | None:
         """The cached JSON value, or None when absent, disabled or unreadable (then it is recomputed)."""
         path = self._path(stage, key, ".json")

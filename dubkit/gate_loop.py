@@ -37,7 +37,7 @@ class Attempt:
     heard: str  # what the recogniser heard
     reference: str  # the line(s) it was scored against
     render_key: str
-    seconds_render: float  # engine time when it was rendered (0 if it came from the cache this run)
+    seconds_render: float  # engine time of the render (for a cached attempt, the time it took then)
     seconds_gate: float
     cached: bool  # True when this run took the render from the cache
     gate_cached: bool = False  # True when this run took the verdict from the cache
@@ -110,14 +110,25 @@ def _load_render(cache: StageCache, key: str) -> tuple[WindowRender, dict] | Non
     return render, meta
 
 
-def _store_render(cache: StageCache, key: str, render: WindowRender, seconds: float) -> None:
+def _store_render(cache: StageCache, key: str, render: WindowRender, seconds: float) -> dict:
     # Audio and picture first, then the JSON: an entry counts as finished only once its JSON exists.
     cache.put_arrays("render", key, {"audio": np.asarray(render.audio, dtype=np.float32)})
     if render.frames is not None:
         cache.put_video("render", key, render.frames, render.fps)
-    cache.put_json("render", key, {"sample_rate": render.sample_rate, "fps": render.fps, "info": render.info,
-                                   "seconds": seconds,
-                                   "n_frames": 0 if render.frames is None else len(render.frames)})
+    meta = {"sample_rate": render.sample_rate, "fps": render.fps, "info": render.info, "seconds": seconds,
+            "n_frames": 0 if render.frames is None else len(render.frames)}
+    cache.put_json("render", key, meta)
+    return meta
+
+
+def _complete(cache: StageCache, key: str, meta: dict) -> bool:
+    return cache.exists("render", key, ".npz") and (not meta.get("n_frames") or cache.exists("render", key, ".mp4"))
+
+
+def _cached_audio(cache: StageCache, key: str) -> tuple[np.ndarray, int]:
+    meta, arrays = cache.get_json("render", key), cache.get_arrays("render", key)
+    assert meta is not None and arrays is not None, f"render {key} is incomplete in the cache"
+    return arrays["audio"], int(meta["sample_rate"])
 
 
 def load_chosen_render(cache: StageCache, outcome: WindowOutcome) -> WindowRender:
@@ -158,30 +169,31 @@ def run_window(
         seed = window_seed(base_seed, request.index, request.language.code, number)
         attempt_request = replace(request, seed=seed)
         rkey = render_key(identity, attempt_request, context)
-        loaded = _load_render(cache, rkey)
-        if loaded is None:
+        # A finished render is known by its JSON alone: a resumed run reads no pixels it does not need.
+        meta = cache.get_json("render", rkey)
+        if meta is not None and not _complete(cache, rkey, meta):
+            meta = None  # a damaged entry is rendered again, never trusted
+        render = None
+        if meta is None:
             t0 = time.perf_counter()
             render = engine.render(attempt_request)
-            seconds_render = time.perf_counter() - t0
-            _store_render(cache, rkey, render, seconds_render)
-            cached = False
-        else:
-            render, meta = loaded
-            seconds_render, cached = float(meta.get("seconds", 0.0)), True
+            meta = _store_render(cache, rkey, render, time.perf_counter() - t0)
         gkey = cache_key("gate", render=rkey, scorer=scorer_identity, lines=lines)
         verdict = cache.get_json("gate", gkey)
         gate_cached = verdict is not None
         if verdict is None:
+            audio, rate = (render.audio, render.sample_rate) if render is not None else _cached_audio(cache, rkey)
             t0 = time.perf_counter()
-            verdict = scorer(to_asr_audio(render.audio, render.sample_rate), lines)
+            verdict = scorer(to_asr_audio(audio, rate), lines)
             verdict["seconds"] = time.perf_counter() - t0
             cache.put_json("gate", gkey, verdict)
+        cached = render is None
         attempts.append(Attempt(
             number=number, seed=seed, passed=bool(verdict["passed"]),
             error_rate=float(verdict["error_rate"]), metric=verdict["metric"],
             threshold=float(verdict["threshold"]), heard=verdict["heard"], reference=" ".join(lines),
-            render_key=rkey, seconds_render=seconds_render, seconds_gate=float(verdict["seconds"]),
-            cached=cached, gate_cached=gate_cached, info=dict(render.info),
+            render_key=rkey, seconds_render=float(meta["seconds"]), seconds_gate=float(verdict["seconds"]),
+            cached=cached, gate_cached=gate_cached, info=dict(meta["info"]),
         ))
         if attempts[-1].passed:
             break

@@ -91,3 +91,13 @@ def test_force_renders_again(tmp_path, recognizer):
     _run(engine, recognizer, StageCache(tmp_path), threshold=1.0)
     _run(engine, recognizer, StageCache(tmp_path, enabled=False), threshold=1.0)
     assert engine.calls == 2
+
+
+def test_a_damaged_cache_entry_is_rendered_again_not_trusted(tmp_path, recognizer):
+    engine = CountingEngine(PreviewEngine(), tmp_path / "calls.log")
+    _run(engine, recognizer, StageCache(tmp_path), threshold=1.0)
+    for npz in (tmp_path / ".dubkit-cache" / "render").glob("*.npz"):
+        npz.unlink()
+    outcome = _run(engine, recognizer, StageCache(tmp_path), threshold=1.0)
+    assert engine.calls == 2 and not outcome.chosen_attempt.cached
+    assert load_chosen_render(StageCache(tmp_path), outcome).audio.size
