@@ -102,26 +102,32 @@ def assemble(
     video = out_dir / f"{stem}.{language.code}.mp4"
     srt = out_dir / f"{stem}.{language.code}.srt"
     lang3 = ISO639_2.get(language.code, "und")
-    metadata = (("title", f"{PREVIEW_TAG} ({language.code})"), ("comment", f"{PREVIEW_TAG}: synthetic voice-over, original picture")) if preview else ()
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".assemble-") as tmp:  # 4
-        tmp = Path(tmp)
-        wav = tmp / "mix.wav"
-        scipy.io.wavfile.write(wav, SAMPLE_RATE, mix.astype(np.float32))
-        tmp_srt = tmp / srt.name
-        subtitle_cues = _subtitle_cues(cues, duration, preview)
-        _write_srt(subtitle_cues, tmp_srt)
-        overlays = tuple(
-            ffmpeg.Overlay(ffmpeg.encode_frames(r.render.frames, r.render.fps, tmp / f"window{i}.mp4"), r.start, r.end)
-            for i, r in enumerate(renders) if r.render.frames is not None
-        )
-        tmp_video = tmp / video.name
-        ffmpeg.mux(ffmpeg.MuxSpec(
-            source=source, audio=wav, subtitles=tmp_srt if subtitle_cues else None, out=tmp_video, duration=duration,
-            fps=float(info.fps), width=int(info.width), height=int(info.height), language=lang3,
-            overlays=overlays, metadata=metadata, badge=_preview_badge(tmp, int(info.height)) if preview else None,
-        ))
-        os.replace(tmp_srt, srt)
-        os.replace(tmp_video, video)
+    metadata = ()
+    if preview:
+        metadata = (("title", f"{PREVIEW_TAG} ({language.code})"),
+                    ("comment", f"{PREVIEW_TAG}: synthetic voice-over, original picture"))
+    subtitle_cues = _subtitle_cues(cues, duration, preview)
+    try:
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".assemble-") as tmp:  # 4
+            tmp = Path(tmp)
+            wav = tmp / "mix.wav"
+            scipy.io.wavfile.write(wav, SAMPLE_RATE, mix.astype(np.float32))
+            tmp_srt = _write_srt(subtitle_cues, tmp / srt.name)
+            overlays = tuple(
+                ffmpeg.Overlay(ffmpeg.encode_frames(r.render.frames, r.render.fps, tmp / f"window{i}.mp4"),
+                               r.start, r.end)
+                for i, r in enumerate(renders) if r.render.frames is not None
+            )
+            tmp_video = ffmpeg.mux(ffmpeg.MuxSpec(
+                source=source, audio=wav, subtitles=tmp_srt if subtitle_cues else None, out=tmp / video.name,
+                duration=duration, fps=float(info.fps), width=int(info.width), height=int(info.height),
+                language=lang3, overlays=overlays, metadata=metadata,
+                badge=_preview_badge(tmp, int(info.height)) if preview else None,
+            ))
+            os.replace(tmp_srt, srt)
+            os.replace(tmp_video, video)
+    except OSError as err:  # full disk, permissions: name the folder, keep earlier outputs
+        raise OutputError(f"cannot write {video.name} / {srt.name} in {out_dir}: {err}") from err
     return AssemblyResult(video, srt, language.code, duration, measured, preview)
 
 
@@ -252,7 +258,7 @@ def _subtitle_cues(cues: Sequence[Cue], duration: float, preview: bool) -> list[
     return [Cue(f"{PREVIEW_NOTE}\n{head[0].text}", head[0].start, head[0].end, head[0].speaker), *head[1:]]
 
 
-def _write_srt(cues: Sequence[Cue], path: Path) -> None:
+def _write_srt(cues: Sequence[Cue], path: Path) -> Path:
     from dubkit.scripts import write_script
 
-    write_script(sorted(cues, key=lambda c: c.start), path)
+    return write_script(sorted(cues, key=lambda c: c.start), path)

@@ -177,3 +177,13 @@ def test_a_source_without_audio_gets_the_new_speech_at_the_target_loudness(tmp_p
     result = assemble(silent_source, info, [placed], (), get_language("de"), tmp_path / "out", preview=True)
     assert probe(result.video).has_audio
     assert ffmpeg.measure_loudness(result.video) == pytest.approx(-23.0, abs=1.0)
+
+
+def test_an_output_folder_that_cannot_be_made_is_an_output_error_naming_it(source, tmp_path):
+    from dubkit.errors import OutputError
+
+    path, info = source
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should go")
+    with pytest.raises(OutputError, match="not-a-folder"):
+        assemble(path, info, [], CUES, get_language("ko"), blocker / "out")
