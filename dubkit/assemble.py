@@ -40,6 +40,15 @@ PREVIEW_NOTE = "[dubkit PREVIEW: synthetic voice-over, not the final dub]"
 ISO639_2 = {"zh": "zho", "yue": "yue", "en": "eng", "ja": "jpn", "ko": "kor", "de": "deu", "fr": "fra"}
 
 
+def identity() -> dict:
+    """What besides the inputs changes assembled files (for cache keys): mix constants and encoder versions."""
+    from dubkit.tts import package_version
+
+    return {"stage": "assemble", "version": 1, "duck_db": DUCK_DB, "ramp_s": RAMP_S, "peak_ceiling": PEAK_CEILING,
+            "sample_rate": SAMPLE_RATE, "imageio-ffmpeg": package_version("imageio-ffmpeg"),
+            "pyloudnorm": package_version("pyloudnorm")}
+
+
 @dataclass(frozen=True)
 class PlacedRender:
     """An engine's render for the window spanning [start, end) of the source timeline."""
