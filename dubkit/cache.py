@@ -142,6 +142,27 @@ def check_output_dir(out: Path, *, need_bytes: int = MIN_FREE_BYTES) -> None:
         )
 
 
+# Leftovers of a run killed mid-write: our temp files, ffmpeg partials, the assembly's scratch folders.
+_STALE_PATTERNS = (".*.tmp", ".*.partial*", ".assemble-*", ".dubkit-write-test.*")
+
+
+def remove_stale_temps(out: Path) -> int:
+    """Delete what a killed run left half-written in `out` and its cache; call only under RunLock
+    (no other run can be writing then). Finished outputs and entries are never touched."""
+    out = Path(out)
+    folders = [out, *(p for p in (out / CACHE_DIR).glob("*") if p.is_dir())]
+    removed = 0
+    for folder in folders:
+        for pattern in _STALE_PATTERNS:
+            for path in folder.glob(pattern):
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
 class RunLock:
     """Exclusive hold on an output folder for one run; a second concurrent run gets OutputError."""
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from dubkit.cache import RunLock, StageCache, check_output_dir, file_digest
+from dubkit.cache import RunLock, StageCache, check_output_dir, file_digest, remove_stale_temps
 from dubkit.engines import EngineChoice, select_engine
 from dubkit.engines.base import Engine
 from dubkit.gate_loop import WindowOutcome, render_language, speech_scorer
@@ -57,6 +57,7 @@ def localize(
     out = opts.out_dir
     check_output_dir(out)
     with RunLock(out):
+        remove_stale_temps(out)  # what a killed run left half-written
         cache = StageCache(out, enabled=not opts.force)
         asr = _Lazy(lambda: recognizer or _recognizer(opts.asr_model))
         asr_name = recognizer.name if recognizer is not None else _asr_name(opts.asr_model)

@@ -149,3 +149,19 @@ def test_frames_round_trip_through_a_near_lossless_clip(tmp_path):
     assert np.abs(back.astype(int) - frames.astype(int)).mean() < 3
     assert [round(f[:, :24].mean() / 20) for f in back] == list(range(10))
     assert StageCache(tmp_path, enabled=False).get_video("render", "k", 10, 25.0) is None
+
+
+def test_leftovers_of_a_killed_run_are_removed_and_finished_files_kept(tmp_path):
+    from dubkit.cache import remove_stale_temps
+
+    (tmp_path / "ad.zh.mp4").write_bytes(b"finished")
+    (tmp_path / ".report.json.abc123.tmp").write_bytes(b"half")
+    (tmp_path / ".ad.zh.partial77.mp4").write_bytes(b"half")
+    (tmp_path / ".assemble-xyz").mkdir()
+    (tmp_path / ".assemble-xyz" / "mix.wav").write_bytes(b"half")
+    cache = StageCache(tmp_path)
+    cache.put_json("render", "k", {"a": 1})
+    (tmp_path / ".dubkit-cache" / "render" / ".k.npz.zz.tmp").write_bytes(b"half")
+    assert remove_stale_temps(tmp_path) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dubkit-cache", "ad.zh.mp4"]
+    assert [p.name for p in (tmp_path / ".dubkit-cache" / "render").iterdir()] == ["k.json"]
