@@ -1,8 +1,9 @@
 """End to end on the CPU: the example spot into zh, ko, ja with the preview engine.
 
-One job is killed part-way and restarted (a counting wrapper around the real PreviewEngine logs
-every engine call across both processes), then run a third time; the tests below inspect that
-job's outputs, report and call log. The source script comes from speech recognition.
+One job is killed (SIGKILL) after its first finished window, restarted and killed again while
+assembling, restarted to the end, then run once more; a counting wrapper around the real
+PreviewEngine logs every engine call across the four processes. The tests below inspect that job's
+outputs, report and call logs. The source script comes from speech recognition.
 """
 import json
 import os
@@ -38,29 +39,36 @@ def _finished_renders(out: Path) -> int:
     return len(list(folder.glob("*.json"))) if folder.is_dir() else 0
 
 
+def _kill_when(proc: subprocess.Popen, ready, what: str) -> None:
+    deadline = time.time() + 400
+    while not ready() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL, f"the run ended before {what}: {proc.stdout.read()[-2000:]}"
+
+
 @pytest.fixture(scope="module")
 def job(tmp_path_factory):
-    """A localize job killed after its first finished window, restarted, then run once more."""
+    """A localize job killed after its first finished window, restarted and killed again in the
+    middle of assembling, restarted to the end, then run once more."""
     tmp = tmp_path_factory.mktemp("e2e")
     out = tmp / "out"
-    logs = [tmp / f"calls{i}.log" for i in (1, 2, 3)]
-    first = _run(out, logs[0])
-    deadline = time.time() + 400
-    while _finished_renders(out) < 1 and first.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait(30)
+    logs = [tmp / f"calls{i}.log" for i in range(4)]
+    _kill_when(_run(out, logs[0]), lambda: _finished_renders(out) >= 1, "a window finished")
     finished_before_kill = _finished_renders(out)
-    assert first.returncode == -signal.SIGKILL, first.stdout.read()
-    second = _run(out, logs[1])
-    second_out, _ = second.communicate(timeout=600)
-    gate_entries = len(list((out / ".dubkit-cache" / "gate").glob("*.json")))
+    _kill_when(_run(out, logs[1]), lambda: any(out.glob(".assemble-*")), "assembly started")
+    left_over = sorted(p.name for p in out.glob(".assemble-*"))
     third = _run(out, logs[2])
     third_out, _ = third.communicate(timeout=600)
+    gate_entries = len(list((out / ".dubkit-cache" / "gate").glob("*.json")))
+    fourth = _run(out, logs[3])
+    fourth_out, _ = fourth.communicate(timeout=600)
     report = json.loads((out / "report.json").read_text("utf-8"))
     return {
         "out": out, "logs": [read_log(p) for p in logs], "finished_before_kill": finished_before_kill,
-        "rc": (second.returncode, third.returncode), "output": second_out + third_out, "report": report,
+        "left_over": left_over, "rc": (third.returncode, fourth.returncode), "output": third_out + fourth_out,
+        "report": report,
         "gate_entries": (gate_entries, len(list((out / ".dubkit-cache" / "gate").glob("*.json")))),
     }
 
@@ -101,18 +109,26 @@ def test_exit_status_says_whether_every_language_passed(job):
     assert job["report"]["passed"] == all(l["passed"] for l in job["report"]["languages"].values())
 
 
-def test_restart_after_a_kill_does_not_render_finished_windows_again(job):
-    first, second, third = job["logs"]
-    done_first = [(e["window"], e["language"], e["seed"]) for e in first if e["event"] == "done"]
-    started_second = [(e["window"], e["language"], e["seed"]) for e in second if e["event"] == "start"]
+def test_restarts_after_kills_do_not_render_finished_windows_again(job):
+    runs = [([(e["window"], e["language"], e["seed"]) for e in log if e["event"] == "start"],
+             [(e["window"], e["language"], e["seed"]) for e in log if e["event"] == "done"]) for log in job["logs"]]
+    (start0, done0), (start1, done1), (start2, done2), (start3, _) = runs
     total = sum(len(l["windows"]) for l in job["report"]["languages"].values())
-    assert 1 <= len(done_first) == job["finished_before_kill"] < total
-    assert not set(done_first) & set(started_second)
-    assert len(started_second) == total - len(done_first)
+    assert 1 <= len(done0) == job["finished_before_kill"] < total
+    assert not set(done0) & set(start1 + start2)  # killed run 1: its finished window is not redone
+    assert not set(done1) & set(start2)  # killed run 2 (during assembly): nothing it rendered is redone
+    assert len(set(done0 + done1 + done2)) == len(done0 + done1 + done2) == total
+    assert start3 == []
 
 
-def test_a_third_run_calls_neither_engine_nor_gate(job):
-    assert job["logs"][2] == []
+def test_a_run_killed_while_assembling_leaves_nothing_half_written_after_the_restart(job):
+    assert job["left_over"]  # the kill did land in the middle of assembly
+    assert not list(job["out"].glob(".assemble-*"))
+    assert not list(job["out"].glob(".*.tmp")) and not list(job["out"].glob(".*partial*"))
+
+
+def test_a_final_run_calls_neither_engine_nor_gate(job):
+    assert job["logs"][3] == []
     before, after = job["gate_entries"]
     assert before == after
 
