@@ -218,7 +218,7 @@ class MagiHumanEngine:
 
     def render(self, request: WindowRequest) -> WindowRender:
         """Generate the window: reference frame + prompt (+ voice track) -> frames and speech."""
-        from model.generator import VoiceTrack
+        from model.generator import GeneratorInputError, VoiceTrack
 
         if request.reference_frame is None:
             raise InputError(f"window {request.index}: magihuman needs the window's first frame as reference")
@@ -229,11 +229,15 @@ class MagiHumanEngine:
         voice = None
         if request.voice_track is not None:
             voice = voice_segment(Path(request.voice_track), request.start, request.end)
-        generation = self.generator.generate(
-            prompt, reference_image=request.reference_frame,
-            voice_track=VoiceTrack(samples=voice, sample_rate=MODEL_RATE) if voice is not None else None,
-            seconds=model_seconds(request.duration), resolution=self.resolution, mode=self.mode, seed=request.seed,
-        )
+        try:
+            generation = self.generator.generate(
+                prompt, reference_image=request.reference_frame,
+                voice_track=VoiceTrack(samples=voice, sample_rate=MODEL_RATE) if voice is not None else None,
+                seconds=model_seconds(request.duration), resolution=self.resolution, mode=self.mode,
+                seed=request.seed,
+            )
+        except GeneratorInputError as err:  # e.g. a voice track the audio VAE cannot take
+            raise InputError(f"window {request.index} ({request.language.code}): {err}") from err
         n_frames = max(1, round(request.duration * MODEL_FPS))
         frames = np.asarray(generation.frames, np.uint8)
         if len(frames) < n_frames:  # the model's clip is never shorter; guard the invariant
