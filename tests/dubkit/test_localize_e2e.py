@@ -6,7 +6,6 @@ PreviewEngine logs every engine call across the four processes. The tests below 
 outputs, report and call logs. The source script comes from speech recognition.
 """
 import json
-import os
 import signal
 import subprocess
 import sys
