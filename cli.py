@@ -137,7 +137,8 @@ def models_pull_command(name, endpoint) -> None:
               help="ct2:FOLDER or openai:URL[#MODEL], optionally LANG=... for one language; repeatable.")
 @click.option("--glossary", type=click.Path(path_type=Path), default=None, help="Glossary (TOML/JSON) to enforce and check.")
 @click.option("--engine", type=click.Choice(["auto", "preview", "magihuman"]), default="auto", show_default=True)
-@click.option("--weights", type=click.Path(path_type=Path), default=None, help="MagiHuman weights folder.")
+@click.option("--weights", type=click.Path(path_type=Path), default=None, envvar="DUBKIT_WEIGHTS",
+              help="MagiHuman models folder (default: $DUBKIT_WEIGHTS).")
 @click.option("--resolution", type=click.Choice(["256p", "540p", "1080p"]), default="256p", show_default=True)
 @click.option("--mode", type=click.Choice(["distill", "base"]), default="distill", show_default=True)
 @click.option("--voice-track", "voice_tracks", multiple=True, help="LANG=FILE: a voice actor's track (audio-conditioned mode).")
