@@ -23,8 +23,13 @@ MAX_WINDOW = 8.0
 JOIN_GAP = 0.6
 # Speech is given a little room before and after so the lips can open and close in frame.
 PAD = 0.2
-# Histogram distance (0..1) between consecutive frames above which a shot cut is declared.
-CUT_THRESHOLD = 0.35
+# A shot cut is a spike in the mean pixel change between consecutive frames: above CUT_FLOOR and
+# CUT_RATIO times the typical change around it (so a pan or a fast gesture, which changes every frame,
+# is not a cut), with the grey-level histogram moving too (so a flicker of the same picture is not).
+CUT_FLOOR = 0.06
+CUT_RATIO = 4.0
+CUT_HIST = 0.08
+CUT_CONTEXT = 12  # frames either side that define the typical change
 
 
 @dataclass(frozen=True)
@@ -47,24 +52,24 @@ def _histogram(frame: np.ndarray, bins: int = 32) -> np.ndarray:
     return hist / max(hist.sum(), 1)
 
 
-def cut_times(frames: Iterable[np.ndarray], fps: float, *, threshold: float = CUT_THRESHOLD) -> tuple[float, ...]:
-    """Times (s) of shot cuts in a frame sequence: a cut at frame i when the grey-level histogram
-    distance (half L1, 0..1) to frame i-1 exceeds `threshold` and the mean pixel change is large.
-
-    Histograms ignore motion inside a shot (a talking head moves, its histogram barely does); the
-    pixel check stops a global brightness flicker with an unchanged picture from counting twice.
-    """
-    cuts: list[float] = []
-    prev_hist = prev_small = None
-    for i, frame in enumerate(frames):
+def cut_times(frames: Iterable[np.ndarray], fps: float) -> tuple[float, ...]:
+    """Times (s) of shot cuts in a frame sequence (small frames suffice; see CUT_* for the rule)."""
+    pixel, hist = [], []
+    prev_small = prev_hist = None
+    for frame in frames:
         small = frame[:: max(1, frame.shape[0] // 64), :: max(1, frame.shape[1] // 64)].astype(np.float32)
-        hist = _histogram(small)
-        if prev_hist is not None:
-            hist_dist = 0.5 * float(np.abs(hist - prev_hist).sum())
-            pixel_change = float(np.abs(small - prev_small).mean()) / 255.0
-            if hist_dist > threshold and pixel_change > 0.08:
-                cuts.append(i / fps)
-        prev_hist, prev_small = hist, small
+        h = _histogram(small)
+        if prev_small is not None:
+            pixel.append(float(np.abs(small - prev_small).mean()) / 255.0)
+            hist.append(0.5 * float(np.abs(h - prev_hist).sum()))
+        prev_small, prev_hist = small, h
+    change = np.asarray(pixel)
+    cuts = []
+    for i, value in enumerate(change):
+        around = np.concatenate([change[max(0, i - CUT_CONTEXT):i], change[i + 1:i + 1 + CUT_CONTEXT]])
+        typical = float(np.median(around)) if around.size else 0.0
+        if value > max(CUT_FLOOR, CUT_RATIO * typical) and hist[i] > CUT_HIST:
+            cuts.append(round((i + 1) / fps, 6))  # change i is between frames i and i+1
     return tuple(cuts)
 
 
@@ -188,7 +193,7 @@ def shot_cuts(path: Path, digest: str, fps: float, cache) -> tuple[float, ...]:
     """Shot cuts of the source, cached by its content digest and the detection threshold."""
     from dubkit.cache import cache_key
 
-    key = cache_key("cuts", source=digest, threshold=CUT_THRESHOLD, fps=fps)
+    key = cache_key("cuts", source=digest, rule=[CUT_FLOOR, CUT_RATIO, CUT_HIST, CUT_CONTEXT], fps=fps)
     hit = cache.get_json("cuts", key)
     if hit is None:
         hit = {"cuts": list(cut_times(_small_frames(path), fps))}

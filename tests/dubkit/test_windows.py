@@ -75,3 +75,20 @@ def test_cut_detection_finds_a_hard_cut_and_ignores_motion_within_a_shot():
         f[10:20, i * 4: i * 4 + 10] = 200
     bright = [np.full((36, 64, 3), 210, np.uint8) for _ in range(10)]
     assert cut_times(dark + bright, FPS) == (10 / FPS,)
+
+
+def test_a_pan_that_changes_every_frame_is_not_a_cut():
+    rng = np.random.default_rng(1)
+    scene = rng.integers(0, 255, (36, 400, 3), dtype=np.uint8)
+    frames = [np.ascontiguousarray(scene[:, 8 * i: 8 * i + 64]) for i in range(40)]
+    assert cut_times(frames, FPS) == ()
+
+
+def test_a_cut_between_shots_of_similar_colours_is_found():
+    from skimage import data
+
+    face = data.astronaut()
+    wide = face[::8, ::8][:36, :64]
+    close = face[100:280:5, 150:470:5][:36, :64]
+    frames = [wide.copy() for _ in range(15)] + [close.copy() for _ in range(15)]
+    assert cut_times(frames, FPS) == (15 / FPS,)
