@@ -10,10 +10,11 @@ import click
 from dubkit.errors import DubkitError
 from eval.errors import EvalError
 from langs import LanguageError
+from model.errors import ModelError
 
 # Exit statuses shared by every command.
 EXIT_OK, EXIT_FAILED_GATE, EXIT_BAD_INPUT = 0, 1, 2
-USER_ERRORS = (DubkitError, EvalError, LanguageError)
+USER_ERRORS = (DubkitError, EvalError, LanguageError, ModelError)
 
 
 def _version() -> str:
@@ -95,7 +96,7 @@ def transcribe_command(media, lang, out, asr_model) -> None:
 
 @main.group("models")
 def models_group() -> None:
-    """Speech recognition models: list them, or pull a known one from the hub."""
+    """Models: list the speech recognition models, or pull a known one (or the MagiHuman weights) from the hub."""
 
 
 @models_group.command("list")
@@ -113,10 +114,23 @@ def models_list_command() -> None:
 @models_group.command("pull")
 @click.argument("name")
 @click.option("--endpoint", default=None, envvar="HF_ENDPOINT", help="Hub address (a mirror); default: huggingface.co.")
-def models_pull_command(name, endpoint) -> None:
-    """Fetch the known model NAME (large-v3 ...) into the models folder."""
-    from dubkit.models import pull_model
+@click.option("--weights", type=click.Path(path_type=Path), default=None,
+              help="magihuman only: weights folder (default: $DUBKIT_WEIGHTS, else $DUBKIT_HOME/models/magihuman).")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["distill", "base"]),
+              help="magihuman only: sampling modes to fetch (default: distill); repeatable.")
+@click.option("--resolution", "resolutions", multiple=True, type=click.Choice(["256p", "540p", "1080p"]),
+              help="magihuman only: output resolutions to fetch (540p/1080p add an SR model); repeatable.")
+@click.option("--token", default=None, envvar="HF_TOKEN",
+              help="magihuman only: hub token of an account that accepted the T5Gemma and Stable Audio Open terms.")
+def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> None:
+    """Fetch the known model NAME (large-v3 ..., or magihuman for the generator's weights)."""
+    from dubkit.models import MAGIHUMAN, pull_model, pull_weights
 
+    if name == MAGIHUMAN:
+        path = pull_weights(weights, modes=modes or ("distill",), resolutions=resolutions or ("256p",),
+                            endpoint=endpoint, token=token)
+        click.echo(f"pulled {name} into {path}; use it with: dubkit localize ... --weights {path}")
+        return
     path = pull_model(name, endpoint=endpoint)
     click.echo(f"pulled {name} into {path}")
 

@@ -1,8 +1,11 @@
-"""The `dubkit models` job: list the ASR models on this machine and pull known ones from the hub."""
+"""The `dubkit models` job: list the ASR models on this machine and pull known ones from the hub;
+pull the MagiHuman weights (DiT variants, T5Gemma, the VAEs) into a weights folder."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+import os
 
 from eval import whisper_models
 from eval.whisper_models import KNOWN_MODELS, ResolvedModel
@@ -21,9 +24,33 @@ class ModelEntry:
         return self.path is not None
 
 
+MAGIHUMAN = "magihuman"
+
+
+def default_weights_dir() -> Path:
+    """Where MagiHuman weights go unless told: `$DUBKIT_WEIGHTS`, else `$DUBKIT_HOME/models/magihuman`."""
+    env = os.environ.get("DUBKIT_WEIGHTS")
+    return Path(env) if env else whisper_models.models_dir() / MAGIHUMAN
+
+
 def pull_model(name: str, models_dir: Path | None = None, endpoint: str | None = None) -> Path:
-    """Fetch a known model (`large-v3` ...) into the models folder; return its folder."""
+    """Fetch a known Whisper model (`large-v3` ...) into the models folder; return its folder."""
     return whisper_models.pull(name, models_dir, endpoint)
+
+
+def pull_weights(
+    folder: Path | None = None,
+    *,
+    modes: tuple[str, ...] = ("distill",),
+    resolutions: tuple[str, ...] = ("256p",),
+    endpoint: str | None = None,
+    token: str | None = None,
+) -> Path:
+    """Fetch the MagiHuman components that `modes` and `resolutions` need into `folder` and verify their
+    sha256 against the hub; return the folder (give it to `dubkit localize --weights`)."""
+    from model.weights import component_names, pull
+
+    return pull(folder or default_weights_dir(), component_names(modes, resolutions), endpoint=endpoint, token=token)
 
 
 def list_models(models_dir: Path | None = None) -> list[ModelEntry]:

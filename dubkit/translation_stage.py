@@ -14,6 +14,7 @@ from typing import Sequence
 
 from dubkit.cache import StageCache, cache_key, file_digest
 from dubkit.errors import InputError
+from dubkit.translate.base import Translator
 from dubkit.windows import Window, assign_lines
 from eval.types import Cue
 from langs import Language, get_language
@@ -109,17 +110,23 @@ def translate_languages(
     uncovered = [lang for lang in languages if lang.code not in specs and None not in specs]
     require_sources(source, uncovered, scripts_dir=scripts_dir, have_translator=False, source_language=src_lang)
     result: dict[str, LanguageScript] = {}
+    opened: dict[str, Translator] = {}  # one engine per spec, shared by the languages that use it
     for lang in languages:
         script = find_script(source, lang, scripts_dir)
         spec = None if script else specs.get(lang.code, specs.get(None))
+        if spec and spec not in opened:
+            opened[spec] = open_spec(spec)
+        translator = opened[spec] if spec else None
+        # The engine's identity (model hashes, prompt version), not its spec, keys the cache: new model
+        # files in the same folder must not reuse an old translation.
         key = cache_key(
             "translation", language=lang.code, cues=[[c.text, c.start, c.end, c.speaker] for c in source_cues],
-            script=file_digest(script.path) if script else None, spec=spec,
+            script=file_digest(script.path) if script else None,
+            translator=translator.identity() if translator else None,
             glossary=file_digest(glossary_path) if glossary_path else None, source_language=source_language,
         )
         hit = cache.get_json("translation", key) if spec else None  # scripts are cheap to re-read
         if hit is None:
-            translator = open_spec(spec) if spec else None
             done = prepare_translations(
                 source, source_cues, [lang], source=src_lang, scripts_dir=scripts_dir,
                 translator=translator, glossary=glossary, duration=duration,

@@ -60,7 +60,7 @@ def check_engine_request(name: str, *, weights: Path | None, resolution: str, mo
             raise InputError(
                 f"magihuman engine needs weights; missing: {', '.join(missing[:8])}"
                 + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-                + " (download them into DIR with model.weights.pull, then pass --weights DIR)"
+                + " (fetch them with: dubkit models pull magihuman --weights DIR, then pass --weights DIR)"
             )
 
 
