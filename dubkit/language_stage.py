@@ -35,7 +35,7 @@ def _assembled(source, ls, outcomes, renders, engine, cache: StageCache, out: Pa
     from dubkit.assemble import PlacedRender, assemble, identity
 
     key = cache_key(
-        "assemble", stage=identity(), source=source.digest, language=ls.language.code, out=str(out.resolve()),
+        "assemble", mix=identity(), source=source.digest, language=ls.language.code, out=str(out.resolve()),
         renders=[[o.start, o.end, o.chosen_attempt.render_key] for o in outcomes],
         cues=[[c.text, c.start, c.end, c.speaker] for c in ls.cues], preview=engine.is_preview,
         me_track=file_digest(me_track) if me_track else None, loudness=loudness,
