@@ -33,6 +33,7 @@ class Context:
     rope: Tensor  # (L, 6·bands) [sin | cos]
     local: LocalPlan | None
     backend: str
+    mlp_chunk: int | None = None  # tokens per MLP chunk (memory fast path); None = all at once
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -153,9 +154,17 @@ class MLP(nn.Module):
         self.down_proj = ExpertLinear(width, d, e, dtype)
 
     def forward(self, h: Tensor, ctx: Context) -> Tensor:
-        u = self.up_gate_proj(self.pre_norm(h, ctx.segments), ctx.segments)  # (L, up_rows) float32
+        if ctx.mlp_chunk and h.shape[0] > ctx.mlp_chunk:
+            # The MLP acts per token, so token chunks give the same result with a bounded float32
+            # intermediate (65,756 x 27,304 x 4 B = 7.2 GB unchunked at 1080p).
+            return torch.cat([self._tokens(h[s : s + ctx.mlp_chunk], slice_segments(ctx.segments, s, s + ctx.mlp_chunk))
+                              for s in range(0, h.shape[0], ctx.mlp_chunk)])
+        return self._tokens(h, ctx.segments)
+
+    def _tokens(self, h: Tensor, seg: Segments) -> Tensor:
+        u = self.up_gate_proj(self.pre_norm(h, seg), seg)  # (L, up_rows) float32
         act = gelu7(u) if self.activation == "gelu7" else swiglu7(u)  # (L, width)
-        return self.down_proj(act, ctx.segments)
+        return self.down_proj(act, seg)
 
     def pad_width(self, multiple: int) -> None:
         """Zero-pad the hidden width to a multiple of `multiple`. Exact: a zero gate row gives a zero activation."""
@@ -231,6 +240,7 @@ class DiT(nn.Module):
         if attn_backend not in BACKENDS:
             raise ConfigError(f"unknown attention backend {attn_backend!r}; known: {BACKENDS}")
         self.cfg, self.attn_backend = cfg, attn_backend
+        self.mlp_chunk: int | None = None
         d = cfg.hidden_size
         self.adapter = Adapter(cfg)
         self.block = TransformerBlock(cfg, dtype)
@@ -257,7 +267,7 @@ class DiT(nn.Module):
                 )
             local = LocalPlan.from_ranges(local_q_ranges, local_k_ranges, x.shape[0], x.device)
         h, rope = self.adapter(x, coords, segments)  # (L, D), (L, 6·bands)
-        h = self.block(h, Context(segments, rope, local, self.attn_backend))
+        h = self.block(h, Context(segments, rope, local, self.attn_backend, self.mlp_chunk))
         return self._heads(h, segments)
 
     def _heads(self, h: Tensor, segments: Segments) -> Tensor:
@@ -295,6 +305,14 @@ class DiT(nn.Module):
             layer.mlp.pad_width(multiple)
         return self
 
+    def chunk_mlp(self, tokens: int | None = 16384) -> DiT:
+        """Run every MLP over at most `tokens` tokens at a time (None: all at once). Exact; bounds the MLP's
+        float32 intermediates, which dominate peak memory at 1080p."""
+        if tokens is not None and tokens < 1:
+            raise ConfigError(f"MLP chunk must be a positive token count, got {tokens}")
+        self.mlp_chunk = tokens
+        return self
+
     def set_local_attn_layers(self, layers) -> DiT:
         """Run `layers` with block-sparse local attention from now on (local attention has no parameters)."""
         self.cfg = self.cfg.with_local_attn_layers(layers)
@@ -324,3 +342,7 @@ def modality_segments(modality: Tensor) -> Segments:
     ids = modality[torch.tensor(starts, device=modality.device)].tolist()
     return tuple((int(e), s, t) for e, s, t in zip(ids, starts, ends))
 
+
+def slice_segments(segments: Segments, start: int, end: int) -> Segments:
+    """The modality runs of tokens [start, end), re-based to start at 0."""
+    return tuple((e, max(s, start) - start, min(t, end) - start) for e, s, t in segments if s < end and t > start)

@@ -140,12 +140,14 @@ class Generator:
         *,
         sr_dits: Mapping[str, torch.nn.Module] | None = None,
         device: str | torch.device = "cpu",
-        offload: bool = False,
+        offload: bool | str = False,
         resolutions: Mapping[str, tuple[int, int]] = RESOLUTIONS,
     ):
         """`dits` maps "distill"/"base" to base-stage DiTs; `sr_dits` maps "540p"/"1080p" to SR DiTs (the 1080p
-        one built with `LOCAL_ATTN_LAYERS_1080P`). With `offload`, DiTs and the text encoder wait on the CPU and
-        move to `device` only around their stage. `resolutions` maps names to (width, height); tests shrink it.
+        one built with `LOCAL_ATTN_LAYERS_1080P`). `offload`: False/"none" keeps everything on `device`;
+        "text" keeps only the text encoder on the CPU, moved to `device` just to encode (the 9B encoder is idle
+        while the DiTs run: this is what lets base + 1080p SR DiTs share one 80 GB card); True/"all" also
+        keeps the DiTs on the CPU and moves each to `device` only around its stage (smaller cards). `resolutions` maps names to (width, height); tests shrink it.
         """
         unknown = set(dits) - set(MODES)
         if unknown or not dits:
@@ -157,7 +159,7 @@ class Generator:
             raise GeneratorError(f"sr_dits keys {sorted(bad_sr)} are not SR resolutions of {sorted(resolutions)}")
         self.text_encoder, self.video_vae, self.audio_vae = text_encoder, video_vae, audio_vae
         self.device = torch.device(device)
-        self.offload = offload
+        self.offload = _offload_level(offload)
         self.resolutions = dict(resolutions)
         for name, (w, h) in self.resolutions.items():
             if w % (2 * SPATIAL_COMPRESSION) or h % (2 * SPATIAL_COMPRESSION):
@@ -171,7 +173,7 @@ class Generator:
         folder: str | Path,
         device: str | torch.device = "cuda",
         *,
-        offload: bool = False,
+        offload: bool | str = "text",
         modes: tuple[str, ...] = ("distill",),
         resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
         preset: str = "15b",
@@ -192,8 +194,10 @@ class Generator:
             raise WeightsMissingError(Path(folder), missing, extra="\nand no CUDA device" if no_cuda else "")
         if no_cuda:
             raise NoCudaError(f"no CUDA device: torch {torch.__version__} sees no GPU, so {device} is unavailable")
-        resident = torch.device("cpu") if offload else device
-        text = TextEncoder.from_pretrained(component_path(folder, "t5gemma"), resident, torch.bfloat16)
+        level = _offload_level(offload)
+        resident = torch.device("cpu") if level == "all" else device
+        text = TextEncoder.from_pretrained(component_path(folder, "t5gemma"),
+                                           device if level == "none" else torch.device("cpu"), torch.bfloat16)
         video = VideoVAE.from_pretrained(component_path(folder, "wan22_vae"), device, torch.bfloat16)
         audio = AudioVAE.from_pretrained(component_path(folder, "sao_vae"), device, torch.float32)
         dits = {m: load_dit(component_path(folder, m), preset, resident, torch.bfloat16) for m in modes}
@@ -202,6 +206,8 @@ class Generator:
             if res != BASE_RESOLUTION:
                 local = LOCAL_ATTN_LAYERS_1080P if res == "1080p" else None
                 sr[res] = load_dit(component_path(folder, f"{res}_sr"), preset, resident, torch.bfloat16, local)
+        for dit in (*dits.values(), *sr.values()):
+            dit.chunk_mlp(MLP_CHUNK_TOKENS)  # exact; bounds the MLP intermediates at 540p/1080p
         return cls(dits, text, video, audio, sr_dits=sr, device=device, offload=offload)
 
     # ------------------------------------------------------------------------------------------ the recipe
@@ -250,7 +256,7 @@ class Generator:
         noise = self._noise_fn(rng)
 
         # 1. prompt features (the negative prompt only for the CFG sampler, encoded once per Generator)
-        with self._on_device(self.text_encoder.model):
+        with self._on_device(self.text_encoder.model, "text"):
             text = self.text_encoder.encode(prompt).to(self.device)
             negative = self._negative_features() if mode == "base" else None
 
@@ -270,7 +276,7 @@ class Generator:
         dit = self.dits[mode]
         schedule = flow_schedule(STEPS[mode])
         on_step = self._reporter(progress, f"{mode} stage", schedule.steps)
-        with self._on_device(dit):
+        with self._on_device(dit, "all"):
             cond = self._velocity(dit, text, "v2")
             if mode == "base":
                 video, audio = sample_base(
@@ -297,7 +303,7 @@ class Generator:
         reference = self._encode_reference(reference_image, width, height)
         dit = self.sr_dits[resolution]
         schedule = flow_schedule(SR_STEPS)
-        with self._on_device(dit):
+        with self._on_device(dit, "all"):
             return sample_sr(
                 self._velocity(dit, text, "v1"), video_sr, audio_context, schedule,
                 reference=reference, on_step=self._reporter(progress, f"{resolution} super-resolution", SR_STEPS),
@@ -335,9 +341,10 @@ class Generator:
         return noise
 
     @contextmanager
-    def _on_device(self, module: torch.nn.Module) -> Iterator[None]:
-        """With offload, hold `module` on the compute device only for the duration of its stage."""
-        if not self.offload:
+    def _on_device(self, module: torch.nn.Module, needs: str) -> Iterator[None]:
+        """Hold `module` on the compute device only for the duration of its stage when the offload level
+        covers it ("text": only the text encoder; "all": text encoder and DiTs)."""
+        if self.offload == "none" or (needs == "all" and self.offload != "all"):
             yield
             return
         module.to(self.device)
@@ -391,3 +398,15 @@ def _check_voice_track(track: VoiceTrack, frames: int) -> None:
             f"voice_track lasts {duration:.3f} s, longer than the {clip:.2f} s of audio generated for this clip "
             f"(seconds + one 40 ms frame); pass a larger `seconds`"
         )
+
+
+MLP_CHUNK_TOKENS = 16384
+OFFLOAD_LEVELS = ("none", "text", "all")
+
+
+def _offload_level(offload: bool | str) -> str:
+    """False/True are the old spellings of "none"/"all"."""
+    level = ("all" if offload else "none") if isinstance(offload, bool) else offload
+    if level not in OFFLOAD_LEVELS:
+        raise GeneratorInputError(f"offload must be one of {', '.join(OFFLOAD_LEVELS)} (or True/False), got {offload!r}")
+    return level

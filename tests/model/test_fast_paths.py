@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from model import build_dit, load_dit, local_attention_ranges_for
+from model.errors import ConfigError
 from model.attention import LocalPlan, attention, reference_attention
 from tests.model.dit_golden import CASES, TINY_WEIGHTS, case_expected, case_inputs, rel_rms
 
@@ -88,6 +89,29 @@ def test_mlp_padding_to_128_is_exact_and_changes_the_width():
     assert dit.block.layers[2].mlp.up_gate_proj.weight.shape == (1024, 160)
     assert dit.block.layers[7].mlp.up_gate_proj.weight.shape == (3 * 1024, 160)  # 3 experts padded each
     torch.testing.assert_close(after, before, atol=2e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("chunk", [7, 32, 61])  # chunk edges inside the video, at audio/text boundaries
+def test_token_chunked_mlp_equals_unchunked_on_both_golden_cases(chunk):
+    for case in CASES:
+        dit = load_dit(TINY_WEIGHTS, preset="tiny", dtype=torch.float32,
+                       local_attn_layers=CASES[case]["local_attn_layers"])
+        inputs = case_inputs(case)
+        args = [inputs["packed_x"], inputs["coords_mapping"], inputs["modality_mapping"]]
+        if case != "base_v2_full":
+            args += [inputs["local_q_ranges"], inputs["local_k_ranges"]]
+        with torch.no_grad():
+            whole = dit(*args)
+            chunked = dit.chunk_mlp(chunk)(*args)
+        assert dit.mlp_chunk == chunk
+        # Same arithmetic per token; only the float32 GEMM blocking differs with the row count.
+        torch.testing.assert_close(chunked, whole, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(chunked, case_expected(case)["dit_out_packed"], atol=1e-4, rtol=1e-4)
+
+
+def test_mlp_chunk_must_be_positive():
+    with pytest.raises(ConfigError, match="-1"):
+        build_dit("tiny").chunk_mlp(-1)
 
 
 def test_15b_swiglu_width_pads_from_13652_to_13696():

@@ -302,3 +302,32 @@ def test_from_pretrained_loads_every_component_from_the_layout_and_generates(tmp
     assert out.frames.shape == (5, 256, 448, 3)  # the real 256p size
     again = Generator.from_pretrained(folder, device="cpu", preset="tiny").generate(PROMPT, seconds=SECONDS, seed=1)
     assert np.array_equal(out.frames, again.frames) and np.array_equal(out.audio, again.audio)
+
+
+@pytest.mark.parametrize("level", ["none", "text", "all", True, False])
+def test_offload_levels_are_accepted_and_named(parts, level):
+    gen = Generator({"distill": _dit(1)}, **parts, offload=level, resolutions=SIZES)
+    assert gen.offload == {True: "all", False: "none"}.get(level, level)
+
+
+def test_unknown_offload_level_is_a_named_error(parts):
+    with pytest.raises(GeneratorInputError, match="'gpu'"):
+        Generator({"distill": _dit(1)}, **parts, offload="gpu", resolutions=SIZES)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_text_offload_keeps_only_the_encoder_on_cpu_and_matches_resident_run(parts):
+    video_vae, audio_vae = VideoVAE(parts["video_vae"].vae.to("cuda")), AudioVAE(parts["audio_vae"].vae.to("cuda"))
+    on_gpu = TextEncoder(parts["text_encoder"].model.to("cuda"), parts["text_encoder"].tokenizer)
+    resident = Generator({"distill": _dit(1).to("cuda")}, text_encoder=on_gpu, video_vae=video_vae,
+                         audio_vae=audio_vae, device="cuda", resolutions=SIZES)
+    expected = resident.generate_latents(PROMPT, seconds=SECONDS, seed=11)
+    on_cpu = TextEncoder(parts["text_encoder"].model.to("cpu"), parts["text_encoder"].tokenizer)
+    dit = _dit(1).to("cuda")
+    gen = Generator({"distill": dit}, text_encoder=on_cpu, video_vae=video_vae, audio_vae=audio_vae,
+                    device="cuda", offload="text", resolutions=SIZES)
+    got = gen.generate_latents(PROMPT, seconds=SECONDS, seed=11)
+    assert next(on_cpu.model.parameters()).device.type == "cpu"
+    assert next(dit.parameters()).device.type == "cuda"
+    torch.testing.assert_close(got.video, expected.video)
