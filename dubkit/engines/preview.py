@@ -5,6 +5,8 @@ For each line of a window it synthesises speech with the language's best package
 (pitch kept) just enough to fit the cue, never past the language's max factor and never slower
 than spoken: short lines are left as they are (users hate stretched speech). Speech that still does
 not fit is reported as overrun; what would run past the window's end is cut with a short fade.
+With a voice track for the language (a human voice actor), the window's slice of that recording is the
+speech instead: the preview then lets a user check the actor's take, the mix and the gate before a GPU run.
 Its output is a preview everywhere: `is_preview`, `info["preview"]`, and the assembled files say so.
 """
 from __future__ import annotations
@@ -97,6 +99,8 @@ class PreviewEngine:
 
     def render(self, request: WindowRequest) -> WindowRender:
         """Voice-over of `request.lines`, mono float32 covering exactly the window; frames=None."""
+        if request.voice_track is not None:
+            return self._voice_track(request)
         n_total = max(0, round(request.duration * self.sample_rate))
         audio = np.zeros(n_total, np.float32)
         max_factor = self._max_factor(request.language)
@@ -147,3 +151,17 @@ class PreviewEngine:
             "lines": lines_info,
         }
         return WindowRender(audio=np.clip(audio, -1, 1)[:, None], sample_rate=self.sample_rate, info=info)
+
+    def _voice_track(self, request: WindowRequest) -> WindowRender:
+        """The window's slice of the supplied recording, mono, zero-padded past the recording's end."""
+        from dubkit.media import read_audio
+
+        track = read_audio(request.voice_track, sample_rate=self.sample_rate, mono=True)
+        a, b = round(request.start * self.sample_rate), round(request.end * self.sample_rate)
+        piece = np.zeros(max(0, b - a), np.float32)
+        part = track[a:b]
+        piece[: len(part)] = part
+        info = {"engine": self.name, "preview": True, "language": request.language.code,
+                "voice": f"voice track {request.voice_track.name}", "speed": 1.0, "overrun_s": 0.0,
+                "truncated_s": 0.0, "lines": [{"text": c.text, "start": c.start, "end": c.end} for c in request.lines]}
+        return WindowRender(audio=piece[:, None], sample_rate=self.sample_rate, info=info)

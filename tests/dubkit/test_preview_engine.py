@@ -107,3 +107,24 @@ def test_japanese_lines_are_placed_and_fitted_with_openjtalk(engine):
     assert render.info["voice"] == "openjtalk:mei_normal"
     # OpenJTalk pads lines with silence; the engine trims it so speech starts at the cue
     assert _onset(render.audio, SAMPLE_RATE) == pytest.approx(0.5, abs=0.05)
+
+
+def test_a_voice_track_is_the_windows_speech_instead_of_a_synthetic_voice(tmp_path):
+    import soundfile as sf
+
+    rate = SAMPLE_RATE
+    t = np.arange(3 * rate) / rate
+    actor = (0.25 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    path = tmp_path / "actor.zh.wav"
+    sf.write(path, actor, rate)
+
+    def no_voice(language):
+        raise AssertionError("the synthetic voice must not be used when a voice track is given")
+
+    request = WindowRequest(index=0, start=1.0, end=4.0, language=get_language("zh"),
+                            lines=(Cue("你好", 1.2, 2.0),), seed=0, voice_track=path)
+    render = PreviewEngine(voices=no_voice).render(request)
+    assert render.audio.shape == (3 * rate, 1) and render.frames is None
+    np.testing.assert_allclose(render.audio[: 2 * rate, 0], actor[rate:], atol=1e-3)  # the slice from 1 s
+    assert not render.audio[2 * rate + 10 :].any()  # past the recording's end: silence
+    assert render.info["voice"] == "voice track actor.zh.wav"
