@@ -233,15 +233,14 @@ def make_script_package(
         source = probe_source(media)
         duration = source.duration
 
-        def build_recognizer():
-            if recognizer is not None:
-                return recognizer
-            from eval.asr import Recognizer
+        from eval.asr import shared_recognizer
+        from eval.whisper_models import resolve_model
 
-            return Recognizer(asr_model)
-
+        # The same recognition cache as `dubkit localize` (keyed by the recogniser's identity).
+        asr_name = recognizer.name if recognizer is not None else resolve_model(asr_model).name
         cues = load_source_script(source, source_script, cache=StageCache(_ensure_dir(out_dir)),
-                                  recognizer=build_recognizer, max_cue=MAX_WINDOW).cues
+                                  recognizer=lambda: recognizer or shared_recognizer(asr_model),
+                                  asr_name=asr_name, max_cue=MAX_WINDOW).cues
     translations = {}
     for lang in languages:
         found = find_script(media, lang, scripts_dir)

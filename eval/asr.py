@@ -102,9 +102,10 @@ class Recognizer:
         )
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=None)
 def shared_recognizer(model: str | Path | None = None, models_dir: Path | None = None) -> Recognizer:
-    """One loaded Recognizer per (model, models folder) for the whole process.
+    """One loaded Recognizer per (model, models folder) for the whole process (never evicted: a process
+    uses one or two models, and reloading one in the middle of a job costs seconds).
 
     Jobs use it so that many evaluations in one process (the pipeline's gate loop, a test session)
     load Whisper once. Callers must not use it from two threads at once.
