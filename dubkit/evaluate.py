@@ -52,8 +52,11 @@ def evaluate(
     transcript = recognizer.transcribe(audio, language)
     result = gate(parsed.cues, transcript, language, limit)
     result = replace(result, media=str(media), script=str(script))
-    if json_out is not None:
-        write_json(result, Path(json_out))
-    if html_out is not None:
-        write_html(result, Path(html_out))
+    for path, write in ((json_out, write_json), (html_out, write_html)):
+        if path is None:
+            continue
+        try:
+            write(result, Path(path))
+        except OSError as err:  # a folder that exists but refuses the file (read-only, /proc, full disk)
+            raise OutputError(f"cannot write report {path}: {err.strerror or err}") from err
     return result

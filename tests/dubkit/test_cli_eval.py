@@ -126,6 +126,15 @@ def test_a_report_into_a_missing_folder_is_refused_before_transcribing(files, sh
     assert result.exit_code == 2 and "r.json" in result.output
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc, a folder nobody can create files in")
+def test_a_report_into_a_folder_that_refuses_files_is_exit_2_naming_it(files, recognizer):
+    # /proc exists (so the up-front folder check passes) but refuses new files, even for root
+    result = _run("eval", files / "silence.wav", "--script", files / "silence.srt", "--lang", "en",
+                  "--json", "/proc/dubkit-report.json")
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: cannot write report /proc/dubkit-report.json"), result.output
+
+
 def test_an_unknown_asr_model_is_bad_usage(files, short_english_clip):
     result = _run("eval", short_english_clip.path, "--script", files / "en.srt", "--lang", "en",
                   "--asr-model", "huge-v9")
