@@ -122,12 +122,12 @@ def atomic_output(path: Path) -> Iterator[Path]:
 def check_output_dir(out: Path, *, need_bytes: int = MIN_FREE_BYTES) -> None:
     """Make sure `out` exists, is writable and has `need_bytes` free; OutputError naming it if not."""
     out = Path(out)
+    if out.exists() and not out.is_dir():  # else mkdir's bare "File exists" would be the message
+        raise OutputError(f"output path {out} exists and is not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OutputError(f"cannot create output folder {out}: {err.strerror}") from err
-    if not out.is_dir():
-        raise OutputError(f"output path {out} exists and is not a folder")
     try:
         probe_fd, probe_path = tempfile.mkstemp(prefix=".dubkit-write-test.", dir=out)
         os.close(probe_fd)

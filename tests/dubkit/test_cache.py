@@ -107,7 +107,7 @@ def test_unwritable_output_folder_is_refused(tmp_path):
 def test_output_path_that_is_a_file_is_refused(tmp_path):
     f = tmp_path / "out"
     f.write_text("x")
-    with pytest.raises(OutputError, match="out"):
+    with pytest.raises(OutputError, match=f"output path {f} exists and is not a folder"):
         check_output_dir(f)
 
 
