@@ -28,7 +28,8 @@ def _is_cjk_char(char: str) -> bool:
 
 
 def _is_punct(char: str) -> bool:
-    return unicodedata.category(char)[0] in "PS"
+    # Punctuation only: symbols ($ € + °) belong to the number or word they stand by ("$9.99" stays whole).
+    return unicodedata.category(char)[0] == "P"
 
 
 def _opens(char: str) -> bool:

@@ -23,6 +23,15 @@ def test_latin_words_and_numbers_inside_cjk_stay_whole():
     assert format_dialogue("我用iPhone拍了3.5张照片。", "zh") == "我 用 iPhone 拍 了 3.5 张 照 片。"
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("价格是 $9.99，对吗？", "价 格 是 $9.99， 对 吗？"),
+    ("价格是$9.99。", "价 格 是 $9.99。"),
+    ("气温25°C左右", "气 温 25°C 左 右"),
+])
+def test_currency_and_unit_symbols_stay_with_their_number(text, expected):
+    assert format_dialogue(text, "zh") == expected
+
+
 def test_existing_spaces_in_cjk_do_not_double():
     assert format_dialogue("你 好  世界", "zh") == "你 好 世 界"
 
