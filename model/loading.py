@@ -1,7 +1,7 @@
 """Building the DiT and loading official checkpoints strictly (MAGIHUMAN.md §12).
 
 The model is built on the meta device, every checkpoint key is checked against it (missing, unexpected,
-mis-shaped, non-float), and only then are real tensors allocated and filled one at a time, cast into the model's
+mis-shaped, unsupported dtype), and only then are real tensors allocated and filled one at a time, cast into the model's
 dtypes. Official key names are used as-is: no remapping, no prefix stripping.
 """
 
@@ -22,6 +22,9 @@ SINGLE_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
 OPTIONAL_KEYS = frozenset({"adapter.rope.bands"})  # a deterministic buffer; checkpoints may omit it
 _DTYPES = (torch.bfloat16, torch.float32)
+# On-disk dtypes cast exactly enough into the model's bf16/float32 tensors. FP8 re-quantisations (F8_*) and
+# integer tensors are refused: casting them would silently load different weights.
+_DISK_DTYPES = ("BF16", "F16", "F32", "F64")
 
 
 def build_dit(
@@ -127,7 +130,7 @@ def _check_keys(expected: dict, sources: dict[str, Path], path: Path) -> None:
                 shape, dt = tuple(sl.get_shape()), sl.get_dtype()
                 if shape != tuple(expected[key].shape):
                     misshaped.append(f"{key}: checkpoint {list(shape)} vs model {list(expected[key].shape)}")
-                if dt not in ("BF16", "F16", "F32", "F64"):
+                if dt not in _DISK_DTYPES:
                     bad_dtype.append(f"{key}: {dt}")
     problems = []
     if missing:
@@ -137,7 +140,9 @@ def _check_keys(expected: dict, sources: dict[str, Path], path: Path) -> None:
     if misshaped:
         problems.append(f"{len(misshaped)} mis-shaped keys: {_listing(misshaped)}")
     if bad_dtype:
-        problems.append(f"{len(bad_dtype)} non-float keys: {_listing(bad_dtype)}")
+        problems.append(
+            f"{len(bad_dtype)} keys of an unsupported dtype (need {', '.join(_DISK_DTYPES)}): {_listing(bad_dtype)}"
+        )
     if problems:
         raise CheckpointError(f"checkpoint {path} does not match the DiT: " + "; ".join(problems))
 

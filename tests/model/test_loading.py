@@ -158,11 +158,12 @@ def test_index_pointing_at_a_shard_without_the_key_is_refused(tmp_path, weights)
         load_dit(tmp_path, preset="tiny")
 
 
-def test_integer_tensor_is_refused_as_non_float(tmp_path, weights):
+@pytest.mark.parametrize("dtype, name", [(torch.int32, "I32"), (torch.float8_e4m3fn, "F8_E4M3")])
+def test_integer_or_fp8_tensor_is_refused_naming_its_dtype(tmp_path, weights, dtype, name):
     bad = dict(weights)
-    bad["final_norm_audio.weight"] = torch.zeros(160, dtype=torch.int32)
+    bad["final_norm_audio.weight"] = torch.zeros(160).to(dtype)
     save_file(bad, tmp_path / "model.safetensors")
-    with pytest.raises(CheckpointError, match=r"non-float keys: final_norm_audio\.weight: I32"):
+    with pytest.raises(CheckpointError, match=rf"unsupported dtype .*: final_norm_audio\.weight: {name}"):
         load_dit(tmp_path, preset="tiny")
 
 
