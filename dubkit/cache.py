@@ -188,14 +188,19 @@ class RunLock:
 
 class StageCache:
     """Stage results under OUT/.dubkit-cache/<stage>/<key>.{json,npz}; `enabled=False` reads nothing
-    (used for --force: everything is recomputed and written afresh)."""
+    that an earlier run left (used for --force: everything is recomputed and written afresh), but
+    does read back what this instance wrote: later stages load the renders chosen by earlier ones."""
 
     def __init__(self, out: Path, *, enabled: bool = True):
         self.root = Path(out) / CACHE_DIR
         self.enabled = enabled
+        self._written: set[Path] = set()
 
     def _path(self, stage: str, key: str, suffix: str) -> Path:
         return self.root / stage / f"{key}{suffix}"
+
+    def _readable(self, path: Path) -> bool:
+        return (self.enabled or path in self._written) and path.is_file()
 
     def _write(self, path: Path, data: bytes) -> None:
         try:
@@ -203,15 +208,16 @@ class StageCache:
         except OSError as err:
             raise OutputError(f"cannot create cache folder {path.parent}: {err.strerror}") from err
         atomic_write_bytes(path, data)
+        self._written.add(path)
 
     def exists(self, stage: str, key: str, suffix: str) -> bool:
         """Whether the entry's `suffix` file (".json", ".npz", ".mp4") is present (and the cache enabled)."""
-        return self.enabled and self._path(stage, key, suffix).is_file()
+        return self._readable(self._path(stage, key, suffix))
 
     def get_json(self, stage: str, key: str) -> dict | None:
         """The cached JSON value, or None when absent, disabled or unreadable (then it is recomputed)."""
         path = self._path(stage, key, ".json")
-        if not self.enabled or not path.is_file():
+        if not self._readable(path):
             return None
         try:
             return json.loads(path.read_text("utf-8"))
@@ -226,7 +232,7 @@ class StageCache:
     def get_arrays(self, stage: str, key: str) -> dict[str, np.ndarray] | None:
         """The cached arrays, or None when absent, disabled or unreadable."""
         path = self._path(stage, key, ".npz")
-        if not self.enabled or not path.is_file():
+        if not self._readable(path):
             return None
         try:
             with np.load(path, allow_pickle=False) as npz:
@@ -252,6 +258,7 @@ class StageCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(path) as tmp:
             encode_frames(np.ascontiguousarray(frames, dtype=np.uint8), fps, tmp)
+        self._written.add(path)
 
     def get_video(self, stage: str, key: str, n_frames: int, fps: float) -> np.ndarray | None:
         """The `n_frames` frames of a stored clip, or None when absent, disabled or unreadable."""
@@ -259,7 +266,7 @@ class StageCache:
         from dubkit.media import read_frames
 
         path = self._path(stage, key, ".mp4")
-        if not self.enabled or not path.is_file():
+        if not self._readable(path):
             return None
         try:
             return np.stack(read_frames(path, [(i + 0.5) / fps for i in range(n_frames)]))

@@ -45,6 +45,17 @@ def test_disabled_cache_reads_nothing_but_still_writes(tmp_path):
     assert StageCache(tmp_path).get_json("s", "k") == {"a": 2}
 
 
+def test_disabled_cache_reads_back_what_it_wrote_itself(tmp_path):
+    # --force: later stages of the same run load the renders earlier stages just stored
+    StageCache(tmp_path).put_arrays("s", "old", {"x": np.zeros(3)})
+    forced = StageCache(tmp_path, enabled=False)
+    forced.put_json("s", "k", {"a": 2})
+    forced.put_arrays("s", "k", {"x": np.ones(3)})
+    assert forced.get_json("s", "k") == {"a": 2} and forced.exists("s", "k", ".npz")
+    np.testing.assert_array_equal(forced.get_arrays("s", "k")["x"], np.ones(3))
+    assert forced.get_arrays("s", "old") is None and not forced.exists("s", "old", ".npz")
+
+
 def test_a_truncated_entry_is_treated_as_missing(tmp_path):
     cache = StageCache(tmp_path)
     cache.put_arrays("s", "k", {"x": np.zeros(100)})

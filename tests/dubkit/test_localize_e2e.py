@@ -184,3 +184,20 @@ def test_a_language_without_a_script_is_translated_by_the_engine_once(tmp_path):
     assert report["script"].startswith("engine:")
     assert report["windows"][0]["line"] == " ".join(c.text for c in chinese)
     assert first.passed and second.passed
+
+
+def test_force_renders_every_window_again_and_finishes(tmp_path, recognizer):
+    """--force ignores the previous run's entries, yet assembly still finds this run's renders."""
+    from dubkit.engines.preview import PreviewEngine
+    from dubkit.localize import localize
+    from dubkit.options import LocalizeOptions
+    from tests.dubkit.counting_engine import CountingEngine
+
+    engine = CountingEngine(PreviewEngine(), tmp_path / "calls.log")
+    options = LocalizeOptions(source=EXAMPLE, languages="ja", out=tmp_path / "out",
+                              source_script=REPO / "examples" / "ad.en.srt", threshold=1.0)
+    first = localize(options, engine=engine, recognizer=recognizer)
+    calls = engine.calls
+    forced = localize(LocalizeOptions(**{**options.__dict__, "force": True}), engine=engine, recognizer=recognizer)
+    assert calls >= 1 and engine.calls == 2 * calls
+    assert first.passed and forced.passed and forced.outputs["ja"].video.is_file()
