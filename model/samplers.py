@@ -71,8 +71,9 @@ class FlowUniPC:
         h = self.lambdas[i + 1] - self.lambdas[i]
         return h, math.expm1(-h)
 
-    def _correct(self, m_now: torch.Tensor, x_now: torch.Tensor) -> torch.Tensor:
-        """UniC: refine the sample at step i with the fresh x₀ prediction m_i (interval i−1 → i)."""
+    def _correct(self, m_now: torch.Tensor) -> torch.Tensor:
+        """UniC: the sample at step i, rebuilt from the previous one with the fresh x₀ prediction m_i (interval
+        i−1 → i); the predictor's own output at step i is not used, only replaced."""
         i = self.step_index
         x_prev = self._last_sample
         m0 = self._x0_history[-1]
@@ -116,7 +117,7 @@ class FlowUniPC:
             raise SamplerError(f"velocity shape {tuple(velocity.shape)} != sample shape {tuple(sample.shape)}")
         m_now = sample - self.sigmas[self.step_index] * velocity  # x̂₀ from the uncorrected sample
         if self.step_index > 0:
-            sample = self._correct(m_now, sample)
+            sample = self._correct(m_now)
         self._x0_history = (self._x0_history + [m_now])[-self.order :]
         steps_left = self.num_steps - self.step_index
         order = min(self.order, steps_left, len(self._x0_history))
