@@ -230,7 +230,7 @@ def script_command(media, languages, out, source_script, scripts_dir, fmt, asr_m
         for fit in lang.overflow:
             click.secho(
                 f"  line {fit.index + 1} ({fit.start:.2f}-{fit.end:.2f} s) too long: needs {fit.estimated:.2f} s "
-                f"in {fit.budget:.2f} s (x{fit.speed_factor:.2f} > x{MAX_SPEED_FACTOR:.2f}): {fit.text}",
+                f"in {fit.budget:.2f} s (x{fit.speed_factor:.3f} > x{MAX_SPEED_FACTOR:.2f}): {fit.text}",
                 fg="yellow",
             )
 

@@ -135,7 +135,7 @@ def _fit_table(rows_in: Sequence[tuple[str, Cue]], language: Language) -> tuple[
         if tr.text.strip():
             fit = fit_line(tr.text, language, budget, index=i, start=tr.start, end=tr.end)
             fits.append(fit)
-            cells += [f"{fit.estimated:.3f}", f"{fit.speed_factor:.2f}", "yes" if fit.fits else "NO"]
+            cells += [f"{fit.estimated:.3f}", f"{fit.speed_factor:.3f}", "yes" if fit.fits else "NO"]
         else:
             cells += ["", "", ""]
         rows.append("\t".join(cells))
