@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from model import DiTConfig, build_dit, local_attention_ranges, pack, unpack  # noqa: E402
 from model.attention import LocalPlan  # noqa: E402
 from model.config import FRAME_RECEPTIVE_FIELD_1080P, LOCAL_ATTN_LAYERS_1080P  # noqa: E402
+from model.generator import clip_lengths  # noqa: E402  (audio frames Na = F = 25S + 1, latent frames T)
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,6 @@ CASES = {
 }
 # Local-attention layers of the 1080p SR run; the tiny preset uses those of its conformance SR case.
 LOCAL_LAYERS = {"15b": LOCAL_ATTN_LAYERS_1080P, "tiny": (0, 1, 2, 4, 5, 6, 7)}
-
-
-def clip_lengths(seconds: float) -> tuple[int, int]:
-    """(latent frames T, audio frames Na) of an S-second clip at 25 fps: F = 25S + 1, T = (F - 1)//4 + 1, Na = F."""
-    frames = int(round(25 * seconds)) + 1
-    return (frames - 1) // 4 + 1, frames
 
 
 def linear_flops(cfg: DiTConfig, nv: int, na: int, nt: int) -> float:
@@ -97,7 +92,7 @@ def _timed(fn, device, warmup: int, repeats: int) -> float:
 
 def run_case(dit, case: Case, args, device) -> dict:
     cfg = dit.cfg
-    frames, na = clip_lengths(args.seconds)
+    na, frames = clip_lengths(args.seconds)
     h, w = case.latent_hw
     g = torch.Generator(device=device).manual_seed(0)
     video = torch.randn(48, frames, h, w, device=device, generator=g)
@@ -180,7 +175,7 @@ def main(argv=None) -> int:
     print(f"device: {device_name(device)} | torch {torch.__version__} | preset {args.preset} "
           f"({dit.num_parameters() / 1e9:.3f} B params, random) | {args.dtype} | attention {args.backend} | "
           f"mlp pad {args.pad_mlp or 'off'} | compile {args.compile} | built in {time.perf_counter() - t0:.1f} s")
-    frames, na = clip_lengths(args.seconds)
+    na, frames = clip_lengths(args.seconds)
     print(f"clip {args.seconds:g} s: T = {frames} latent frames, Na = {na}, Nt = {args.text_tokens}; "
           f"median of {args.repeats} after {args.warmup} warm-up")
     header = (f"{'case':<6} {'L':>7} {'Nv/Na/Nt':>17} {'local':>5} {'fwd ms':>10} {'step ms':>10} "

@@ -46,10 +46,6 @@ def test_flops_per_forward_match_cost_md(bench, case, nv, linear, attention, tot
     assert lin + att == pytest.approx(total, rel=1e-3)
 
 
-def test_clip_lengths_of_a_5_second_clip(bench):
-    assert bench.clip_lengths(5) == (32, 126)
-
-
 def test_bench_runs_end_to_end_on_cpu_with_the_tiny_preset(bench, capsys):
     argv = ["--preset", "tiny", "--device", "cpu", "--dtype", "fp32", "--seconds", "0.04", "--text-tokens", "8",
             "--cases", "256p,1080p", "--warmup", "0", "--repeats", "1", "--threads", "1"]
