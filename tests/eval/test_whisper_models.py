@@ -37,6 +37,29 @@ def test_a_corrupt_reassembled_model_is_rebuilt(tmp_path):
     assert (folder / "model.bin").stat().st_mtime_ns != before
 
 
+def test_a_concurrent_process_that_reassembles_first_wins_without_an_error(monkeypatch, tmp_path):
+    real_replace = os.replace
+
+    def other_process_finished_first(src, dst):
+        real_replace(src, dst)  # the other process's finished copy now sits at the target ...
+        raise OSError(39, "Directory not empty")  # ... so our own rename fails
+
+    monkeypatch.setattr(wm.os, "replace", other_process_finished_first)
+    folder = wm.packaged_base(tmp_path)
+    assert wm.sha256_of(folder / "model.bin") == wm.PACKAGED_SHA256
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_rename_failure_that_leaves_no_model_is_a_named_error(monkeypatch, tmp_path):
+    def fails(src, dst):
+        raise OSError(13, "Permission denied")
+
+    monkeypatch.setattr(wm.os, "replace", fails)
+    with pytest.raises(wm.EvalError, match="whisper-base.*Permission denied"):
+        wm.packaged_base(tmp_path)
+    assert not (tmp_path / "whisper-base").exists()
+
+
 def test_dubkit_home_sets_the_models_folder(monkeypatch, tmp_path):
     monkeypatch.setenv("DUBKIT_HOME", str(tmp_path))
     assert wm.models_dir() == tmp_path / "models"
