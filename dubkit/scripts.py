@@ -140,16 +140,24 @@ def _validate(path: Path, cues: tuple[Cue, ...], duration: float | None, allow_o
                 )
 
 
+def check_writable_format(path: str | Path) -> None:
+    """ScriptError naming `path` unless its extension is one `write_script` can write (call it before
+    slow work, so a typo in an output name is refused at once)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TIMED_FORMATS and suffix not in UNTIMED_FORMATS:
+        known = ", ".join(sorted([*TIMED_FORMATS, *UNTIMED_FORMATS]))
+        raise ScriptError(f"cannot write script {path}: unsupported extension {suffix!r} (use {known})")
+
+
 def write_script(cues: Sequence[Cue], path: str | Path) -> Path:
     """Write cues atomically in the format the extension names (.srt .vtt .ass .ssa .json .txt)."""
     path = Path(path)
+    check_writable_format(path)
     suffix = path.suffix.lower()
     if suffix in UNTIMED_FORMATS:
         atomic_write_text(path, "".join(f"{c.text}\n" for c in cues))
         return path
-    if suffix not in TIMED_FORMATS:
-        known = ", ".join(sorted([*TIMED_FORMATS, *UNTIMED_FORMATS]))
-        raise ScriptError(f"cannot write script {path}: unsupported extension {suffix!r} (use {known})")
     subs = pysubs2.SSAFile()
     for i, cue in enumerate(cues):
         if not cue.timed:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from dubkit.errors import MediaError, OutputError
 from dubkit.media import probe, read_audio
-from dubkit.scripts import Script, write_script
+from dubkit.scripts import Script, check_writable_format, write_script
 from eval.asr import SAMPLE_RATE, Recognizer, shared_recognizer
 from eval.types import Cue, Transcript
 from langs import get_language
@@ -46,6 +46,7 @@ def transcribe(
     """
     language = get_language(lang) if lang is not None else None
     out = Path(out)
+    check_writable_format(out)  # before recognition, which takes a while
     if not out.absolute().parent.is_dir():
         raise OutputError(f"cannot write script {out}: its folder does not exist")
     info = probe(media)

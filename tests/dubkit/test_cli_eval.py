@@ -170,6 +170,13 @@ def test_transcribe_of_a_file_without_audio_is_exit_2(files):
     assert result.exit_code == 2 and "mute.mp4 has no audio stream" in result.output
 
 
+def test_transcribe_to_an_unknown_extension_is_refused_before_reading_the_media(files):
+    # mute.mp4 would fail later (no audio): the output name is checked first, before any recognition
+    result = _run("transcribe", files / "mute.mp4", "-o", files / "x.docx")
+    assert result.exit_code == 2, result.output
+    assert "x.docx: unsupported extension '.docx'" in result.output and "no audio" not in result.output
+
+
 def test_models_list_shows_the_packaged_base_and_known_names(monkeypatch, tmp_path):
     monkeypatch.setenv("DUBKIT_HOME", str(tmp_path))
     result = _run("models", "list")
