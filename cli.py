@@ -184,7 +184,8 @@ def localize_command(source, languages, out, source_script, scripts_dir, transla
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    # off when stderr is not a terminal: there it cannot redraw, and would leave a stray blank line
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("localize", total=None)
 
         def progress(what: str, done: int, total: int) -> None:

@@ -173,6 +173,7 @@ def test_second_run_on_the_same_output_folder_at_the_same_time(approved):
         )
         assert second.returncode == 2, second.stderr
         assert "another dubkit run" in second.stderr and str(out) in second.stderr
+        assert second.stderr.startswith("error: ")  # one line: no progress-bar residue before it
         assert time.time() - t0 < 60  # refused at once, not after waiting for the lock
     finally:
         holder.kill()
