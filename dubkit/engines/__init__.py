@@ -94,7 +94,7 @@ def select_engine(
         return EngineChoice(
             _preview(),
             "preview chosen: magihuman weights incomplete, missing " + ", ".join(missing[:4])
-            + " (download them with model.weights.pull, then --weights DIR)",
+            + " (fetch them with: dubkit models pull magihuman --weights DIR, then pass --weights DIR)",
         )
     from dubkit.engines.magihuman import MagiHumanEngine
 

@@ -109,9 +109,21 @@ def test_a_voice_track_conditions_the_render_and_is_kept_as_its_audio(tiny_gener
     np.testing.assert_allclose(render.audio[:, 0], voice[44_100:88_200], atol=2e-3)
 
 
-def test_auto_selection_without_cuda_falls_back_to_preview_and_says_why():
+def test_auto_selection_without_cuda_falls_back_to_preview_and_says_why(monkeypatch):
+    import dubkit.engines
+
+    monkeypatch.setattr(dubkit.engines, "_cuda_available", lambda: False)  # also on a GPU machine
     choice = select_engine("auto", weights=None)
     assert choice.engine.name == "preview" and "CUDA" in choice.reason
+
+
+def test_auto_selection_with_cuda_but_no_weights_says_how_to_fetch_them(monkeypatch, tmp_path):
+    import dubkit.engines
+
+    monkeypatch.setattr(dubkit.engines, "_cuda_available", lambda: True)
+    choice = select_engine("auto", weights=tmp_path)
+    assert choice.engine.name == "preview"
+    assert "weights incomplete" in choice.reason and "dubkit models pull magihuman" in choice.reason
 
 
 def test_magihuman_by_name_lists_the_missing_weights(tmp_path):
