@@ -192,9 +192,10 @@ class MagiHumanEngine:
         `preset` is the DiT architecture: "15b" for the released weights, "tiny" for tests that
         drive this same loading path with tiny random weights.
         """
+        from dubkit.engines import _cuda_available
         from model.generator import Generator
 
-        device = device or ("cuda" if _cuda() else "cpu")
+        device = device or ("cuda" if _cuda_available() else "cpu")
         generator = Generator.from_pretrained(
             Path(weights), device=device, modes=(mode,), resolutions=(resolution,), preset=preset,
         )
@@ -251,14 +252,6 @@ class MagiHumanEngine:
                 "model_seconds": model_seconds(request.duration), "generated_shape": list(generation.frames.shape),
                 **fit}
         return WindowRender(audio=audio, sample_rate=MODEL_RATE, frames=frames, fps=MODEL_FPS, info=info)
-
-
-def _cuda() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return bool(torch.cuda.is_available())
 
 
 __all__ = ["MagiHumanEngine", "build_prompt", "checkpoint_hashes", "model_seconds", "required_components"]
