@@ -65,7 +65,9 @@ def open_translator(
 
         url = base_url or os.environ.get(BASE_URL_ENV, "")
         if not url:
-            raise InputError(f"translator {spec!r} needs a base URL (--translator-url or ${BASE_URL_ENV})")
+            raise InputError(
+                f"translator {spec!r} needs a base URL: --translator openai:URL[#MODEL] (or ${BASE_URL_ENV})"
+            )
         return OpenAITranslator(url, rest, api_key_env=api_key_env, timeout=timeout)
     raise InputError(f"translator {spec!r} is not 'ctranslate2:MODEL_DIR[#nllb|#m2m]' or 'openai:MODEL'")
 

@@ -90,7 +90,7 @@ def test_open_translator_parses_specs(monkeypatch):
 
 def test_open_translator_rejects_bad_specs(monkeypatch, tmp_path):
     monkeypatch.delenv("DUBKIT_OPENAI_BASE_URL", raising=False)
-    with pytest.raises(InputError, match="needs a base URL"):
+    with pytest.raises(InputError, match=r"needs a base URL: --translator openai:URL\[#MODEL\]"):
         open_translator("openai:m")
     with pytest.raises(InputError, match="is not 'ctranslate2:MODEL_DIR"):
         open_translator("deepl:x")
