@@ -29,13 +29,7 @@ from tests.model.tiny_generator_parts import TEXT_WIDTH, tiny_oobleck_vae, tiny_
 CONSTANTS = Path(__file__).resolve().parents[1] / "conformance" / "pipeline_constants.json"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """Tiny tensors: thread hand-offs cost far more than the maths on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tests/model/conftest.py
 
 
 # ---------------------------------------------------------------- text encoder

@@ -36,13 +36,7 @@ SECONDS = 0.16  # 4 frames + 1: F = 5 pixel/audio frames, T = 2 latent frames
 PROMPT = "a man says hello to camera"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """Tiny tensors: thread hand-offs cost far more than the maths on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")  # tests/model/conftest.py
 
 
 class SpyDiT(torch.nn.Module):
