@@ -128,7 +128,11 @@ def _as_cues(reference: str | Sequence[Cue]) -> tuple[Cue, ...]:
         raise EvalError("the reference script has no lines to score")
     timed = {c.timed for c in cues}
     if len(timed) > 1:
-        raise EvalError("the reference script mixes timed and untimed lines")
+        untimed = [i + 1 for i, c in enumerate(cues) if not c.timed]
+        raise EvalError(
+            f"the reference script mixes timed and untimed lines: line(s) {untimed[:5]}"
+            f"{' ...' if len(untimed) > 5 else ''} have no start and end time"
+        )
     return cues
 
 
@@ -149,7 +153,10 @@ def gate(
     cues = _as_cues(reference)
     ref_units = [units(c.text, lang) for c in cues]
     if not any(ref_units):
-        raise EvalError("the reference script has nothing to score once normalised (no words)")
+        shown = " / ".join(c.text for c in cues)
+        raise EvalError(
+            f"the reference script has nothing to score once normalised (no words): {shown[:80]!r}"
+        )
     hyp_all = units(transcript.text, lang)
     whole = score_units([u for line in ref_units for u in line], hyp_all, lang.metric)
 

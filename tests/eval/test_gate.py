@@ -126,12 +126,12 @@ def test_silence_scores_one_with_a_note_instead_of_crashing():
 
 
 def test_a_reference_with_no_words_cannot_be_scored():
-    with pytest.raises(EvalError, match="nothing to score"):
+    with pytest.raises(EvalError, match=r"nothing to score.*'\.\.\. !!'"):
         gate("... !!", HEARD, "en")
     with pytest.raises(EvalError, match="no lines"):
         gate([], HEARD, "en")
 
 
 def test_mixing_timed_and_untimed_lines_is_refused():
-    with pytest.raises(EvalError, match="mixes"):
+    with pytest.raises(EvalError, match=r"mixes .*line\(s\) \[2\]"):
         gate([Cue("a", 0.0, 1.0), Cue("b")], HEARD, "en")
