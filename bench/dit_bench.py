@@ -162,9 +162,11 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
 
     device = torch.device(args.device)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True  # only the small float32 adapter/head matmuls are affected
     dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
+    if device.type == "cuda" and dtype == torch.bfloat16:
+        # Only the small float32 adapter/head matmuls are affected in the bf16 recipe; an --dtype fp32 run stays
+        # true float32 (TF32 there would time a different, lower-precision model).
+        torch.backends.cuda.matmul.allow_tf32 = True
     t0 = time.perf_counter()
     dit = build_dit(args.preset, device=device, dtype=dtype, attn_backend=args.backend)
     if args.pad_mlp:
