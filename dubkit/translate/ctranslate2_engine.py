@@ -11,12 +11,12 @@ they go is the `prefix_style` option (see docs/translation.md):
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from dubkit.cache import file_digest
 from dubkit.errors import InputError
 from dubkit.translate.base import TranslationError, TranslationResult
 from langs import Language
@@ -52,14 +52,6 @@ def _find_spm(model_dir: Path, source_spm: Path | None, target_spm: Path | None)
         if not p.is_file():
             raise InputError(f"SentencePiece model {p} does not exist")
     return src, tgt
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class CTranslate2Translator:
@@ -127,8 +119,8 @@ class CTranslate2Translator:
             self._identity = {
                 "engine": self.name,
                 "model": str(self.model_dir),
-                "model_sha256": _digest(self.model_dir / "model.bin"),
-                "spm_sha256": [_digest(p) for p in self._spm_files],
+                "model_sha256": file_digest(self.model_dir / "model.bin"),
+                "spm_sha256": [file_digest(p) for p in self._spm_files],
                 "prefix_style": self.prefix_style,
                 "beam_size": self.beam_size,
                 "max_decoding_length": self.max_decoding_length,
