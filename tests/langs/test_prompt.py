@@ -51,3 +51,22 @@ def test_ascii_double_quotes_become_typographic_so_the_prompt_quote_stays_closed
 def test_blank_or_non_string_line_is_a_language_error(bad):
     with pytest.raises(LanguageError):
         format_dialogue(bad, "en")  # type: ignore[arg-type]
+
+
+def test_every_prompt_name_is_a_language_the_model_prompt_accepts_with_the_same_cjk_rule():
+    from langs import LANGUAGES
+    from model.prompt import CJK_LANGUAGES
+    from model.prompt import LANGUAGES as MODEL_LANGUAGES
+
+    assert {lang.prompt_name for lang in LANGUAGES.values()} == set(MODEL_LANGUAGES)
+    assert {lang.prompt_name for lang in LANGUAGES.values() if lang.cjk} == set(CJK_LANGUAGES)
+
+
+@pytest.mark.parametrize("text", ["你好，世界！", "我用iPhone拍了3.5张照片。", "「こんにちは」と言った。",
+                                  "价格是 $9.99，对吗？", "안녕하세요, 반갑습니다!", "《红楼梦》很好看"])
+def test_model_prompt_spacing_leaves_a_formatted_line_unchanged(text):
+    # dubkit spaces a line with format_dialogue and then hands it to model.prompt, which spaces CJK again.
+    from model.prompt import space_cjk
+
+    line = format_dialogue(text, "zh")
+    assert space_cjk(line) == line
