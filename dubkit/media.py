@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import av
 import numpy as np
@@ -156,6 +156,23 @@ def read_frames(path: str | Path, times: Sequence[float]) -> list[np.ndarray]:
         for i in pending:
             picked[i] = _rgb(previous)
     return [picked[i] for i in range(len(times))]
+
+
+def small_frames(path: str | Path, size: tuple[int, int] = (64, 36)) -> Iterator[np.ndarray]:
+    """Every frame of the first video stream as (h, w, 3) uint8 RGB at `size` (w, h), scaled by FFmpeg
+    while decoding: shot detection needs every frame but only a thumbnail of each (a minute of
+    full frames would take gigabytes)."""
+    path = Path(path)
+    with _open(path) as container:
+        if not container.streams.video:
+            raise MediaError(f"{path} has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for frame in container.decode(stream):
+                yield frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
+        except av.FFmpegError as err:
+            raise MediaError(f"cannot decode the video of {path}: {err}") from err
 
 
 def _rgb(frame) -> np.ndarray:

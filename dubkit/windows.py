@@ -169,26 +169,6 @@ def assign_lines(windows: Sequence[Window], cues: Sequence[Cue]) -> tuple[tuple[
     return tuple(tuple(sorted(b, key=lambda c: c.start)) for b in buckets)
 
 
-def _small_frames(path: Path, size: tuple[int, int] = (64, 36)) -> Iterable[np.ndarray]:
-    """Every frame of the first video stream, decoded and scaled down by FFmpeg (PyAV) as it goes.
-
-    dubkit.media.read_frames returns full-size frames for chosen times; cut detection needs every
-    frame but only a thumbnail of each, and holding a minute of full frames would take gigabytes.
-    """
-    import av
-
-    from dubkit.errors import MediaError
-
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            for frame in container.decode(stream):
-                yield frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
-    except (av.FFmpegError, IndexError) as err:
-        raise MediaError(f"cannot decode the video of {path} for shot detection: {err}") from err
-
-
 def shot_cuts(path: Path, digest: str, fps: float, cache) -> tuple[float, ...]:
     """Shot cuts of the source, cached by its content digest and the detection threshold."""
     from dubkit.cache import cache_key
@@ -196,7 +176,9 @@ def shot_cuts(path: Path, digest: str, fps: float, cache) -> tuple[float, ...]:
     key = cache_key("cuts", source=digest, rule=[CUT_FLOOR, CUT_RATIO, CUT_HIST, CUT_CONTEXT], fps=fps)
     hit = cache.get_json("cuts", key)
     if hit is None:
-        hit = {"cuts": list(cut_times(_small_frames(path), fps))}
+        from dubkit.media import small_frames
+
+        hit = {"cuts": list(cut_times(small_frames(path), fps))}
         cache.put_json("cuts", key, hit)
     return tuple(hit["cuts"])
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dubkit.errors import MediaError
-from dubkit.media import probe, read_audio, read_frames
+from dubkit.media import probe, read_audio, read_frames, small_frames
 
 
 def _ffmpeg(*args: str) -> None:
@@ -102,3 +102,11 @@ def test_read_frames_refuses_negative_times_and_audio_files(media):
         read_frames(media / "av.mp4", [-1.0])
     with pytest.raises(MediaError, match="no video stream"):
         read_frames(media / "tone.wav", [0.0])
+
+
+def test_small_frames_gives_every_frame_scaled_and_refuses_audio_files(media):
+    frames = list(small_frames(media / "av.mp4", size=(16, 12)))
+    assert len(frames) == 50 and all(f.shape == (12, 16, 3) and f.dtype == np.uint8 for f in frames)
+    assert frames[0][..., 0].mean() > 200 and frames[-1][..., 2].mean() > 200  # red first, blue last
+    with pytest.raises(MediaError, match="tone.wav has no video stream"):
+        list(small_frames(media / "tone.wav"))
