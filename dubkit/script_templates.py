@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from dubkit.cache import atomic_write_text
+from dubkit.cache import atomic_write_text, check_output_dir
 from dubkit.errors import InputError, OutputError, ScriptError
 from dubkit.scripts import read_script, write_script
 from dubkit.timing import LineFit, fit_line, max_units
@@ -172,10 +172,7 @@ def _language_package(source_cues: Sequence[Cue], language: Language, out_dir: P
 
 
 def _ensure_dir(out_dir: Path) -> Path:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OutputError(f"cannot create output folder {out_dir}: {err.strerror or err}") from err
+    check_output_dir(out_dir, need_bytes=0)  # a few text files: no free-space floor
     return out_dir
 
 

@@ -127,8 +127,10 @@ def test_script_command_on_a_script_file_flags_overflow(tmp_path):
 
 def test_output_folder_that_is_a_file_is_an_error(tmp_path):
     (tmp_path / "taken").write_text("x")
-    with pytest.raises(OutputError, match="cannot create output folder"):
+    with pytest.raises(OutputError, match="taken exists and is not a folder"):
         write_script_package(SOURCE, [ZH], tmp_path / "taken", "ad")
+    with pytest.raises(OutputError, match="cannot create output folder .*taken/out"):
+        write_script_package(SOURCE, [ZH], tmp_path / "taken" / "out", "ad")
 
 
 def test_script_command_rejects_unknown_language_with_status_2(tmp_path):
