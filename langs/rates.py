@@ -21,14 +21,13 @@ COUPE_2019 = (
 # The published rates come from brisk reading with pauses cut out. Deliberate delivery (an audiobook, recorded
 # prompts, acted dialogue) is slower: measured on the 5 LibriVox lines of pocketsphinx-testdata (English), the
 # speech span was 1/0.68 of the published-rate estimate (per line 0.55 to 0.76). DELIVERY_PACE is that fraction,
-# rounded; the 184 longer French Asterisk prompts, not used to choose it, then come out at a median 0.95 of their
+# rounded; the 184 longer French Asterisk prompts, not used to choose it, then come out at a median 0.94 of their
 # measured span (tests/langs/test_duration_real_speech.py). Override per call for faster or slower voices.
 DELIVERY_PACE = 0.70
 
 # Dubbing practice: speech sped up by more than ~15% starts to sound rushed (USERS.md: users complain of
 # "squeezed" lines). Lines are never slowed down to fill a window (no stretching of short lines).
 MAX_SPEED_FACTOR = 1.15
-MIN_SPEED_FACTOR = 1.0
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,6 @@ RATES = MappingProxyType(
         ),
         "en": SpeakingRate(6.19, "syllable (vowel-group heuristic)", PELLEGRINO_2011),
         # Pellegrino et al. count syllables in Japanese too (not morae), so the estimator does: トーキョー is 2.
-        # Coupé 2019 reports 8.03 syllables/s for Japanese with the same protocol.
         "ja": SpeakingRate(7.84, "syllable (kana reading via OpenJTalk; ー ン ッ join the syllable before)",
                            PELLEGRINO_2011),
         # Korean: measured in Coupé et al. 2019, per-language value not retrieved here. Korean has a small syllable
