@@ -26,6 +26,7 @@ import scipy.io.wavfile
 from dubkit import ffmpeg
 from dubkit.engines.base import WindowRender
 from dubkit.errors import InputError, MediaError, OutputError
+from dubkit.scripts import PREVIEW_NOTE
 from eval.types import Cue
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ DUCK_DB = -30.0  # the original under new speech: at -18 and -24 dB Whisper base
 RAMP_S = 0.12  # duck fade in/out, long enough not to pump, short enough not to eat the next word
 PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS sample peak after normalisation
 PREVIEW_TAG = "dubkit PREVIEW"
-PREVIEW_NOTE = "[dubkit PREVIEW: synthetic voice-over, not the final dub]"
 ISO639_2 = {"zh": "zho", "yue": "yue", "en": "eng", "ja": "jpn", "ko": "kor", "de": "deu", "fr": "fra"}
 
 

@@ -6,7 +6,7 @@ and raises a `ScriptError` naming the file and the cue; it never repairs a scrip
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -21,6 +21,9 @@ UNTIMED_FORMATS = {".txt"}
 # A cue may end this much after the media: container durations and subtitle times are both
 # rounded (to a frame or a millisecond), so an exact comparison would reject honest scripts.
 DURATION_TOLERANCE = 0.1
+# The subtitle cue that labels preview outputs (dubkit.assemble writes it). It is a label, not speech:
+# scoring a preview output against its own subtitles skips it.
+PREVIEW_NOTE = "[dubkit PREVIEW: synthetic voice-over, not the final dub]"
 # pysubs2 reports malformed input through its own errors and, for JSON of the wrong shape, through
 # whatever Python raised while reading it.
 _PARSE_ERRORS = (pysubs2.exceptions.Pysubs2Error, ValueError, KeyError, TypeError, AttributeError, IndexError)
@@ -148,6 +151,21 @@ def check_writable_format(path: str | Path) -> None:
     if suffix not in TIMED_FORMATS and suffix not in UNTIMED_FORMATS:
         known = ", ".join(sorted([*TIMED_FORMATS, *UNTIMED_FORMATS]))
         raise ScriptError(f"cannot write script {path}: unsupported extension {suffix!r} (use {known})")
+
+
+def without_preview_note(cues: Sequence[Cue]) -> tuple[tuple[Cue, ...], bool]:
+    """The cues with dubkit's PREVIEW label removed (a cue of its own, or the head of the first line);
+    and whether there was one."""
+    kept, found = [], False
+    for cue in cues:
+        if cue.text.startswith(PREVIEW_NOTE):
+            found = True
+            rest = cue.text[len(PREVIEW_NOTE):].strip()
+            if not rest:
+                continue
+            cue = replace(cue, text=rest)
+        kept.append(cue)
+    return tuple(kept), found
 
 
 def write_script(cues: Sequence[Cue], path: str | Path) -> Path:

@@ -77,6 +77,22 @@ def test_a_mismatched_script_fails_the_gate_with_exit_1(files, short_english_cli
 
 
 @pytest.mark.slow
+def test_a_preview_outputs_own_subtitles_are_scored_without_the_preview_label(files, short_english_clip, recognizer):
+    from dubkit.scripts import PREVIEW_NOTE
+
+    first, *rest = short_english_clip.cues
+    labelled = [Cue(f"{PREVIEW_NOTE}\n{first.text}", first.start, first.end), *rest]
+    write_script(labelled, files / "labelled.srt")
+    plain = _run("eval", files / "spot.mp4", "--script", files / "en.srt", "--lang", "en", "--json", files / "p.json")
+    result = _run("eval", files / "spot.mp4", "--script", files / "labelled.srt", "--lang", "en",
+                  "--json", files / "l.json")
+    assert result.exit_code == plain.exit_code == 0, result.output
+    assert "PREVIEW label" in result.output
+    scored = [json.loads((files / n).read_text())["error_rate"] for n in ("p.json", "l.json")]
+    assert scored[0] == scored[1]
+
+
+@pytest.mark.slow
 def test_the_threshold_flag_and_config_file_decide_the_verdict(files, short_english_clip, recognizer):
     # The clip scores 1/8 ("ill disposed" is heard as "ill-sposed"): a zero threshold fails it.
     config = files / "strict.toml"

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from dubkit.errors import OutputError, ScriptError
-from dubkit.scripts import read_script, write_script
+from dubkit.scripts import PREVIEW_NOTE, read_script, without_preview_note, write_script
 from eval.types import Cue
 
 SRT = """1
@@ -138,3 +138,14 @@ def test_writing_into_a_missing_folder_is_an_output_error(tmp_path):
 def test_plain_text_output_has_one_line_per_cue(tmp_path):
     path = write_script(CUES, tmp_path / "out.txt")
     assert path.read_text() == "Hello there.\nHow are you today?\n"
+
+
+def test_the_preview_label_is_dropped_whether_a_cue_of_its_own_or_the_head_of_line_one(tmp_path):
+    own = [Cue(PREVIEW_NOTE, 0.0, 0.4), Cue("Hello.", 0.5, 1.0)]
+    merged = [Cue(f"{PREVIEW_NOTE}\nHello.", 0.5, 1.0), Cue("Bye.", 1.5, 2.0)]
+    for cues, expected in ((own, ["Hello."]), (merged, ["Hello.", "Bye."])):
+        write_script(cues, tmp_path / "out.srt")  # through the file: as `dubkit eval` reads it
+        kept, found = without_preview_note(read_script(tmp_path / "out.srt").cues)
+        assert found and [c.text for c in kept] == expected
+    plain = (Cue("Hello.", 0.5, 1.0),)
+    assert without_preview_note(plain) == (plain, False)
