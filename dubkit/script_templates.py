@@ -204,6 +204,23 @@ def write_script_package(
 SCRIPT_SUFFIXES = (".srt", ".vtt", ".ass", ".ssa", ".json")
 
 
+def _script_stem(path: Path) -> str:
+    """The job's stem when MEDIA is a script: `ad.en.srt` and `ad.source.srt` stand for `ad`, so the
+    outputs are `ad.zh.template.srt` (not `ad.en.zh...`) and `ad.zh.srt` beside it is found."""
+    from langs import LanguageError, get_language
+
+    base, _, tag = path.stem.rpartition(".")
+    if not base:
+        return path.stem
+    if tag == "source":
+        return base
+    try:
+        get_language(tag)
+    except LanguageError:
+        return path.stem
+    return base
+
+
 def make_script_package(
     media: Path | str, languages: Sequence[Language], out_dir: Path | str, *,
     source_script: Path | None = None, scripts_dir: Path | None = None, asr_model: str | None = None,
@@ -226,6 +243,7 @@ def make_script_package(
     duration = None
     if media.suffix.lower() in SCRIPT_SUFFIXES and source_script is None:
         cues = read_script(media).cues
+        media = media.with_name(_script_stem(media) + media.suffix)  # names the outputs and the lookup
     else:
         source = probe_source(media)
         duration = source.duration

@@ -183,3 +183,14 @@ def test_script_job_checks_a_finished_translation_beside_the_source(tmp_path):
     assert (package.packages["de"].filled, package.packages["zh"].filled) == (2, 0)
     assert [r["translation"] for r in read_tsv(package.packages["de"].fit_table)] == [
         "Willkommen bei Acme.", "Versand gratis."]
+
+
+@pytest.mark.parametrize("name", ["ad.en.srt", "ad.source.srt"])
+def test_a_source_script_named_with_its_language_or_as_source_names_the_job_by_the_bare_stem(tmp_path, name):
+    source = tmp_path / name
+    write_script(SOURCE, source)
+    write_script([Cue("Willkommen bei Acme.", 0.5, 2.5), Cue("Versand gratis.", 3.0, 4.0)], tmp_path / "ad.de.srt")
+    package = make_script_package(source, [DE], tmp_path / "out")
+    assert package.source.name == "ad.source.srt"
+    assert package.packages["de"].template.name == "ad.de.template.srt"
+    assert package.packages["de"].filled == 2  # ad.de.srt beside it was found
