@@ -47,6 +47,10 @@ Progress = Callable[[str, int, int], None]
 """Called as (stage name, steps done, steps in stage)."""
 
 
+MLP_CHUNK_TOKENS = 16384  # tokens per MLP chunk of loaded DiTs (exact; bounds float32 intermediates)
+OFFLOAD_LEVELS = ("none", "text", "all")
+
+
 class GeneratorError(ModelError):
     """The generator cannot run as asked (a component it needs was not loaded, ...)."""
 
@@ -398,10 +402,6 @@ def _check_voice_track(track: VoiceTrack, frames: int) -> None:
             f"voice_track lasts {duration:.3f} s, longer than the {clip:.2f} s of audio generated for this clip "
             f"(seconds + one 40 ms frame); pass a larger `seconds`"
         )
-
-
-MLP_CHUNK_TOKENS = 16384
-OFFLOAD_LEVELS = ("none", "text", "all")
 
 
 def _offload_level(offload: bool | str) -> str:
