@@ -48,6 +48,20 @@ def check_cues(cues: Sequence[Cue], duration: float, *, name: str) -> None:
         previous = cue
 
 
+def language_from_name(path: Path) -> str | None:
+    """The language code a script's name carries (`ad.en.srt` -> "en", `ad.zh-CN.vtt` -> "zh"), else None.
+    Multilingual translators need the source language; a user's script names it this way."""
+    from langs import LanguageError, get_language
+
+    base, _, tag = Path(path).stem.rpartition(".")
+    if not base:
+        return None
+    try:
+        return get_language(tag).code
+    except LanguageError:
+        return None
+
+
 def split_segment(segment: TranscriptSegment, max_len: float) -> list[Cue]:
     """One recognised segment as cues of at most `max_len` seconds, cut at the widest word gaps."""
     if segment.end - segment.start <= max_len or len(segment.words) < 2:
@@ -93,7 +107,8 @@ def load_source_script(
             raise ScriptError(f"source script {script_path} does not exist")
         script = read_script(script_path, duration=source.duration)
         check_cues(script.cues, source.duration, name=str(script_path))
-        return SourceScript(cues=tuple(script.cues), origin=f"file:{script_path}", language=None)
+        return SourceScript(cues=tuple(script.cues), origin=f"file:{script_path}",
+                            language=language_from_name(script_path))
     if not source.has_audio:
         raise MediaError(
             f"source {source.path} has no audio stream to recognise; give the spoken lines with --source-script"

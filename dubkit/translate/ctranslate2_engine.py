@@ -152,7 +152,9 @@ class CTranslate2Translator:
         if self.prefix_style != "none":
             if source is None:
                 raise TranslationError(
-                    f"the {self.prefix_style} model style needs the source language", engine=self.name
+                    f"the {self.prefix_style} model style needs the source language: name the source script "
+                    "with it (ad.en.srt) or leave the source to speech recognition, which detects it",
+                    engine=self.name,
                 )
             src_token = self._language_token(source, "source")
         todo = [i for i, line in enumerate(lines) if line.strip()]

@@ -2,7 +2,7 @@
 import pytest
 
 from dubkit.errors import ScriptError
-from dubkit.source_script import check_cues, cues_from_transcript, split_segment
+from dubkit.source_script import check_cues, cues_from_transcript, language_from_name, load_source_script, split_segment
 from eval.types import Cue, Transcript, TranscriptSegment, Word
 
 
@@ -48,3 +48,27 @@ def test_bad_scripts_are_refused_naming_the_cue(cues, words):
 
 def test_a_cue_ending_within_rounding_of_the_end_is_accepted():
     check_cues([Cue("a", 7.0, 8.05)], 8.0, name="ad.en.srt")
+
+
+@pytest.mark.parametrize("name, code", [("ad.en.srt", "en"), ("ad.zh-CN.vtt", "zh"), ("ad.final.srt", None),
+                                        ("ad.srt", None)])
+def test_a_scripts_name_gives_its_language_when_it_carries_a_tag(name, code):
+    assert language_from_name(name) == code
+
+
+def test_a_user_source_script_named_with_its_language_tells_the_translators_the_source_language(tmp_path):
+    from pathlib import Path
+
+    from dubkit.cache import StageCache
+    from dubkit.probe import SourceInfo
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    source = SourceInfo(path=examples / "ad.mp4", duration=8.0, fps=25.0, width=384, height=384, has_audio=True,
+                        sample_rate=48_000, digest="x")
+
+    def no_recognition():
+        raise AssertionError("a given script needs no recognition")
+
+    script = load_source_script(source, examples / "ad.en.srt", cache=StageCache(tmp_path),
+                                recognizer=no_recognition, asr_name="base", max_cue=8.0)
+    assert script.language == "en" and script.origin.endswith("ad.en.srt") and len(script.cues) == 3
