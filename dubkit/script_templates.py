@@ -207,18 +207,10 @@ SCRIPT_SUFFIXES = (".srt", ".vtt", ".ass", ".ssa", ".json")
 def _script_stem(path: Path) -> str:
     """The job's stem when MEDIA is a script: `ad.en.srt` and `ad.source.srt` stand for `ad`, so the
     outputs are `ad.zh.template.srt` (not `ad.en.zh...`) and `ad.zh.srt` beside it is found."""
-    from langs import LanguageError, get_language
+    from dubkit.source_script import language_from_name
 
     base, _, tag = path.stem.rpartition(".")
-    if not base:
-        return path.stem
-    if tag == "source":
-        return base
-    try:
-        get_language(tag)
-    except LanguageError:
-        return path.stem
-    return base
+    return base if base and (tag == "source" or language_from_name(path)) else path.stem
 
 
 def make_script_package(
