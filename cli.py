@@ -148,7 +148,8 @@ def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> N
 @click.option("--scripts", "scripts_dir", type=click.Path(path_type=Path), default=None,
               help="Folder of translated scripts (<stem>.<lang>.srt); default: beside the source.")
 @click.option("--translator", "translators", multiple=True,
-              help="ct2:FOLDER or openai:URL[#MODEL], optionally LANG=... for one language; repeatable.")
+              help="ct2:FOLDER[#nllb|#m2m] or openai:URL[#MODEL], optionally LANG=... for one language; "
+                   "repeatable.")
 @click.option("--glossary", type=click.Path(path_type=Path), default=None, help="Glossary (TOML/JSON) to enforce and check.")
 @click.option("--engine", type=click.Choice(["auto", "preview", "magihuman"]), default="auto", show_default=True)
 @click.option("--weights", type=click.Path(path_type=Path), default=None, envvar="DUBKIT_WEIGHTS",
