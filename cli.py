@@ -151,17 +151,21 @@ def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> N
               help="ct2:FOLDER[#nllb|#m2m] or openai:URL[#MODEL], optionally LANG=... for one language; "
                    "repeatable.")
 @click.option("--glossary", type=click.Path(path_type=Path), default=None, help="Glossary (TOML/JSON) to enforce and check.")
-@click.option("--engine", type=click.Choice(["auto", "preview", "magihuman"]), default="auto", show_default=True)
+@click.option("--engine", type=click.Choice(["auto", "preview", "magihuman"]), default="auto", show_default=True,
+              help="auto: magihuman when CUDA and complete --weights are present, else the CPU preview.")
 @click.option("--weights", type=click.Path(path_type=Path), default=None, envvar="DUBKIT_WEIGHTS",
               help="MagiHuman models folder (default: $DUBKIT_WEIGHTS).")
-@click.option("--resolution", type=click.Choice(["256p", "540p", "1080p"]), default="256p", show_default=True)
-@click.option("--mode", type=click.Choice(["distill", "base"]), default="distill", show_default=True)
+@click.option("--resolution", type=click.Choice(["256p", "540p", "1080p"]), default="256p", show_default=True,
+              help="magihuman output resolution (540p/1080p add the SR model).")
+@click.option("--mode", type=click.Choice(["distill", "base"]), default="distill", show_default=True,
+              help="magihuman sampling mode.")
 @click.option("--voice-track", "voice_tracks", multiple=True, help="LANG=FILE: a voice actor's track (audio-conditioned mode).")
 @click.option("--me-track", type=click.Path(path_type=Path), default=None, help="Music-and-effects stem to mix the speech over.")
 @click.option("--loudness", type=float, default=-23.0, show_default=True, help="Integrated loudness target, LUFS.")
 @click.option("--speaker", "speakers", multiple=True, help='NAME="description" of a speaker for the prompt; repeatable.')
 @click.option("--max-attempts", type=int, default=3, show_default=True, help="Renders per window before giving up.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Job seed; each attempt's seed derives from (seed, window, language, attempt).")
 @click.option("--asr-model", default=None, help="Whisper folder or pulled name for recognition and the gate.")
 @click.option("--threshold", type=float, default=None, help="Gate threshold for every language (default: per language).")
 @click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
