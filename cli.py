@@ -154,7 +154,8 @@ def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> N
 @click.option("--engine", type=click.Choice(["auto", "preview", "magihuman"]), default="auto", show_default=True,
               help="auto: magihuman when CUDA and complete --weights are present, else the CPU preview.")
 @click.option("--weights", type=click.Path(path_type=Path), default=None, envvar="DUBKIT_WEIGHTS",
-              help="MagiHuman models folder (default: $DUBKIT_WEIGHTS).")
+              help="MagiHuman models folder (default: $DUBKIT_WEIGHTS, else where `dubkit models pull magihuman` "
+                   "puts them when that folder exists).")
 @click.option("--resolution", type=click.Choice(["256p", "540p", "1080p"]), default="256p", show_default=True,
               help="magihuman output resolution (540p/1080p add the SR model).")
 @click.option("--mode", type=click.Choice(["distill", "base"]), default="distill", show_default=True,

@@ -101,6 +101,16 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
         voice_tracks[code] = _require_audio_file(Path(path), f"voice track for {code}")
     from dubkit.engines import check_engine_request
 
-    check_engine_request(options.engine, weights=options.weights, resolution=options.resolution, mode=options.mode)
+    weights = options.weights if options.weights is not None else _pulled_weights()
+    check_engine_request(options.engine, weights=weights, resolution=options.resolution, mode=options.mode)
     me_track = _require_audio_file(Path(options.me_track), "music-and-effects track") if options.me_track else None
-    return replace(options, source=source, languages=languages, voice_tracks=voice_tracks, me_track=me_track)
+    return replace(options, source=source, languages=languages, voice_tracks=voice_tracks, me_track=me_track,
+                   weights=weights)
+
+
+def _pulled_weights() -> Path | None:
+    """Where `dubkit models pull magihuman` puts the weights by default, when that folder exists."""
+    from dubkit.models import default_weights_dir
+
+    folder = default_weights_dir()
+    return folder if folder.is_dir() else None

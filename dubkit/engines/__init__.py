@@ -57,8 +57,9 @@ def check_engine_request(name: str, *, weights: Path | None, resolution: str, mo
     if name == "magihuman":
         missing = _missing_weights(weights, resolution, mode)
         if missing:
+            where = f" in {weights}" if weights is not None and Path(weights).is_dir() else ""
             raise InputError(
-                f"magihuman engine needs weights; missing: {', '.join(missing[:8])}"
+                f"magihuman engine needs weights; missing{where}: {', '.join(missing[:8])}"
                 + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
                 + " (fetch them with: dubkit models pull magihuman --weights DIR, then pass --weights DIR)"
             )

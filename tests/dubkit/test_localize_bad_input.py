@@ -197,3 +197,13 @@ def test_python_api_raises_the_named_error(tmp_path):
     with pytest.raises(MediaError, match="nope.mp4"):
         localize(LocalizeOptions(source=tmp_path / "nope.mp4", languages="zh"))
     assert not (tmp_path / "out").exists()
+
+
+def test_magihuman_without_weights_looks_in_the_folder_models_pull_fills(tmp_path, approved, monkeypatch):
+    out, _ = approved
+    monkeypatch.delenv("DUBKIT_WEIGHTS", raising=False)
+    monkeypatch.setenv("DUBKIT_HOME", str(tmp_path / "home"))
+    pulled = tmp_path / "home" / "models" / "magihuman"
+    pulled.mkdir(parents=True)  # there, but empty: the error lists what that folder lacks
+    _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--engine", "magihuman"),
+             "magihuman", "missing", str(pulled))
