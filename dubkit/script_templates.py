@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 
 from dubkit.cache import atomic_write_text, check_output_dir
 from dubkit.errors import InputError, OutputError, ScriptError
-from dubkit.scripts import read_script, write_script
+from dubkit.scripts import TIMED_FORMATS, read_script, write_script
 from dubkit.timing import LineFit, fit_line, max_units
 from eval.types import Cue
 from langs import Language
@@ -201,7 +201,7 @@ def write_script_package(
     return ScriptPackage(source=Path(source_path), packages=packages)
 
 
-SCRIPT_SUFFIXES = (".srt", ".vtt", ".ass", ".ssa", ".json")
+SCRIPT_SUFFIXES = tuple(TIMED_FORMATS)  # MEDIA with one of these is a source script, not media
 
 
 def _script_stem(path: Path) -> str:
