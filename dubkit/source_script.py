@@ -12,10 +12,8 @@ from typing import Callable, Sequence
 from dubkit.cache import StageCache, cache_key
 from dubkit.errors import MediaError, ScriptError
 from dubkit.probe import SourceInfo
+from dubkit.scripts import DURATION_TOLERANCE  # the same rounding slack as every script read
 from eval.types import Cue, Transcript, TranscriptSegment
-
-# A script cue may end this much after the source (subtitle tools round up to the next frame or 100 ms).
-END_TOLERANCE = 0.1
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ def check_cues(cues: Sequence[Cue], duration: float, *, name: str) -> None:
                 f"{name}: cue {i + 1} {cue.text!r} starts at {cue.start:.3f} s, before cue {i} "
                 f"{previous.text!r} ends at {previous.end:.3f} s (cues overlap)"
             )
-        if cue.end > duration + END_TOLERANCE:  # type: ignore[operator]
+        if cue.end > duration + DURATION_TOLERANCE:  # type: ignore[operator]
             raise ScriptError(
                 f"{name}: cue {i + 1} {cue.text!r} ends at {cue.end:.3f} s, past the end of the source ({duration:.3f} s)"
             )
