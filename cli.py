@@ -187,7 +187,7 @@ def localize_command(source, languages, out, source_script, scripts_dir, transla
         loudness=loudness, speakers=parse_pairs(speakers, flag="--speaker"), max_attempts=max_attempts,
         seed=seed, asr_model=asr_model, threshold=threshold, force=force,
     )
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # long paths and reasons stay one line each
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn())
     # off when stderr is not a terminal: there it cannot redraw, and would leave a stray blank line
@@ -202,6 +202,8 @@ def localize_command(source, languages, out, source_script, scripts_dir, transla
     for code, output in result.outputs.items():
         verdict = "[green]PASS[/green]" if output.passed else "[red]FAIL[/red]"
         console.print(f"{verdict} {code}: {output.video}  {output.subtitles}")
+        for reason in output.reasons:
+            console.print(f"     {reason}", markup=False, highlight=False)
     console.print(f"report: {result.report_html}")
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED_GATE)
 

@@ -29,6 +29,7 @@ class LanguageOutput:
     passed: bool
     loudness_lufs: float
     duration: float
+    reasons: tuple[str, ...] = ()  # why it failed, in words (empty when it passed)
 
 
 def _assembled(source, ls, outcomes, renders, engine, cache: StageCache, out: Path, me_track, loudness) -> dict:
@@ -82,8 +83,11 @@ def finish_language(
             violations += [asdict(v) for v in check_speech(
                 " ".join(o.lines), o.chosen_attempt.heard, terms, ls.language,
                 index=o.window_index, start=o.start, end=o.end)]
-    failed = [o.window_index for o in outcomes if not o.passed]
-    reasons = ([f"window(s) {failed} failed the speech gate"] if failed else []) + [
+    reasons = [
+        f"window {o.start:.2f}-{o.end:.2f} s failed the speech gate: {a.metric.upper()} {a.error_rate:.2f} > "
+        f"{a.threshold:.2f} after {len(o.attempts)} attempt(s)"
+        for o in outcomes if not o.passed for a in (o.chosen_attempt,)
+    ] + [
         f'glossary term "{v["term"]}" missing from the {v["where"]}: {v["text"]}'
         for v in violations if v["where"] != "speech"]
     thumbs = {}
@@ -99,4 +103,4 @@ def finish_language(
         thumbnails=thumbs, reasons=tuple(reasons),
     )
     return summary, LanguageOutput(ls.language.code, video, subtitles, not reasons, files["loudness_lufs"],
-                                   files["duration"])
+                                   files["duration"], tuple(reasons))

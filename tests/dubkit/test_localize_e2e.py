@@ -106,6 +106,12 @@ def test_exit_status_says_whether_every_language_passed(job):
     expected = 0 if job["report"]["passed"] else 1
     assert job["rc"] == (expected, expected), job["output"][-2000:]
     assert job["report"]["passed"] == all(l["passed"] for l in job["report"]["languages"].values())
+    for lang in job["report"]["languages"].values():  # a failed window's reason gives its span and score
+        for w in lang["windows"]:
+            if not w["passed"]:
+                want = f"window {w['start']:.2f}-{w['end']:.2f} s failed the speech gate: {w['metric'].upper()} " \
+                       f"{w['error_rate']:.2f} > {w['threshold']:.2f}"
+                assert any(r.startswith(want) for r in lang["reasons"]), lang["reasons"]
 
 
 def test_restarts_after_kills_do_not_render_finished_windows_again(job):
@@ -158,6 +164,7 @@ def test_glossary_check_fails_a_language_whose_script_dropped_the_brand(tmp_path
     assert any(v["term"] == "日出咖啡" and v["where"] != "speech" for v in lang["glossary_violations"])
     assert any("日出咖啡" in r for r in lang["reasons"])
     assert all(w["passed"] for w in lang["windows"])  # the gate passed: only the glossary failed it
+    assert "FAIL zh" in result.output and 'glossary term "日出咖啡" missing' in result.output  # the why, on the console
 
 
 def test_a_language_without_a_script_is_translated_by_the_engine_once(tmp_path):
