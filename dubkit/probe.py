@@ -21,10 +21,6 @@ class SourceInfo:
     sample_rate: int | None
     digest: str  # sha256 of the file: the cache key of everything derived from it
 
-    @property
-    def frame_duration(self) -> float:
-        return 1.0 / self.fps
-
 
 def probe_source(path: Path) -> SourceInfo:
     """Probe `path` and require a readable, non-empty video stream.
