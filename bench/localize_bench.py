@@ -31,18 +31,20 @@ EXAMPLE_SECONDS = 8.0
 _RUN = r"""
 import json, resource, sys, time
 from pathlib import Path
-sys.path.insert(0, {repo!r})
+args = json.loads(sys.argv[1])  # paths travel as data, never spliced into code
+sys.path.insert(0, args["repo"])
 from dubkit.localize import localize
 from dubkit.options import LocalizeOptions
 t0 = time.perf_counter()
-result = localize(LocalizeOptions(source=Path({source!r}), languages={langs!r}, out=Path({out!r}),
-                                  engine="preview", scripts_dir=Path({scripts!r}), source_script={script}))
+result = localize(LocalizeOptions(source=Path(args["source"]), languages=args["langs"], out=Path(args["out"]),
+                                  engine="preview", scripts_dir=Path(args["scripts"]),
+                                  source_script=Path(args["script"]) if args["script"] else None))
 wall = time.perf_counter() - t0
 report = json.loads(result.report_json.read_text("utf-8"))
 rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(json.dumps({{"wall": wall, "peak_rss_mb": rss / 1024, "timings": result.timings,
+print(json.dumps({"wall": wall, "peak_rss_mb": rss / 1024, "timings": result.timings,
                   "windows": sum(len(l["windows"]) for l in report["languages"].values()),
-                  "source_script": report["source_script"]["origin"]}}))
+                  "source_script": report["source_script"]["origin"]}))
 """
 
 
@@ -53,7 +55,8 @@ def make_source(folder: Path, repeat: int, languages: list[str]) -> tuple[Path, 
     from dubkit.scripts import read_script, write_script
 
     listing = folder / "list.txt"
-    listing.write_text("".join(f"file '{EXAMPLE}'\n" for _ in range(repeat)))
+    quoted = str(EXAMPLE).replace("'", "'\\''")  # the concat list's quoting rule for a literal '
+    listing.write_text("".join(f"file '{quoted}'\n" for _ in range(repeat)))
     source = folder / "spot.mp4"
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "concat", "-safe", "0", "-i",
                     str(listing), "-c", "copy", str(source)], check=True)
@@ -68,10 +71,10 @@ def make_source(folder: Path, repeat: int, languages: list[str]) -> tuple[Path, 
 
 
 def run_once(source: Path, scripts: Path, out: Path, languages: str, asr: bool) -> dict:
-    script = "None" if asr else f"Path({str(scripts / 'spot.en.srt')!r})"
-    code = _RUN.format(repo=str(REPO), source=str(source), langs=languages, out=str(out), scripts=str(scripts),
-                       script=script)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    args = {"repo": str(REPO), "source": str(source), "langs": languages, "out": str(out),
+            "scripts": str(scripts), "script": None if asr else str(scripts / "spot.en.srt")}
+    done = subprocess.run([sys.executable, "-c", _RUN, json.dumps(args)], capture_output=True, text=True,
+                          check=False)
     if done.returncode != 0:
         raise SystemExit(f"localize failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -19,7 +19,10 @@ def write_text_atomic(path: Path, text: str) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise EvalError(f"cannot write report {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:  # a folder that refuses new files
+        raise EvalError(f"cannot write report {path}: {err}") from err
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

@@ -162,7 +162,8 @@ class OpenAITranslator:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body = response.read().decode("utf-8", errors="replace")
         except urllib.error.HTTPError as err:
-            body = err.read().decode("utf-8", errors="replace")
+            with err:  # the error is also the response: close it
+                body = err.read().decode("utf-8", errors="replace")
             message = body
             try:  # OpenAI-style {"error": {"message": ...}}
                 message = json.loads(body)["error"]["message"]

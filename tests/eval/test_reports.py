@@ -90,3 +90,13 @@ def test_the_html_file_is_written_atomically(tmp_path, result):
     out = write_html(result, tmp_path / "r.html")
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_a_report_folder_that_refuses_new_files_is_an_eval_error_naming_the_path():
+    from pathlib import Path
+
+    from eval.errors import EvalError
+    from eval.report_json import write_text_atomic
+
+    with pytest.raises(EvalError, match="/proc/report.json"):
+        write_text_atomic(Path("/proc/report.json"), "{}")  # /proc exists but takes no new files, even for root
