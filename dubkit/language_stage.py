@@ -2,7 +2,8 @@
 
 Assembly itself belongs to `dubkit.assemble`; this module feeds it the chosen render of every
 window, skips it when the same inputs already produced the files on disk (a restarted run), checks
-the glossary against what was heard, and decides the language's verdict with its reasons.
+the glossary against what was heard, scores the delivered file with the gate, and decides the
+language's verdict with its reasons.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from dubkit.cache import StageCache, cache_key, file_digest
-from dubkit.gate_loop import WindowOutcome, load_chosen_render
+from dubkit.gate_loop import ASR_RATE, Scorer, WindowOutcome, load_chosen_render
 from dubkit.probe import SourceInfo
 from dubkit.report import LanguageSummary, thumbnail_uri
 from dubkit.translation_stage import LanguageScript
@@ -56,6 +57,20 @@ def _assembled(source, ls, outcomes, renders, engine, cache: StageCache, out: Pa
     return hit
 
 
+def _delivered(files: dict, ls: LanguageScript, scorer: Scorer, scorer_identity: dict, cache: StageCache) -> dict:
+    """The gate on the finished file: what a client's QA would hear, so a mix that buries the speech
+    (or original speech left under it) fails here even when every window passed on its own."""
+    from dubkit.media import read_audio
+
+    key = cache_key("delivered", video=files["video_sha256"], scorer=scorer_identity,
+                    lines=[c.text for c in ls.cues])
+    hit = cache.get_json("delivered", key)
+    if hit is None:
+        hit = scorer(read_audio(Path(files["video"]), sample_rate=ASR_RATE), tuple(c.text for c in ls.cues))
+        cache.put_json("delivered", key, hit)
+    return hit
+
+
 def finish_language(
     source: SourceInfo,
     ls: LanguageScript,
@@ -68,14 +83,18 @@ def finish_language(
     me_track: Path | None,
     loudness: float,
     glossary: Path | None,
+    scorer: Scorer,
+    scorer_identity: dict,
 ) -> tuple[LanguageSummary, LanguageOutput]:
     """Assemble (or reuse) the language's mp4 + srt and judge it: it passes when every window passed
-    the gate and its script keeps every glossary term. Glossary terms missing from what was heard
-    are reported but do not fail it on their own (the gate already scores the speech)."""
+    the gate, the delivered file's speech (after mixing, ducking and loudness) passes it too, and its
+    script keeps every glossary term. Glossary terms missing from what was heard are reported but do
+    not fail it on their own (the gate already scores the speech)."""
     from dubkit.translate.glossary import check_speech, load_glossary
 
     renders = {o.window_index: load_chosen_render(cache, o) for o in outcomes}
     files = _assembled(source, ls, outcomes, renders, engine, cache, out, me_track, loudness)
+    delivered = _delivered(files, ls, scorer, scorer_identity, cache) if outcomes else None
     violations = list(ls.glossary_violations)
     if glossary is not None:
         terms = load_glossary(glossary)
@@ -90,6 +109,9 @@ def finish_language(
     ] + [
         f'glossary term "{v["term"]}" missing from the {v["where"]}: {v["text"]}'
         for v in violations if v["where"] != "speech"]
+    if delivered is not None and not delivered["passed"]:
+        reasons.append(f"the delivered file failed the speech gate: {delivered['metric'].upper()} "
+                       f"{delivered['error_rate']:.2f} > {delivered['threshold']:.2f}")
     thumbs = {}
     for o in outcomes:
         frames = renders[o.window_index].frames
@@ -100,7 +122,7 @@ def finish_language(
         language=ls.language.code, passed=not reasons, outcomes=tuple(outcomes), script_origin=ls.origin,
         glossary_violations=tuple(violations), timing_overflows=ls.timing_overflows, video=video,
         subtitles=subtitles, loudness_lufs=files["loudness_lufs"], duration=files["duration"],
-        thumbnails=thumbs, reasons=tuple(reasons),
+        thumbnails=thumbs, reasons=tuple(reasons), delivered=delivered,
     )
     return summary, LanguageOutput(ls.language.code, video, subtitles, not reasons, files["loudness_lufs"],
                                    files["duration"], tuple(reasons))

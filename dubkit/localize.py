@@ -108,7 +108,8 @@ def localize(
                 say(f"{lang.code} assemble", done, total)
                 summary, output = finish_language(source, ls, outcomes, references, choice.engine, cache, out=out,
                                                   me_track=opts.me_track, loudness=opts.loudness,
-                                                  glossary=opts.glossary)
+                                                  glossary=opts.glossary, scorer=scorer,
+                                                  scorer_identity=scorer_id)
             summaries.append(summary)
             outputs[lang.code] = output
         with clock("report"):  # 8

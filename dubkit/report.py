@@ -43,6 +43,7 @@ class LanguageSummary:
     duration: float | None = None
     thumbnails: dict[int, str] = field(default_factory=dict)  # window index -> data URI
     reasons: tuple[str, ...] = ()  # why the language failed, in words
+    delivered: dict | None = None  # the gate on the finished file: passed, error_rate, metric, threshold, heard
 
 
 def versions() -> dict[str, str]:
@@ -95,6 +96,7 @@ def _language(summary: LanguageSummary) -> dict:
         "windows_passed": sum(o.passed for o in summary.outcomes), "windows": windows,
         "glossary_violations": list(summary.glossary_violations),
         "timing_overflows": list(summary.timing_overflows),
+        "delivered": summary.delivered,
     }
 
 
@@ -153,6 +155,13 @@ def _issues(lang: dict) -> str:
     return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>" if items else ""
 
 
+def _delivered_line(d: dict | None) -> str:
+    if not d:
+        return ""
+    return (f"<p>Delivered file: {d['metric'].upper()} {d['error_rate']:.1%} (threshold {d['threshold']:.0%}) "
+            f"{_badge(d['passed'])}<br><span class='small'>heard: {html.escape(d.get('heard', ''))}</span></p>")
+
+
 def _span(item: dict) -> str:
     if item.get("start") is None or item.get("end") is None:
         return "untimed"
@@ -184,7 +193,7 @@ def render_html(report: dict[str, Any]) -> str:
         parts.append(
             f"<h2>{html.escape(code)} {_badge(lang['passed'])}</h2><p class='small'>{outputs}{loud}; "
             f"{lang['windows_passed']}/{len(lang['windows'])} windows pass; script "
-            f"{html.escape(lang['script'])}</p>{_issues(lang)}"
+            f"{html.escape(lang['script'])}</p>{_delivered_line(lang.get('delivered'))}{_issues(lang)}"
             "<table><tr><th></th><th>window</th><th>line</th><th>heard</th><th>error</th><th>attempts</th>"
             f"<th></th></tr>{_window_rows(lang)}</table>"
         )

@@ -114,6 +114,18 @@ def test_exit_status_says_whether_every_language_passed(job):
                 assert any(r.startswith(want) for r in lang["reasons"]), lang["reasons"]
 
 
+def test_the_delivered_file_of_each_language_is_scored_and_can_fail_the_language(job):
+    from dubkit.media import read_audio
+
+    for code, lang in job["report"]["languages"].items():
+        d = lang["delivered"]
+        assert d["metric"] == "cer" and 0.0 <= d["error_rate"] and d["passed"] == (d["error_rate"] <= d["threshold"])
+        assert d["heard"], code  # the finished mix still carries audible speech
+        assert len(read_audio(job["out"] / f"ad.{code}.mp4")) > 0
+        failed_file = any(r.startswith("the delivered file failed the speech gate") for r in lang["reasons"])
+        assert failed_file == (not d["passed"]), (code, lang["reasons"])
+
+
 def test_restarts_after_kills_do_not_render_finished_windows_again(job):
     runs = [([(e["window"], e["language"], e["seed"]) for e in log if e["event"] == "start"],
              [(e["window"], e["language"], e["seed"]) for e in log if e["event"] == "done"]) for log in job["logs"]]
