@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import ctranslate2
 import numpy as np
 
 from eval.errors import EvalError
@@ -15,6 +16,7 @@ from eval.whisper_models import resolve_model
 from langs import Language, get_language, whisper_language
 
 SAMPLE_RATE = 16_000  # what Whisper's feature extractor expects
+DECODE_SEED = 0  # seeds the temperature-fallback sampling, so a transcript is a function of the audio
 
 
 class Recognizer:
@@ -88,6 +90,9 @@ class Recognizer:
         duration = len(samples) / SAMPLE_RATE
         if len(samples) == 0:
             return Transcript(language=code or "", duration=0.0, segments=(), model=self.name)
+        # Whisper falls back to sampling at temperature > 0 when greedy/beam output looks degenerate;
+        # a fixed seed per call makes the same audio always give the same transcript (reproducible gates).
+        ctranslate2.set_random_seed(DECODE_SEED)
         segments, info = self._model.transcribe(
             samples,
             language=code,
