@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import click
 
@@ -59,7 +59,7 @@ def main() -> None:
 @click.option("--html", "html_out", type=click.Path(path_type=Path), default=None, help="Write the HTML report here.")
 def eval_command(media, script, lang, asr_model, threshold, config, json_out, html_out) -> None:
     """Score the speech in MEDIA against SCRIPT. Exit 0 passed, 1 gate failed, 2 bad input."""
-    from dubkit.evaluate import evaluate
+    from dubkit.jobs.evaluate import evaluate
 
     result = evaluate(media, script, lang, asr_model=asr_model, threshold=threshold, config=config,
                       json_out=json_out, html_out=html_out)
@@ -85,7 +85,7 @@ def eval_command(media, script, lang, asr_model, threshold, config, json_out, ht
 @click.option("--asr-model", default=None, help="A CTranslate2 Whisper folder or a pulled name; default: packaged base.")
 def transcribe_command(media, lang, out, asr_model) -> None:
     """Write the timed source script of MEDIA (speech recognition with Whisper)."""
-    from dubkit.transcribe import transcribe
+    from dubkit.jobs.transcribe import transcribe
 
     script = transcribe(media, out, lang=lang, asr_model=asr_model)
     if not script.cues:
@@ -102,7 +102,7 @@ def models_group() -> None:
 @models_group.command("list")
 def models_list_command() -> None:
     """List the packaged model, the known names and what is in the models folder."""
-    from dubkit.models import list_models
+    from dubkit.jobs.models import list_models
     from eval.whisper_models import models_dir
 
     click.echo(f"models folder: {models_dir()}")
@@ -124,7 +124,7 @@ def models_list_command() -> None:
               help="magihuman only: hub token of an account that accepted the T5Gemma and Stable Audio Open terms.")
 def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> None:
     """Fetch the known model NAME (large-v3 ..., or magihuman for the generator's weights)."""
-    from dubkit.models import MAGIHUMAN, pull_model, pull_weights
+    from dubkit.jobs.models import MAGIHUMAN, pull_model, pull_weights
 
     if name == MAGIHUMAN:
         path = pull_weights(weights, modes=modes or ("distill",), resolutions=resolutions or ("256p",),
@@ -177,8 +177,8 @@ def localize_command(source, languages, out, source_script, scripts_dir, transla
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from dubkit.localize import localize
     from dubkit.options import LocalizeOptions, parse_pairs
+    from dubkit.pipeline import localize
 
     options = LocalizeOptions(
         source=source, languages=languages, out=out, source_script=source_script, scripts_dir=scripts_dir,
@@ -226,7 +226,7 @@ def localize_command(source, languages, out, source_script, scripts_dir, transla
 def script_command(media, languages, out, source_script, scripts_dir, fmt, asr_model) -> None:
     """Write MEDIA's timed source script and a template per language for translators; flag lines
     too long for their time. Re-run after filling templates to re-check them."""
-    from dubkit.script_templates import make_script_package
+    from dubkit.jobs.script import make_script_package
     from langs import MAX_SPEED_FACTOR, parse_languages
 
     package = make_script_package(media, parse_languages(languages), out, source_script=source_script,

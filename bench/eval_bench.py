@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dubkit.scripts import write_script  # noqa: E402
+from dubkit.adapters.subtitles import write_script  # noqa: E402
 from eval.whisper_models import packaged_base  # noqa: E402
 from tests import speech_data  # noqa: E402
 
@@ -70,8 +70,8 @@ def run_measured(args: list[str]) -> tuple[float, float, float, int, str]:
 
 def time_gate_stages(clip: speech_data.Clip, folder: Path) -> dict[str, float]:
     """Seconds of each stage of the job other than recognition, measured in this process."""
-    from dubkit.media import probe, read_audio
-    from dubkit.scripts import read_script
+    from dubkit.adapters.av import probe, read_audio
+    from dubkit.adapters.subtitles import read_script
     from eval.asr import Recognizer
     from eval.gate import gate
     from eval.report_html import write_html

@@ -33,7 +33,7 @@ import json, resource, sys, time
 from pathlib import Path
 args = json.loads(sys.argv[1])  # paths travel as data, never spliced into code
 sys.path.insert(0, args["repo"])
-from dubkit.localize import localize
+from dubkit.pipeline import localize
 from dubkit.options import LocalizeOptions
 t0 = time.perf_counter()
 result = localize(LocalizeOptions(source=Path(args["source"]), languages=args["langs"], out=Path(args["out"]),
@@ -52,7 +52,7 @@ def make_source(folder: Path, repeat: int, languages: list[str]) -> tuple[Path, 
     """The example looped `repeat` times (concat, stream copy) with its scripts shifted to match."""
     import imageio_ffmpeg
 
-    from dubkit.scripts import read_script, write_script
+    from dubkit.adapters.subtitles import read_script, write_script
 
     listing = folder / "list.txt"
     quoted = str(EXAMPLE).replace("'", "'\\''")  # the concat list's quoting rule for a literal '

@@ -15,9 +15,9 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "localize": "dubkit.localize",
-    "LocalizeResult": "dubkit.localize",
-    "LanguageOutput": "dubkit.localize",
+    "localize": "dubkit.pipeline",
+    "LocalizeResult": "dubkit.pipeline",
+    "LanguageOutput": "dubkit.pipeline",
     "LocalizeOptions": "dubkit.options",
     "select_engine": "dubkit.engines",
     "EngineChoice": "dubkit.engines",
@@ -34,7 +34,7 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         value = getattr(import_module(_EXPORTS[name]), name)
-        # Importing dubkit.localize binds the *module* to dubkit.localize; the public name is the function.
+        # Importing dubkit.pipeline binds the *module* to dubkit.pipeline; the public name is the function.
         globals()[name] = value
         return value
     raise AttributeError(f"module 'dubkit' has no attribute {name!r}")

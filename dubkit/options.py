@@ -59,7 +59,7 @@ def parse_pairs(items: Sequence[str], *, flag: str) -> dict[str, str]:
 
 
 def _require_audio_file(path: Path, what: str) -> Path:
-    from dubkit.media import probe
+    from dubkit.adapters.av import probe
 
     path = Path(path)
     if not path.is_file():
@@ -110,7 +110,7 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
 
 def _pulled_weights() -> Path | None:
     """Where `dubkit models pull magihuman` puts the weights by default, when that folder exists."""
-    from dubkit.models import default_weights_dir
+    from dubkit.jobs.models import default_weights_dir
 
     folder = default_weights_dir()
     return folder if folder.is_dir() else None

@@ -62,7 +62,7 @@ def music_bed() -> np.ndarray:
 
 def speech() -> np.ndarray:
     """The three lines by the packaged piper voice, each placed at its cue start."""
-    from dubkit.tts.piper import PiperVoice
+    from dubkit.adapters.tts.piper import PiperVoice
 
     voice = PiperVoice()
     out = np.zeros(round(DURATION * SAMPLE_RATE), np.float32)
@@ -83,8 +83,8 @@ def main() -> None:
     out: Path = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
 
-    from dubkit import ffmpeg
-    from dubkit.scripts import write_script
+    from dubkit.adapters import ffmpeg
+    from dubkit.adapters.subtitles import write_script
     from eval.types import Cue
 
     bed = music_bed()

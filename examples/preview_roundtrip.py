@@ -28,7 +28,7 @@ EXTRA = {  # the same three lines for languages the example ships no script for
 
 
 def cues_for(code: str):
-    from dubkit.scripts import read_script
+    from dubkit.adapters.subtitles import read_script
     from eval.types import Cue
 
     english = read_script(HERE / "ad.en.srt").cues
@@ -43,10 +43,10 @@ def main() -> None:
     parser.add_argument("--assembled", action="store_true", help="also transcribe the assembled mp4")
     args = parser.parse_args()
 
-    from dubkit.assemble import PlacedRender, assemble
+    from dubkit.stages.deliver import PlacedRender, assemble
     from dubkit.engines.base import WindowRequest
     from dubkit.engines.preview import PreviewEngine
-    from dubkit.media import probe, read_audio
+    from dubkit.adapters.av import probe, read_audio
     from eval.asr import SAMPLE_RATE, Recognizer
     from eval.scoring import score
     from langs import parse_languages

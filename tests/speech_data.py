@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dubkit.media import read_audio
+from dubkit.adapters.av import read_audio
 from eval.types import Cue
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")

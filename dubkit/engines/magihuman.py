@@ -114,7 +114,7 @@ def fit_audio(audio: np.ndarray, n: int) -> np.ndarray:
 
 def voice_segment(path: Path, start: float, end: float) -> np.ndarray:
     """The [start, end) slice of a voice track, stereo 44.1 kHz, zero-padded past its end."""
-    from dubkit.media import read_audio
+    from dubkit.adapters.av import read_audio
 
     track = read_audio(path, sample_rate=MODEL_RATE, mono=False)
     a, b = round(start * MODEL_RATE), round(end * MODEL_RATE)
@@ -133,8 +133,7 @@ def checkpoint_hashes(folder: Path, components: tuple[str, ...] | None = None) -
     Hashing tens of GB takes minutes, so digests are remembered per (path, size, mtime) in
     DUBKIT_HOME/checkpoint-sha256.json; a changed file is hashed again.
     """
-    from dubkit.cache import atomic_write_text, file_digest
-
+    from dubkit.store.files import atomic_write_text, file_digest
     from model.weights import component_path
 
     folder = Path(folder)

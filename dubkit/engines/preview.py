@@ -1,7 +1,7 @@
 """The `preview` engine: an offline voice-over of the translated lines, original frames kept.
 
 For each line of a window it synthesises speech with the language's best packaged voice
-(`dubkit.tts.voice_for`), places it at the cue's start relative to the window, and speeds it up
+(`dubkit.adapters.tts.voice_for`), places it at the cue's start relative to the window, and speeds it up
 (pitch kept) just enough to fit the cue, never past the language's max factor and never slower
 than spoken: short lines are left as they are (users hate stretched speech). Speech that still does
 not fit is reported as overrun; what would run past the window's end is cut with a short fade.
@@ -16,9 +16,15 @@ from typing import TYPE_CHECKING, Any, Callable
 import librosa
 import numpy as np
 
-from dubkit.engines.base import WindowRequest, WindowRender
+from dubkit.adapters.tts import (
+    VOICE_PACKAGES,
+    Voice,
+    package_version,
+    voice_for,
+    voice_name,
+)
+from dubkit.engines.base import WindowRender, WindowRequest
 from dubkit.errors import ScriptError
-from dubkit.tts import VOICE_PACKAGES, Voice, package_version, voice_for, voice_name
 
 if TYPE_CHECKING:
     from langs import Language
@@ -154,7 +160,7 @@ class PreviewEngine:
 
     def _voice_track(self, request: WindowRequest) -> WindowRender:
         """The window's slice of the supplied recording, mono, zero-padded past the recording's end."""
-        from dubkit.media import read_audio
+        from dubkit.adapters.av import read_audio
 
         track = read_audio(request.voice_track, sample_rate=self.sample_rate, mono=True)
         a, b = round(request.start * self.sample_rate), round(request.end * self.sample_rate)

@@ -10,13 +10,29 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from dubkit.cache import file_digest
 from dubkit.errors import InputError
-from dubkit.translate.base import GlossaryError, TranslationError, TranslationResult, Translator
-from dubkit.translate.glossary import (
-    Glossary, GlossaryViolation, check_lines, enforce, load_glossary, protect, restore,
+from dubkit.store.files import file_digest
+from dubkit.translate.base import (
+    GlossaryError,
+    TranslationError,
+    TranslationResult,
+    Translator,
 )
-from dubkit.translate.sources import ScriptSource, find_script, load_translation, require_sources
+from dubkit.translate.glossary import (
+    Glossary,
+    GlossaryViolation,
+    check_lines,
+    enforce,
+    load_glossary,
+    protect,
+    restore,
+)
+from dubkit.translate.scripts import (
+    ScriptSource,
+    find_script,
+    load_translation,
+    require_sources,
+)
 from eval.types import Cue
 from langs import Language
 

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from dubkit.cache import file_digest
 from dubkit.errors import InputError
+from dubkit.store.files import file_digest
 from dubkit.translate.base import TranslationError, TranslationResult
 from langs import Language
 

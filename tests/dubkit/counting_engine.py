@@ -50,8 +50,8 @@ def read_log(log: Path) -> list[dict]:
 
 def main(argv: list[str]) -> int:
     from dubkit.engines.preview import PreviewEngine
-    from dubkit.localize import localize
     from dubkit.options import LocalizeOptions
+    from dubkit.pipeline import localize
 
     parser = argparse.ArgumentParser()
     parser.add_argument("source", type=Path)

