@@ -1,0 +1,1 @@
+"""The commands other than localize: eval, transcribe, script, models."""

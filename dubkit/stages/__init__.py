@@ -1,0 +1,1 @@
+"""The localize recipe's stages, one verb-named module per step (docs/ARCHITECTURE.md)."""

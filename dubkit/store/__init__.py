@@ -1,0 +1,1 @@
+"""What lives on disk: content hashes, atomic writes, the run lock, the stage cache, the home folder."""
