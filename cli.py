@@ -6,10 +6,20 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dubkit.errors import DubkitError
+from dubkit.jobs.evaluate import evaluate
+from dubkit.jobs.models import list_models, pull_model, pull_weights
+from dubkit.jobs.script import make_script_package
+from dubkit.jobs.transcribe import transcribe
+from dubkit.options import LocalizeOptions, parse_pairs
+from dubkit.pipeline import localize
+from dubkit.store.paths import MAGIHUMAN
 from eval.errors import EvalError
-from langs import LanguageError
+from eval.whisper_models import models_dir
+from langs import MAX_SPEED_FACTOR, LanguageError, parse_languages
 from model.errors import ModelError
 
 # Exit statuses shared by every command.
@@ -40,11 +50,10 @@ class DubkitGroup(click.Group):
 def main() -> None:
     """dubkit: localize and dub video with lip-synced speech, gated by a Whisper quality check."""
 
-
 # Commands are defined below, one function each.
 
 
-# --- eval / transcribe / models (owner: eval) -------------------------------------------------
+# --- eval / transcribe / models ---
 
 
 @main.command("eval")
@@ -59,7 +68,6 @@ def main() -> None:
 @click.option("--html", "html_out", type=click.Path(path_type=Path), default=None, help="Write the HTML report here.")
 def eval_command(media, script, lang, asr_model, threshold, config, json_out, html_out) -> None:
     """Score the speech in MEDIA against SCRIPT. Exit 0 passed, 1 gate failed, 2 bad input."""
-    from dubkit.jobs.evaluate import evaluate
 
     result = evaluate(media, script, lang, asr_model=asr_model, threshold=threshold, config=config,
                       json_out=json_out, html_out=html_out)
@@ -85,7 +93,6 @@ def eval_command(media, script, lang, asr_model, threshold, config, json_out, ht
 @click.option("--asr-model", default=None, help="A CTranslate2 Whisper folder or a pulled name; default: packaged base.")
 def transcribe_command(media, lang, out, asr_model) -> None:
     """Write the timed source script of MEDIA (speech recognition with Whisper)."""
-    from dubkit.jobs.transcribe import transcribe
 
     script = transcribe(media, out, lang=lang, asr_model=asr_model)
     if not script.cues:
@@ -98,12 +105,9 @@ def transcribe_command(media, lang, out, asr_model) -> None:
 def models_group() -> None:
     """Models: list the speech recognition models, or pull a known one (or the MagiHuman weights) from the hub."""
 
-
 @models_group.command("list")
 def models_list_command() -> None:
     """List the packaged model, the known names and what is in the models folder."""
-    from dubkit.jobs.models import list_models
-    from eval.whisper_models import models_dir
 
     click.echo(f"models folder: {models_dir()}")
     for entry in list_models():
@@ -124,7 +128,6 @@ def models_list_command() -> None:
               help="magihuman only: hub token of an account that accepted the T5Gemma and Stable Audio Open terms.")
 def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> None:
     """Fetch the known model NAME (large-v3 ..., or magihuman for the generator's weights)."""
-    from dubkit.jobs.models import MAGIHUMAN, pull_model, pull_weights
 
     if name == MAGIHUMAN:
         path = pull_weights(weights, modes=modes or ("distill",), resolutions=resolutions or ("256p",),
@@ -135,7 +138,7 @@ def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> N
     click.echo(f"pulled {name} into {path}")
 
 
-# --- localize (owner: localize) ---------------------------------------------------------------
+# --- localize ---
 
 
 @main.command("localize")
@@ -174,11 +177,6 @@ def localize_command(source, languages, out, source_script, scripts_dir, transla
                      resolution, mode, voice_tracks, me_track, loudness, speakers, max_attempts, seed, asr_model,
                      threshold, force) -> None:
     """Localize SOURCE into each --to language. Exit 0 all passed, 1 a language failed, 2 bad input."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from dubkit.options import LocalizeOptions, parse_pairs
-    from dubkit.pipeline import localize
 
     options = LocalizeOptions(
         source=source, languages=languages, out=out, source_script=source_script, scripts_dir=scripts_dir,
@@ -208,7 +206,7 @@ def localize_command(source, languages, out, source_script, scripts_dir, transla
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED_GATE)
 
 
-# --- script (owner: translate) ----------------------------------------------------------------
+# --- script ---
 
 
 @main.command("script")
@@ -226,8 +224,6 @@ def localize_command(source, languages, out, source_script, scripts_dir, transla
 def script_command(media, languages, out, source_script, scripts_dir, fmt, asr_model) -> None:
     """Write MEDIA's timed source script and a template per language for translators; flag lines
     too long for their time. Re-run after filling templates to re-check them."""
-    from dubkit.jobs.script import make_script_package
-    from langs import MAX_SPEED_FACTOR, parse_languages
 
     package = make_script_package(media, parse_languages(languages), out, source_script=source_script,
                                   scripts_dir=scripts_dir, asr_model=asr_model, fmt=fmt)

@@ -10,7 +10,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from dubkit.adapters.av import probe
+from dubkit.engines import check_engine_request
 from dubkit.errors import InputError, MediaError
+from dubkit.store.paths import weights_dir
 from langs import Language, get_language, parse_languages
 
 
@@ -59,8 +62,6 @@ def parse_pairs(items: Sequence[str], *, flag: str) -> dict[str, str]:
 
 
 def _require_audio_file(path: Path, what: str) -> Path:
-    from dubkit.adapters.av import probe
-
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{what} {path} does not exist")
@@ -99,8 +100,6 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
         if code not in codes:
             raise InputError(f"--voice-track {name}={path}: {code} is not among the target languages {sorted(codes)}")
         voice_tracks[code] = _require_audio_file(Path(path), f"voice track for {code}")
-    from dubkit.engines import check_engine_request
-
     weights = options.weights if options.weights is not None else _pulled_weights()
     check_engine_request(options.engine, weights=weights, resolution=options.resolution, mode=options.mode)
     me_track = _require_audio_file(Path(options.me_track), "music-and-effects track") if options.me_track else None
@@ -110,7 +109,5 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
 
 def _pulled_weights() -> Path | None:
     """Where `dubkit models pull magihuman` puts the weights by default, when that folder exists."""
-    from dubkit.jobs.models import default_weights_dir
-
-    folder = default_weights_dir()
+    folder = weights_dir()
     return folder if folder.is_dir() else None

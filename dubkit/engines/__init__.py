@@ -8,8 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dubkit.engines.base import Engine, WindowRender, WindowRequest
+from dubkit.engines.base import Engine, WindowRender, WindowRequest, cuda_available
+from dubkit.engines.magihuman import MagiHumanEngine, required_components
+from dubkit.engines.preview import PreviewEngine
 from dubkit.errors import InputError
+from model.weights import check
 
 ENGINES = ("auto", "preview", "magihuman")
 RESOLUTIONS = ("256p", "540p", "1080p")
@@ -26,20 +29,9 @@ class EngineChoice:
     reason: str
 
 
-def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return bool(torch.cuda.is_available())
-
-
 def _missing_weights(weights: Path | None, resolution: str, mode: str) -> list[str]:
     if weights is None:
         return ["--weights DIR (no weights folder given)"]
-    from dubkit.engines.magihuman import required_components
-    from model.weights import check
-
     if not Path(weights).is_dir():
         return [f"{weights} (not a folder)"]
     return list(check(Path(weights), required_components(resolution, mode)))
@@ -81,11 +73,9 @@ def select_engine(
     check_engine_request(name, weights=weights, resolution=resolution, mode=mode)
     if name == "preview":
         return EngineChoice(_preview(), "preview engine requested (--engine preview)")
-    cuda = _cuda_available()
+    cuda = cuda_available()
     missing = _missing_weights(weights, resolution, mode)
     if name == "magihuman":
-        from dubkit.engines.magihuman import MagiHumanEngine
-
         device = "cuda" if cuda else "cpu"
         engine = MagiHumanEngine.from_weights(Path(weights), resolution=resolution, mode=mode, device=device)
         return EngineChoice(engine, "magihuman requested" + ("" if cuda else " (no CUDA device: running on CPU)"))
@@ -97,13 +87,9 @@ def select_engine(
             "preview chosen: magihuman weights incomplete, missing " + ", ".join(missing[:4])
             + " (fetch them with: dubkit models pull magihuman --weights DIR, then pass --weights DIR)",
         )
-    from dubkit.engines.magihuman import MagiHumanEngine
-
     engine = MagiHumanEngine.from_weights(Path(weights), resolution=resolution, mode=mode, device="cuda")
     return EngineChoice(engine, "magihuman chosen: CUDA device and complete weights present")
 
 
 def _preview() -> Engine:
-    from dubkit.engines.preview import PreviewEngine
-
     return PreviewEngine()

@@ -72,3 +72,12 @@ class Engine(Protocol):
     def render(self, request: WindowRequest) -> WindowRender:
         """Generate one window. Raises DubkitError subclasses for bad input."""
         ...
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device (False when torch is not installed)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())

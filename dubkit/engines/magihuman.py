@@ -17,8 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from dubkit.engines.base import WindowRender, WindowRequest
+from dubkit.adapters.av import read_audio
+from dubkit.adapters.tts import package_version
+from dubkit.engines.base import WindowRender, WindowRequest, cuda_available
 from dubkit.errors import InputError, OutputError
+from dubkit.store.files import atomic_write_text, file_digest
+from dubkit.store.paths import checkpoint_hash_store
+from langs import format_dialogue
+from model.prompt import Utterance
+from model.prompt import build_prompt as model_prompt
+from model.weights import component_names, component_path
 
 MODEL_FPS = 25.0
 MODEL_RATE = 44_100
@@ -29,8 +37,6 @@ WEIGHT_SUFFIXES = (".safetensors", ".pth", ".ckpt", ".bin", ".json", ".zst")
 
 def required_components(resolution: str, mode: str) -> tuple[str, ...]:
     """model.weights component names a run at `resolution` in `mode` loads."""
-    from model.weights import component_names
-
     return tuple(component_names(modes=(mode,), resolutions=(resolution,)))
 
 
@@ -54,10 +60,6 @@ def build_prompt(request: WindowRequest) -> str:
     """The model's prompt for a window: an English description quoting each line where it is
     spoken, the `Dialogue:` paragraph (speaker description + language prompt name), and
     `Background Sound:`."""
-    from langs import format_dialogue
-    from model.prompt import Utterance
-    from model.prompt import build_prompt as model_prompt
-
     lang = request.language
     said, dialogue = [], []
     for cue in request.lines:
@@ -114,17 +116,9 @@ def fit_audio(audio: np.ndarray, n: int) -> np.ndarray:
 
 def voice_segment(path: Path, start: float, end: float) -> np.ndarray:
     """The [start, end) slice of a voice track, stereo 44.1 kHz, zero-padded past its end."""
-    from dubkit.adapters.av import read_audio
-
     track = read_audio(path, sample_rate=MODEL_RATE, mono=False)
     a, b = round(start * MODEL_RATE), round(end * MODEL_RATE)
     return fit_audio(track[a:b], b - a)
-
-
-def _hash_store() -> Path:
-    from eval.whisper_models import dubkit_home
-
-    return dubkit_home() / "checkpoint-sha256.json"
 
 
 def checkpoint_hashes(folder: Path, components: tuple[str, ...] | None = None) -> dict[str, str]:
@@ -133,13 +127,10 @@ def checkpoint_hashes(folder: Path, components: tuple[str, ...] | None = None) -
     Hashing tens of GB takes minutes, so digests are remembered per (path, size, mtime) in
     DUBKIT_HOME/checkpoint-sha256.json; a changed file is hashed again.
     """
-    from dubkit.store.files import atomic_write_text, file_digest
-    from model.weights import component_path
-
     folder = Path(folder)
     roots = [component_path(folder, c) for c in (components or ())] or [folder]
     files = sorted({p for r in roots if r.is_dir() for p in r.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES})
-    store = _hash_store()
+    store = checkpoint_hash_store()
     try:
         known = json.loads(store.read_text("utf-8")) if store.is_file() else {}
     except (OSError, ValueError):
@@ -191,10 +182,9 @@ class MagiHumanEngine:
         `preset` is the DiT architecture: "15b" for the released weights, "tiny" for tests that
         drive this same loading path with tiny random weights.
         """
-        from dubkit.engines import _cuda_available
         from model.generator import Generator
 
-        device = device or ("cuda" if _cuda_available() else "cpu")
+        device = device or ("cuda" if cuda_available() else "cpu")
         generator = Generator.from_pretrained(
             Path(weights), device=device, modes=(mode,), resolutions=(resolution,), preset=preset,
         )
@@ -207,12 +197,7 @@ class MagiHumanEngine:
             parts = {k: getattr(self.generator, k, None) for k in ("dit", "text_encoder", "video_vae", "audio_vae")}
             self._hashes = {k: "state:" + state_digest(getattr(v, "module", v)) for k, v in parts.items()
                             if v is not None and hasattr(getattr(v, "module", v), "state_dict")}
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            torch_version = version("torch")
-        except PackageNotFoundError:  # pragma: no cover
-            torch_version = None
+        torch_version = package_version("torch")
         return {"engine": self.name, "preview": False, "resolution": self.resolution, "mode": self.mode,
                 "checkpoints": self._hashes, "torch": torch_version, "fps": MODEL_FPS, "sample_rate": MODEL_RATE}
 

@@ -2,10 +2,10 @@
 pull the MagiHuman weights (DiT variants, T5Gemma, the VAEs) into a weights folder."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from dubkit.store.paths import weights_dir
 from eval import whisper_models
 from eval.whisper_models import KNOWN_MODELS, ResolvedModel
 
@@ -21,15 +21,6 @@ class ModelEntry:
     @property
     def installed(self) -> bool:
         return self.path is not None
-
-
-MAGIHUMAN = "magihuman"
-
-
-def default_weights_dir() -> Path:
-    """Where MagiHuman weights go unless told: `$DUBKIT_WEIGHTS`, else `$DUBKIT_HOME/models/magihuman`."""
-    env = os.environ.get("DUBKIT_WEIGHTS")
-    return Path(env) if env else whisper_models.models_dir() / MAGIHUMAN
 
 
 def pull_model(name: str, models_dir: Path | None = None, endpoint: str | None = None) -> Path:
@@ -49,7 +40,7 @@ def pull_weights(
     sha256 against the hub; return the folder (give it to `dubkit localize --weights`)."""
     from model.weights import component_names, pull
 
-    return pull(folder or default_weights_dir(), component_names(modes, resolutions), endpoint=endpoint, token=token)
+    return pull(folder or weights_dir(), component_names(modes, resolutions), endpoint=endpoint, token=token)
 
 
 def list_models(models_dir: Path | None = None) -> list[ModelEntry]:

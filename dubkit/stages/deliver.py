@@ -20,10 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-import librosa
 import numpy as np
-import pyloudnorm
-import scipy.io.wavfile
 
 from dubkit.adapters import ffmpeg
 from dubkit.adapters.av import read_audio
@@ -129,6 +126,8 @@ def assemble(
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".assemble-") as tmp:  # 4
             tmp = Path(tmp)
             wav = tmp / "mix.wav"
+            import scipy.io.wavfile  # heavy import, only when writing
+
             scipy.io.wavfile.write(wav, SAMPLE_RATE, mix.astype(np.float32))
             tmp_srt = _write_srt(subtitle_cues, tmp / srt.name)
             overlays = tuple(
@@ -185,6 +184,8 @@ def _speech_timeline(renders: Sequence[PlacedRender], n: int) -> np.ndarray:
     for r in renders:
         audio = r.render.audio.astype(np.float32)
         if r.render.sample_rate != SAMPLE_RATE:
+            import librosa  # heavy import, only when a render's rate differs
+
             audio = librosa.resample(audio.T, orig_sr=r.render.sample_rate, target_sr=SAMPLE_RATE).T
         if audio.shape[1] == 1:
             audio = np.repeat(audio, 2, axis=1)
@@ -215,6 +216,8 @@ def _duck_gain(speech: np.ndarray, renders: Sequence[PlacedRender], n: int) -> n
 
 def _normalise(mix: np.ndarray, target: float) -> tuple[np.ndarray, float]:
     """Scale to `target` LUFS integrated; soft-limit peaks above -1 dBFS; return (mix, measured LUFS)."""
+    import pyloudnorm  # imports scipy.signal (~1.5 s): only when measuring
+
     meter = pyloudnorm.Meter(SAMPLE_RATE)
     if len(mix) < SAMPLE_RATE // 2:  # the R128 gating needs 400 ms blocks
         return mix, float("-inf")

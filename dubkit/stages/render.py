@@ -16,7 +16,6 @@ from math import gcd
 from typing import Any, Callable
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from dubkit.engines.base import Engine, WindowRender, WindowRequest
 from dubkit.store.cache import StageCache, cache_key
@@ -76,6 +75,8 @@ def to_asr_audio(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """float32 (n,) mono at 16 kHz, as the recogniser takes it."""
     mono = audio.astype(np.float32).reshape(len(audio), -1).mean(axis=1)
     g = gcd(sample_rate, ASR_RATE)
+    from scipy.signal import resample_poly  # heavy import (~1.5 s), only when scoring
+
     return resample_poly(mono, ASR_RATE // g, sample_rate // g).astype(np.float32)
 
 

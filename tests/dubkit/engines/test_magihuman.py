@@ -121,7 +121,7 @@ def test_a_voice_track_conditions_the_render_and_is_kept_as_its_audio(tiny_gener
 def test_auto_selection_without_cuda_falls_back_to_preview_and_says_why(monkeypatch):
     import dubkit.engines
 
-    monkeypatch.setattr(dubkit.engines, "_cuda_available", lambda: False)  # also on a GPU machine
+    monkeypatch.setattr(dubkit.engines, "cuda_available", lambda: False)  # also on a GPU machine
     choice = select_engine("auto", weights=None)
     assert choice.engine.name == "preview" and "CUDA" in choice.reason
 
@@ -129,7 +129,7 @@ def test_auto_selection_without_cuda_falls_back_to_preview_and_says_why(monkeypa
 def test_auto_selection_with_cuda_but_no_weights_says_how_to_fetch_them(monkeypatch, tmp_path):
     import dubkit.engines
 
-    monkeypatch.setattr(dubkit.engines, "_cuda_available", lambda: True)
+    monkeypatch.setattr(dubkit.engines, "cuda_available", lambda: True)
     choice = select_engine("auto", weights=tmp_path)
     assert choice.engine.name == "preview"
     assert "weights incomplete" in choice.reason and "dubkit models pull magihuman" in choice.reason
@@ -175,7 +175,7 @@ def test_tiny_magihuman_through_the_whole_localize_pipeline(tmp_path, monkeypatc
     from dubkit.pipeline import localize
     from tests.dubkit.counting_engine import CountingEngine, read_log
 
-    monkeypatch.setattr("dubkit.engines.magihuman._hash_store", lambda: tmp_path / "hashes.json")
+    monkeypatch.setattr("dubkit.engines.magihuman.checkpoint_hash_store", lambda: tmp_path / "hashes.json")
     weights = _tiny_models_folder(tmp_path / "weights")
     short = tmp_path / "spot.mp4"
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(EXAMPLE), "-t", "3", "-c:v",
