@@ -13,7 +13,9 @@ from model.weights import (
     verify_download,
 )
 from tests.hub_server import serve_hub
-from tests.model.tiny_generator_parts import complete_layout_placeholders as _complete_layout
+from tests.model.tiny_generator_parts import (
+    complete_layout_placeholders as _complete_layout,
+)
 
 
 def _write(path, data=b"x"):
