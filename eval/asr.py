@@ -128,6 +128,28 @@ def _segment(segment) -> TranscriptSegment:
     )
 
 
+def speech_spans(
+    samples: np.ndarray, *, min_silence: float = 0.25, pad: float = 0.05, min_speech: float = 0.2
+) -> list[tuple[float, float]]:
+    """(start, end) seconds of speech in 16 kHz mono samples, from the Silero VAD bundled in faster-whisper.
+
+    Diarization uses it with short pauses (`min_silence`) so that a change of speaker after a breath
+    starts a new span; padding is kept small so spans do not swallow the next speaker's first word.
+    """
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    samples = np.ascontiguousarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise EvalError(f"audio for voice activity detection must be mono, got shape {samples.shape}")
+    options = VadOptions(
+        min_silence_duration_ms=round(min_silence * 1000),
+        speech_pad_ms=round(pad * 1000),
+        min_speech_duration_ms=round(min_speech * 1000),
+    )
+    stamps = get_speech_timestamps(samples, options, sampling_rate=SAMPLE_RATE)
+    return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
+
+
 class LazyRecognizer:
     """A recogniser whose identity is known now and whose model loads on first use.
 
