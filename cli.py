@@ -91,14 +91,21 @@ def eval_command(media, script, lang, asr_model, threshold, config, json_out, ht
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="Script to write: .srt, .vtt, .ass, .json or .txt.")
 @click.option("--asr-model", default=None, help="A CTranslate2 Whisper folder or a pulled name; default: packaged base.")
-def transcribe_command(media, lang, out, asr_model) -> None:
+@click.option("--diarize", is_flag=True, help="Find who speaks when: each cue gets a speaker (S1, S2 ...).")
+@click.option("--speakers", "n_speakers", type=click.IntRange(min=1), default=None,
+              help="The number of speakers (implies --diarize; default: found automatically).")
+@click.option("--speaker", "names", multiple=True, help="S1=Anna: name a speaker found by --diarize; repeatable.")
+def transcribe_command(media, lang, out, asr_model, diarize, n_speakers, names) -> None:
     """Write the timed source script of MEDIA (speech recognition with Whisper)."""
 
-    script = transcribe(media, out, lang=lang, asr_model=asr_model)
+    script = transcribe(media, out, lang=lang, asr_model=asr_model, diarize=diarize, speakers=n_speakers,
+                        names=parse_pairs(names, flag="--speaker"))
     if not script.cues:
         click.echo(f"no speech recognised in {media}; wrote an empty script {out}")
     else:
-        click.echo(f"wrote {out}: {len(script.cues)} cue(s)")
+        found = sorted({c.speaker for c in script.cues if c.speaker})
+        who = f", speakers {', '.join(found)}" if found else ""
+        click.echo(f"wrote {out}: {len(script.cues)} cue(s){who}")
 
 
 @main.group("models")
@@ -166,7 +173,11 @@ def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> N
 @click.option("--voice-track", "voice_tracks", multiple=True, help="LANG=FILE: a voice actor's track (audio-conditioned mode).")
 @click.option("--me-track", type=click.Path(path_type=Path), default=None, help="Music-and-effects stem to mix the speech over.")
 @click.option("--loudness", type=float, default=-23.0, show_default=True, help="Integrated loudness target, LUFS.")
-@click.option("--speaker", "speakers", multiple=True, help='NAME="description" of a speaker for the prompt; repeatable.')
+@click.option("--speaker", "speakers", multiple=True,
+              help='S1=Anna renames a speaker; Anna="warm female voice, 30s" describes one for the prompt; repeatable.')
+@click.option("--diarize", is_flag=True, help="Find who speaks when in a recognised source script (S1, S2 ...).")
+@click.option("--speakers", "n_speakers", type=click.IntRange(min=1), default=None,
+              help="The number of speakers in the source (implies --diarize; default: found automatically).")
 @click.option("--max-attempts", type=int, default=3, show_default=True, help="Renders per window before giving up.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Job seed; each attempt's seed derives from (seed, window, language, attempt).")
@@ -174,7 +185,8 @@ def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> N
 @click.option("--threshold", type=float, default=None, help="Gate threshold for every language (default: per language).")
 @click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
 def localize_command(source, languages, out, source_script, scripts_dir, translators, glossary, engine, weights,
-                     resolution, mode, voice_tracks, me_track, loudness, speakers, max_attempts, seed, asr_model,
+                     resolution, mode, voice_tracks, me_track, loudness, speakers, diarize, n_speakers, max_attempts,
+                     seed, asr_model,
                      threshold, force) -> None:
     """Localize SOURCE into each --to language. Exit 0 all passed, 1 a language failed, 2 bad input."""
 
@@ -182,7 +194,8 @@ def localize_command(source, languages, out, source_script, scripts_dir, transla
         source=source, languages=languages, out=out, source_script=source_script, scripts_dir=scripts_dir,
         translators=tuple(translators), glossary=glossary, engine=engine, weights=weights, resolution=resolution,
         mode=mode, voice_tracks=parse_pairs(voice_tracks, flag="--voice-track"), me_track=me_track,
-        loudness=loudness, speakers=parse_pairs(speakers, flag="--speaker"), max_attempts=max_attempts,
+        loudness=loudness, speakers=parse_pairs(speakers, flag="--speaker"), diarize=diarize,
+        n_speakers=n_speakers, max_attempts=max_attempts,
         seed=seed, asr_model=asr_model, threshold=threshold, force=force,
     )
     console = Console(stderr=True, soft_wrap=True)  # long paths and reasons stay one line each

@@ -32,10 +32,12 @@ class LocalizeOptions:
     weights: Path | None = None
     resolution: str = "256p"
     mode: str = "distill"
-    voice_tracks: Mapping[str, Path] = field(default_factory=dict)  # language code -> file
+    voice_tracks: Mapping[str, Path] = field(default_factory=dict)  # "zh" or "zh:Anna" (one speaker) -> file
     me_track: Path | None = None
     loudness: float = -23.0
-    speakers: Mapping[str, str] = field(default_factory=dict)  # speaker name -> English description
+    speakers: Mapping[str, str] = field(default_factory=dict)  # S1=Anna renames; Anna=description describes
+    diarize: bool = False  # find the speakers of a recognised source script (docs/speakers.md)
+    n_speakers: int | None = None  # their number (implies diarize); None: found automatically
     max_attempts: int = 3
     seed: int = 0
     asr_model: str | None = None
@@ -96,10 +98,14 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
     codes = {lang.code for lang in languages}
     voice_tracks: dict[str, Path] = {}
     for name, path in options.voice_tracks.items():
-        code = get_language(name).code
+        tag, _, speaker = name.partition(":")  # zh=FILE for the language, zh:Anna=FILE for one speaker
+        code = get_language(tag).code
         if code not in codes:
             raise InputError(f"--voice-track {name}={path}: {code} is not among the target languages {sorted(codes)}")
-        voice_tracks[code] = _require_audio_file(Path(path), f"voice track for {code}")
+        if _ and not speaker.strip():
+            raise InputError(f"--voice-track {name}={path}: no speaker name after ':' (use LANG:SPEAKER=FILE)")
+        key = f"{code}:{speaker.strip()}" if speaker.strip() else code
+        voice_tracks[key] = _require_audio_file(Path(path), f"voice track for {key}")
     weights = options.weights if options.weights is not None else _pulled_weights()
     check_engine_request(options.engine, weights=weights, resolution=options.resolution, mode=options.mode)
     me_track = _require_audio_file(Path(options.me_track), "music-and-effects track") if options.me_track else None

@@ -17,10 +17,10 @@ no finished work, and --force recomputes everything.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from dubkit.engines import EngineChoice, select_engine
 from dubkit.engines.base import Engine
@@ -31,6 +31,7 @@ from dubkit.stages.deliver import (
     LanguageSummary,
     deliver_language,
 )
+from dubkit.stages.diarize import SpeakerSettings, speaker_flags
 from dubkit.stages.plan import Plan, make_plan
 from dubkit.stages.probe import SourceInfo, probe_source
 from dubkit.stages.render import (
@@ -87,12 +88,14 @@ def localize(
         job = _Job(opts, StageCache(opts.out_dir, enabled=not opts.force),
                    LazyRecognizer(opts.asr_model, recognizer=recognizer), _Steps(progress))
         source = job.step(1, "probe", probe_source, opts.source)
-        script = job.step(2, "source script", load_source_script, source, opts.source_script, job.cache, job.asr)
+        script = job.step(2, "source script", load_source_script, source, opts.source_script, job.cache, job.asr,
+                          _speaker_settings(opts))
         plan = job.step(3, "shots and windows", make_plan, source, script.cues, job.cache)
         scripts = job.step(4, "translations", translate_languages, source, script, opts.languages, plan,
                            _translate_settings(opts), job.cache)
         choice = job.step(5, "engine", _choose_engine, opts, engine)
-        summaries = [_one_language(job, source, plan, scripts[lang.code], choice) for lang in opts.languages]
+        summaries = [_one_language(job, source, plan, scripts[lang.code], choice, script.pitch)
+                     for lang in opts.languages]
         report_json, report_html = job.step(8, "report", _report, job, source, script, plan, choice, summaries)
     return LocalizeResult(
         out=opts.out_dir, outputs={s.language: s.output for s in summaries}, report_json=report_json,
@@ -102,21 +105,29 @@ def localize(
 
 
 def _one_language(job: _Job, source: SourceInfo, plan: Plan, ls: LanguageScript,
-                  choice: EngineChoice) -> LanguageSummary:
+                  choice: EngineChoice, pitch: Mapping[str, float]) -> LanguageSummary:
     """Steps 6 and 7 for one language: render and gate every window, then deliver and judge."""
     opts = job.options
     gate = speech_gate(job.asr, ls.language, opts.threshold)
     voice = opts.voice_tracks.get(ls.language.code)
+    tracks = {key.partition(":")[2]: path for key, path in opts.voice_tracks.items()
+              if key.startswith(f"{ls.language.code}:")}
     settings = RenderSettings(
         engine=choice.engine, cache=job.cache, max_attempts=opts.max_attempts, base_seed=opts.seed,
-        speakers=dict(opts.speakers), voice_track=voice,
-        context={"source": source.digest, "voice_track": file_digest(voice) if voice else None},
+        speakers=speaker_flags(opts.speakers)[1], voice_track=voice,
+        context={"source": source.digest, "voice_track": file_digest(voice) if voice else None,
+                 **({"speaker_tracks": {k: file_digest(p) for k, p in tracks.items()}} if tracks else {})},
+        speaker_pitch=pitch, speaker_tracks=tracks,
     )
     outcomes = job.step(6, f"{ls.language.code} windows", render_language, settings, plan, ls.per_window, gate,
                         job.steps.window_ticker(ls.language.code, len(plan.windows) * len(opts.languages)))
     delivery = DeliverySettings(out=opts.out_dir, cache=job.cache, preview=choice.engine.is_preview,
                                 me_track=opts.me_track, loudness=opts.loudness, glossary=opts.glossary)
     return job.step(7, f"{ls.language.code} assemble", deliver_language, source, plan, ls, outcomes, delivery, gate)
+
+
+def _speaker_settings(opts: LocalizeOptions) -> SpeakerSettings:
+    return SpeakerSettings(diarize=opts.diarize, count=opts.n_speakers, names=speaker_flags(opts.speakers)[0])
 
 
 def _translate_settings(opts: LocalizeOptions) -> TranslateSettings:

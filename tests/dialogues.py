@@ -82,10 +82,11 @@ def _turn_plan(speakers: list[str], counts: dict[str, int]) -> list[tuple[str, l
     return plan
 
 
-def build_dialogue(folder: Path, name: str, speakers: list[str]) -> Dialogue:
-    """Write `folder/name.wav`: the speakers' utterances as alternating turns, and its reference."""
+def build_dialogue(folder: Path, name: str, speakers: list[str], per_speaker: int | None = None) -> Dialogue:
+    """Write `folder/name.wav`: the speakers' utterances (the first `per_speaker` of each, or all)
+    as alternating turns, and its reference."""
     pool = voices()
-    plan = _turn_plan(speakers, {s: len(pool[s]) for s in speakers})
+    plan = _turn_plan(speakers, {s: min(len(pool[s]), per_speaker or len(pool[s])) for s in speakers})
     chunks, reference, t = [np.zeros(int(LEAD * RATE), np.float32)], [], LEAD
     for i, (speaker, indices) in enumerate(plan):
         for j, index in enumerate(indices):

@@ -2,13 +2,23 @@
 
 Times become seconds at this boundary (pysubs2 counts milliseconds). Reading validates the script
 and raises a `ScriptError` naming the file and the cue; it never repairs a script silently.
+
+Speakers are kept in each format's own convention (docs/speakers.md):
+- ASS/SSA and pysubs2's JSON: the event's actor field (`name`); dubkit's JSON cue list: `"speaker"`;
+- WebVTT: a voice span at the start of the cue text, `<v Anna>Hello` (text escaped as `&amp;` `&lt;` `&gt;`);
+- SRT: a `Anna: ` prefix on the cue's first line. A line without a speaker that itself starts with
+  a word and a colon (`Note: ...`) is written with an empty prefix, `: Note: ...`, and read back as
+  having no speaker.
+Cues of different speakers may overlap (people talk over each other); cues of one speaker may not.
 """
 from __future__ import annotations
 
+import html
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 import pysubs2
 
@@ -27,6 +37,13 @@ PREVIEW_NOTE = "[dubkit PREVIEW: synthetic voice-over, not the final dub]"
 # pysubs2 reports malformed input through its own errors and, for JSON of the wrong shape, through
 # whatever Python raised while reading it.
 _PARSE_ERRORS = (pysubs2.exceptions.Pysubs2Error, ValueError, KeyError, TypeError, AttributeError, IndexError)
+# SRT speaker prefix: a name of up to 40 characters that starts with a letter and holds no colon.
+_SRT_SPEAKER = re.compile(r"^([^\W\d_][^:\n<>{}]{0,39}): (.*)$", re.DOTALL)
+# WebVTT voice span: `<v Name>` or `<v.class Name>` at the start of the cue text.
+_VTT_VOICE = re.compile(r"^<v(?:\.[^\s>]*)?\s+([^>]+)>", re.MULTILINE)
+_VOICE_MARK = "\ue000"  # carries a VTT voice name through pysubs2, which drops tags
+# Characters a speaker name may not hold, per format (they would break the field or the prefix).
+_NAME_FORBIDDEN = {"srt": ":\n", "vtt": "<>&\n", "ass": ",\n", "ssa": ",\n", "json": "\n"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,8 @@ def _parse_timed(path: Path, text: str, fmt: str) -> tuple[Cue, ...]:
             raise ScriptError(f"script {path} is not valid JSON: {err}") from err
         if not (isinstance(data, dict) and "events" in data):
             return _parse_cue_list(path, data)
+    if fmt == "vtt":
+        text = _VTT_VOICE.sub(lambda m: f"{_VOICE_MARK}{m.group(1).strip()}{_VOICE_MARK}", text)
     try:
         subs = pysubs2.SSAFile.from_string(text, format_=fmt)
     except _PARSE_ERRORS as err:
@@ -95,10 +114,43 @@ def _parse_timed(path: Path, text: str, fmt: str) -> tuple[Cue, ...]:
     for event in subs.events:
         if event.is_comment:
             continue
-        line = " ".join(event.plaintext.split())
+        line, speaker = _speaker_of(" ".join(event.plaintext.split()), fmt)
         if line:
-            cues.append(Cue(line, event.start / 1000, event.end / 1000, event.name or None))
+            cues.append(Cue(line, event.start / 1000, event.end / 1000, event.name or speaker))
     return tuple(cues)
+
+
+def _speaker_of(line: str, fmt: str) -> tuple[str, str | None]:
+    """A cue line without its speaker mark, and the speaker (SRT prefix, VTT voice span)."""
+    if fmt == "vtt":
+        line = html.unescape(line.replace("</v>", ""))
+        if line.startswith(_VOICE_MARK):
+            name, _, rest = line[1:].partition(_VOICE_MARK)
+            return rest.strip(), name or None
+        return line, None
+    if fmt == "srt":
+        if line.startswith(": "):
+            return line[2:], None
+        match = _SRT_SPEAKER.match(line)
+        if match:
+            return match.group(2).strip(), match.group(1).strip()
+    return line, None
+
+
+def _marked_text(cue: Cue, fmt: str, where: str) -> str:
+    """The cue's text as `write_script` puts it in `fmt`, with the speaker in that format's convention."""
+    if cue.speaker and any(ch in cue.speaker for ch in _NAME_FORBIDDEN.get(fmt, "")):
+        raise ScriptError(f"{where}: speaker name {cue.speaker!r} cannot be written in {fmt.upper()} "
+                          f"(it holds one of {_NAME_FORBIDDEN[fmt]!r})")
+    text = cue.text
+    if fmt == "vtt":
+        text = html.escape(text, quote=False)
+        return f"<v {cue.speaker}>{text}" if cue.speaker else text
+    if fmt == "srt":
+        if cue.speaker:
+            return f"{cue.speaker}: {text}"
+        return f": {text}" if _SRT_SPEAKER.match(text) or text.startswith(": ") else text
+    return text
 
 
 def _parse_cue_list(path: Path, data) -> tuple[Cue, ...]:
@@ -134,13 +186,27 @@ def _validate(path: Path, cues: tuple[Cue, ...], duration: float | None, allow_o
                 f"{_where(path, i, cue)} ends after the media, which lasts {duration:.3f} s"
             )
     if not allow_overlap:
-        ordered = sorted(range(len(cues)), key=lambda i: cues[i].start)
-        for a, b in zip(ordered, ordered[1:]):
-            if cues[b].start < cues[a].end:
-                raise ScriptError(
-                    f"{_where(path, b, cues[b])} overlaps cue {a + 1} "
-                    f"(which ends at {cues[a].end:.3f} s)"
-                )
+        clash = same_speaker_overlap(cues)
+        if clash is not None:
+            a, b = clash
+            who = f"of the same speaker {cues[b].speaker!r}" if cues[b].speaker else "(no speaker named)"
+            raise ScriptError(
+                f"{_where(path, b, cues[b])} overlaps cue {a + 1} {who}, which ends at {cues[a].end:.3f} s; "
+                "only cues of different speakers may overlap"
+            )
+
+
+def same_speaker_overlap(cues: Sequence[Cue]) -> tuple[int, int] | None:
+    """The first pair (earlier, later) of indices of one speaker's cues that overlap in time, else None.
+    Cues without a speaker count as one speaker."""
+    last: dict[str | None, int] = {}
+    for i in sorted(range(len(cues)), key=lambda k: (cues[k].start, cues[k].end)):
+        prev = last.get(cues[i].speaker)
+        if prev is not None and cues[i].start < cues[prev].end - 1e-6:
+            return prev, i
+        if prev is None or cues[i].end > cues[prev].end:
+            last[cues[i].speaker] = i
+    return None
 
 
 def check_writable_format(path: str | Path) -> None:
@@ -180,10 +246,12 @@ def write_script(cues: Sequence[Cue], path: str | Path) -> Path:
     for i, cue in enumerate(cues):
         if not cue.timed:
             raise ScriptError(f"cannot write untimed cue {i + 1} ({cue.text[:40]!r}) to {path}")
+        fmt = TIMED_FORMATS[suffix]
+        text = _marked_text(cue, fmt, f"{path}: cue {i + 1}")
         subs.append(
             pysubs2.SSAEvent(
                 start=round(cue.start * 1000), end=round(cue.end * 1000),
-                text=cue.text.replace("\n", "\\N"), name=cue.speaker or "",
+                text=text.replace("\n", "\\N"), name=cue.speaker or "",
             )
         )
     atomic_write_text(path, subs.to_string(TIMED_FORMATS[suffix]))

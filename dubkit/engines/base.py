@@ -33,6 +33,10 @@ class WindowRequest:
     reference_frame: np.ndarray | None = None
     speaker_descriptions: dict[str, str] = field(default_factory=dict)
     voice_track: Path | None = None  # a human voice actor's track for this language (A2V mode)
+    # Per speaker, job-wide (the same in every window): the median F0 in Hz of their source speech, and
+    # a human recording of their lines in this language (on the source timeline), docs/speakers.md.
+    speaker_pitch: dict[str, float] = field(default_factory=dict)
+    speaker_tracks: dict[str, Path] = field(default_factory=dict)
     width: int | None = None  # source frame size, for engines that must match it
     height: int | None = None
 

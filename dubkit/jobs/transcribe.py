@@ -5,7 +5,9 @@ from pathlib import Path
 
 from dubkit.adapters.av import probe, read_audio
 from dubkit.adapters.subtitles import Script, check_writable_format, write_script
-from dubkit.errors import MediaError, OutputError
+from dubkit.errors import InputError, MediaError, OutputError
+from dubkit.stages.diarize import diarize as find_speakers
+from dubkit.stages.diarize import rename_speakers, speaker_flags, split_at_speakers
 from eval.asr import SAMPLE_RATE, Recognizer, shared_recognizer
 from eval.types import Cue, Transcript
 from langs import get_language
@@ -38,13 +40,24 @@ def transcribe(
     lang: str | None = None,
     asr_model: str | Path | None = None,
     recognizer: Recognizer | None = None,
+    diarize: bool = False,
+    speakers: int | None = None,
+    names: dict[str, str] | None = None,
 ) -> Script:
     """Transcribe `media` and write the timed script to `out` (.srt .vtt .ass .json .txt).
 
     `lang=None` lets Whisper detect the language. No speech gives an empty script file and an
-    empty Script (the caller says so), not an error.
+    empty Script (the caller says so), not an error. With `diarize` (or a `speakers` count) each cue
+    carries its speaker (S1, S2 ... or the `names` given for them) and a segment spoken by two people
+    is split where the speaker changes (docs/speakers.md).
     """
     language = get_language(lang) if lang is not None else None
+    renames, descriptions = speaker_flags(names or {})
+    if descriptions:
+        key = next(iter(descriptions))
+        raise InputError(f"--speaker {key}={descriptions[key]}: transcribe only names speakers found by "
+                         "--diarize (S1=Anna); descriptions are for localize")
+    diarize = diarize or bool(renames)
     out = Path(out)
     check_writable_format(out)  # before recognition, which takes a while
     if not out.absolute().parent.is_dir():
@@ -55,6 +68,9 @@ def transcribe(
     recognizer = recognizer or shared_recognizer(asr_model)
     audio = read_audio(media, sample_rate=SAMPLE_RATE, mono=True)
     transcript = recognizer.transcribe(audio, language)
-    cues = transcript_cues(transcript)
+    if diarize or speakers is not None:
+        cues = rename_speakers(split_at_speakers(transcript, find_speakers(audio, speakers=speakers)), renames)
+    else:
+        cues = transcript_cues(transcript)
     write_script(cues, out)
     return Script(cues=cues, timed=True, path=out)

@@ -17,12 +17,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from dubkit.adapters.av import read_audio
+from dubkit.adapters.pitch import median_f0
 from dubkit.adapters.speaker_encoder import (
     SAMPLE_RATE,
     SpeakerEncoder,
@@ -30,14 +33,27 @@ from dubkit.adapters.speaker_encoder import (
 )
 from dubkit.errors import InputError
 from eval.asr import speech_spans
-from eval.types import Cue, Transcript, Word
+from eval.types import Cue, Transcript, TranscriptSegment, Word
 
-PIECE_S = 1.5  # longest piece embedded as one speaker
+PIECE_S = 3.0  # longest piece embedded as one speaker (docs/speakers.md: 1.5 s split short prompts apart)
 MIN_CLUSTER_S = 0.6  # shorter pieces are labelled after clustering, by the nearest centre
-THRESHOLD = 0.35  # average-linkage cosine distance at which clusters stop merging (docs/speakers.md)
+THRESHOLD = 0.33  # average-linkage cosine distance at which clusters stop merging (docs/speakers.md)
 TOUCH_S = 0.05  # pieces closer than this belong to one turn when their speaker is the same
+SNAP_S = 0.5  # a cue's first/last word this close to its turn's edge takes the edge (Whisper's word times lag)
+LABEL = re.compile(r"S[1-9][0-9]*")  # the labels diarization gives
+_NAME = re.compile(r"[^\W\d_][\w.'\- ]{0,39}")  # a name: a letter, then at most 39 letters, digits, . ' - or spaces
 
 _encoder: SpeakerEncoder | None = None
+
+
+@dataclass(frozen=True)
+class SpeakerSettings:
+    """What the source-script stage does about speakers: diarize a recognised script (with `count`
+    speakers, or as many as are found) and rename labels (`S1` -> `Anna`)."""
+
+    diarize: bool = False
+    count: int | None = None
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -149,6 +165,20 @@ def diarize(
     return Diarization(turns=turns, speakers=tuple(dict.fromkeys(t.speaker for t in turns)))
 
 
+def speaker_pitch(path: str | Path, cues: Sequence[Cue]) -> dict[str, float]:
+    """The median F0 (Hz) of each speaker's lines in a media file's audio, speakers in order of first
+    appearance; a speaker whose lines hold no voiced audio is left out."""
+    audio = read_audio(path, sample_rate=SAMPLE_RATE, mono=True)
+    pitch: dict[str, float] = {}
+    for speaker in dict.fromkeys(c.speaker for c in sorted(cues, key=lambda c: c.start or 0.0) if c.speaker):
+        parts = [audio[round(c.start * SAMPLE_RATE) : round(c.end * SAMPLE_RATE)]
+                 for c in cues if c.speaker == speaker and c.timed]
+        f0 = median_f0(np.concatenate(parts), SAMPLE_RATE) if parts else None
+        if f0 is not None:
+            pitch[speaker] = round(f0, 1)
+    return pitch
+
+
 def diarize_file(path: str | Path, *, speakers: int | None = None) -> Diarization:
     """`diarize` on a media file's audio (decoded to 16 kHz mono)."""
     return diarize(read_audio(path, sample_rate=SAMPLE_RATE, mono=True), speakers=speakers)
@@ -158,29 +188,106 @@ def _word_speakers(words: tuple[Word, ...], diarization: Diarization) -> list[st
     return [diarization.speaker_between(w.start, w.end) for w in words]
 
 
-def split_at_speakers(transcript: Transcript, diarization: Diarization) -> tuple[Cue, ...]:
-    """Whisper segments as cues with a speaker each, a segment split where the speaker changes.
+def speaker_runs(segment: TranscriptSegment, diarization: Diarization) -> list[tuple[TranscriptSegment, str | None]]:
+    """A recognised segment cut where the speaker changes, each piece with its speaker.
 
     A word belongs to the speaker who talks longest during it (the nearest turn's when it falls in
     a pause); a segment without word times takes the speaker of its whole span.
     """
+    if not segment.words:
+        return [(segment, diarization.speaker_between(segment.start, segment.end))]
+    runs: list[tuple[list[Word], str | None]] = []
+    for word, who in zip(segment.words, _word_speakers(segment.words, diarization)):
+        if runs and runs[-1][1] == who:
+            runs[-1][0].append(word)
+        else:
+            runs.append(([word], who))
+    return [(TranscriptSegment(ws[0].start, ws[-1].end, "".join(w.text for w in ws), tuple(ws)), who)
+            for ws, who in runs]
+
+
+def split_at_speakers(transcript: Transcript, diarization: Diarization) -> tuple[Cue, ...]:
+    """Whisper segments as cues with a speaker each, a segment split where the speaker changes
+    (see `speaker_runs`); one speaker's cues never overlap."""
     cues: list[Cue] = []
     for segment in transcript.segments:
-        if not segment.words:
-            text = " ".join(segment.text.split())
+        for piece, who in speaker_runs(segment, diarization):
+            text = " ".join(piece.text.split())
             if text:
-                cues.append(Cue(text, segment.start, segment.end, diarization.speaker_between(segment.start, segment.end)))
+                cues.append(Cue(text, piece.start, piece.end, who))
+    return snap_to_turns(_no_overlap_within_speakers(cues), diarization)
+
+
+def snap_to_turns(cues: Sequence[Cue], diarization: Diarization) -> tuple[Cue, ...]:
+    """Each cue's edges moved out to its speaker's turn edges when they lie within `SNAP_S`.
+
+    Whisper's word times end early or start late by a few hundred ms; the turn edges come from the
+    voice activity detector and mark where the speaker's voice starts and stops. A cue never grows
+    over another cue of its speaker.
+    """
+    out = list(cues)
+    for i, cue in enumerate(out):
+        turn = _turn_of(cue, diarization)
+        if turn is None:
             continue
-        runs: list[list[Word]] = []
-        owners: list[str | None] = []
-        for word, who in zip(segment.words, _word_speakers(segment.words, diarization)):
-            if runs and owners[-1] == who:
-                runs[-1].append(word)
-            else:
-                runs.append([word])
-                owners.append(who)
-        for run, who in zip(runs, owners):
-            text = " ".join("".join(w.text for w in run).split())
-            if text:
-                cues.append(Cue(text, run[0].start, run[-1].end, who))
-    return tuple(cues)
+        mine = [c for j, c in enumerate(out) if j != i and c.speaker == cue.speaker]
+        start, end = cue.start, cue.end
+        if 0 < start - turn.start <= SNAP_S and not any(turn.start < c.end <= start for c in mine):
+            start = turn.start
+        if 0 < turn.end - end <= SNAP_S and not any(end <= c.start < turn.end for c in mine):
+            end = turn.end
+        out[i] = Cue(cue.text, round(start, 3), round(end, 3), cue.speaker)
+    return tuple(out)
+
+
+def _turn_of(cue: Cue, diarization: Diarization) -> Turn | None:
+    """The turn of the cue's speaker that overlaps the cue most, if any."""
+    best, most = None, 0.0
+    for turn in diarization.turns:
+        overlap = min(turn.end, cue.end) - max(turn.start, cue.start)
+        if turn.speaker == cue.speaker and overlap > most:
+            best, most = turn, overlap
+    return best
+
+
+def _no_overlap_within_speakers(cues: list[Cue]) -> tuple[Cue, ...]:
+    """A cue starting before the previous cue of its speaker ends starts where that one ends
+    (Whisper's segments can overlap by a few milliseconds)."""
+    out: list[Cue] = []
+    last_end: dict[str | None, float] = {}
+    for cue in sorted(cues, key=lambda c: c.start):
+        start = max(cue.start, last_end.get(cue.speaker, 0.0))
+        end = max(cue.end, start + 0.01)
+        out.append(Cue(cue.text, round(start, 3), round(end, 3), cue.speaker))
+        last_end[cue.speaker] = end
+    return tuple(out)
+
+
+def speaker_flags(pairs: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """`--speaker` items split into renames and descriptions (docs/speakers.md).
+
+    `S1=Anna` (a diarization label and a name: a letter first, at most 40 letters, digits, spaces,
+    `.`, `'` or `-`) renames; anything else (`Anna="warm female voice, 30s"`, `S2="deep voice, 50s"`)
+    describes the speaker named by the key.
+    """
+    renames: dict[str, str] = {}
+    descriptions: dict[str, str] = {}
+    for key, value in pairs.items():
+        if LABEL.fullmatch(key) and _NAME.fullmatch(value.strip()):
+            renames[key] = value.strip()
+        else:
+            descriptions[key] = value
+    return renames, descriptions
+
+
+def rename_speakers(cues: Sequence[Cue], renames: Mapping[str, str]) -> tuple[Cue, ...]:
+    """The cues with their diarization labels replaced by the names given; InputError when a name
+    is given to a label no cue carries."""
+    present = {c.speaker for c in cues}
+    unknown = sorted(set(renames) - present)
+    if unknown:
+        raise InputError(
+            f"--speaker {unknown[0]}={renames[unknown[0]]}: no line is spoken by {unknown[0]} "
+            f"(speakers found: {', '.join(sorted(s for s in present if s)) or 'none'})"
+        )
+    return tuple(replace(c, speaker=renames.get(c.speaker, c.speaker)) if c.speaker else c for c in cues)

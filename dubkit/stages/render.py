@@ -96,6 +96,8 @@ def render_key(engine_identity: dict, request: WindowRequest, context: dict) -> 
         lines=[[c.text, c.start, c.end, c.speaker] for c in request.lines],
         seed=request.seed,
         speakers=request.speaker_descriptions,
+        **({"pitch": request.speaker_pitch} if request.speaker_pitch else {}),
+        **({"speaker_tracks": sorted(request.speaker_tracks)} if request.speaker_tracks else {}),
         size=[request.width, request.height],
         context=context,
     )
@@ -210,6 +212,8 @@ class RenderSettings:
     speakers: Mapping[str, str] = field(default_factory=dict)
     voice_track: Path | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
+    speaker_pitch: Mapping[str, float] = field(default_factory=dict)  # per speaker, median F0 of the source (Hz)
+    speaker_tracks: Mapping[str, Path] = field(default_factory=dict)  # per speaker, a human recording
 
 
 def _attempt_count(engine: Engine, max_attempts: int) -> int:
@@ -293,7 +297,8 @@ def render_language(
             index=window.index, start=window.start, end=window.end, language=gate_.language,
             lines=tuple(lines), seed=0, reference_frame=plan.references[window.index],
             speaker_descriptions=dict(settings.speakers), voice_track=settings.voice_track,
-            width=plan.width, height=plan.height,
+            width=plan.width, height=plan.height, speaker_pitch=dict(settings.speaker_pitch),
+            speaker_tracks=dict(settings.speaker_tracks),
         )
         outcome = run_window(settings, request, gate_)
         outcomes.append(outcome)

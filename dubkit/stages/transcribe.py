@@ -5,15 +5,24 @@ recognised segments are split at word boundaries so that each cue fits one gener
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 from dubkit.adapters.subtitles import (
     DURATION_TOLERANCE,  # the same rounding slack as every script read
     read_script,
 )
 from dubkit.errors import MediaError, ScriptError
+from dubkit.stages.diarize import (
+    Diarization,
+    SpeakerSettings,
+    diarize_file,
+    rename_speakers,
+    snap_to_turns,
+    speaker_pitch,
+    speaker_runs,
+)
 from dubkit.stages.plan import MAX_WINDOW
 from dubkit.stages.probe import SourceInfo
 from dubkit.store.cache import StageCache, cache_key
@@ -29,27 +38,32 @@ class SourceScript:
     cues: tuple[Cue, ...]
     origin: str  # "file:<path>" or "asr:<model>"
     language: str | None  # detected or given language code of the source speech, if known
+    pitch: dict[str, float] = field(default_factory=dict)  # speaker -> median F0 of their lines (Hz)
 
 
 def check_cues(cues: Sequence[Cue], duration: float, *, name: str) -> None:
     """ScriptError naming `name` and the cue when a cue is untimed, empty in time, overlaps the
-    previous one, or runs past the end of the source."""
-    previous: Cue | None = None
+    previous cue of the same speaker (cues of different speakers may overlap), or runs past the end
+    of the source."""
+    previous: dict[str | None, Cue] = {}
     for i, cue in enumerate(sorted(cues, key=lambda c: (c.start is None, c.start))):
         if not cue.timed:
             raise ScriptError(f"{name}: cue {i + 1} {cue.text!r} has no start/end time; localize needs a timed script")
         if cue.end <= cue.start:  # type: ignore[operator]
             raise ScriptError(f"{name}: cue {i + 1} {cue.text!r} ends ({cue.end:.3f} s) before it starts ({cue.start:.3f} s)")
-        if previous is not None and cue.start < previous.end - 1e-6:  # type: ignore[operator]
+        before = previous.get(cue.speaker)
+        if before is not None and cue.start < before.end - 1e-6:  # type: ignore[operator]
+            who = f"speaker {cue.speaker!r}" if cue.speaker else "no speaker named"
             raise ScriptError(
-                f"{name}: cue {i + 1} {cue.text!r} starts at {cue.start:.3f} s, before cue {i} "
-                f"{previous.text!r} ends at {previous.end:.3f} s (cues overlap)"
+                f"{name}: cue {i + 1} {cue.text!r} starts at {cue.start:.3f} s, before the previous cue "
+                f"{before.text!r} of the same speaker ({who}) ends at {before.end:.3f} s (cues overlap)"
             )
         if cue.end > duration + DURATION_TOLERANCE:  # type: ignore[operator]
             raise ScriptError(
                 f"{name}: cue {i + 1} {cue.text!r} ends at {cue.end:.3f} s, past the end of the source ({duration:.3f} s)"
             )
-        previous = cue
+        if before is None or cue.end > before.end:  # type: ignore[operator]
+            previous[cue.speaker] = cue
 
 
 def language_from_name(path: Path) -> str | None:
@@ -77,16 +91,23 @@ def split_segment(segment: TranscriptSegment, max_len: float) -> list[Cue]:
     return split_segment(left, max_len) + split_segment(right, max_len)
 
 
-def cues_from_transcript(transcript: Transcript, *, duration: float, max_len: float) -> tuple[Cue, ...]:
-    """Recognised segments as non-overlapping cues inside [0, duration], none longer than `max_len`."""
+def cues_from_transcript(
+    transcript: Transcript, *, duration: float, max_len: float, diarization: Diarization | None = None
+) -> tuple[Cue, ...]:
+    """Recognised segments as non-overlapping cues inside [0, duration], none longer than `max_len`;
+    with a diarization, each cue has its speaker and a segment is first cut where the speaker changes."""
     cues: list[Cue] = []
     for segment in transcript.segments:
-        for cue in split_segment(segment, max_len):
-            start = max(cue.start, cues[-1].end if cues else 0.0)  # Whisper's segments can touch or overlap by ms
-            end = min(cue.end, duration)
-            if cue.text and end > start:
-                cues.append(Cue(cue.text, round(start, 3), round(end, 3)))
-    return tuple(cues)
+        runs = speaker_runs(segment, diarization) if diarization is not None else [(segment, None)]
+        for piece, who in runs:
+            for cue in split_segment(piece, max_len):
+                start = max(cue.start, cues[-1].end if cues else 0.0)  # Whisper's segments can touch or overlap by ms
+                end = min(cue.end, duration)
+                if cue.text and end > start:
+                    cues.append(Cue(cue.text, round(start, 3), round(end, 3), who))
+    if diarization is None:
+        return tuple(cues)
+    return tuple(replace(c, end=min(c.end, duration)) for c in snap_to_turns(cues, diarization))
 
 
 def load_source_script(
@@ -94,35 +115,50 @@ def load_source_script(
     script_path: Path | None,
     cache: StageCache,
     recognizer: LazyRecognizer,
+    speakers: SpeakerSettings | None = None,
     max_cue: float = MAX_WINDOW,
 ) -> SourceScript:
     """The user's script (validated against the source), else recognition of the source's speech
-    (cached by source content and the recogniser's name). The recogniser's model is loaded only
-    when the recognition is not cached."""
+    (cached by source content, the recogniser's name and the speaker settings), diarized when asked.
+    The recogniser's model is loaded only when the recognition is not cached. Speaker labels are
+    renamed as `speakers.names` says, in either case, and each speaker's median F0 is measured."""
+    speakers = speakers or SpeakerSettings()
     if script_path is not None:
         script_path = Path(script_path)
         if not script_path.is_file():
             raise ScriptError(f"source script {script_path} does not exist")
         script = read_script(script_path, duration=source.duration)
         check_cues(script.cues, source.duration, name=str(script_path))
-        return SourceScript(cues=tuple(script.cues), origin=f"file:{script_path}",
-                            language=language_from_name(script_path))
+        cues = rename_speakers(script.cues, speakers.names)
+        return SourceScript(cues=cues, origin=f"file:{script_path}", language=language_from_name(script_path),
+                            pitch=_pitch(source, cues))
     if not source.has_audio:
         raise MediaError(
             f"source {source.path} has no audio stream to recognise; give the spoken lines with --source-script"
         )
-    key = cache_key("source_script", source=source.digest, asr=recognizer.name, max_cue=max_cue)
+    diarize = speakers.diarize or speakers.count is not None
+    key = cache_key("source_script", source=source.digest, asr=recognizer.name, max_cue=max_cue,
+                    **({"diarize": speakers.count or "auto"} if diarize else {}))
     hit = cache.get_json("source_script", key)
     if hit is None:
         transcript = recognizer.transcribe(source.path, None)
-        cues = cues_from_transcript(transcript, duration=source.duration, max_len=max_cue)
+        who = diarize_file(source.path, speakers=speakers.count) if diarize else None
+        cues = cues_from_transcript(transcript, duration=source.duration, max_len=max_cue, diarization=who)
         hit = {"language": transcript.language, "model": transcript.model,
                "cues": [[c.text, c.start, c.end, c.speaker] for c in cues]}
         cache.put_json("source_script", key, hit)
-    cues = tuple(Cue(t, s, e, sp) for t, s, e, sp in hit["cues"])
+    cues = rename_speakers(tuple(Cue(t, s, e, sp) for t, s, e, sp in hit["cues"]), speakers.names)
     if not cues:
         raise ScriptError(
             f"speech recognition ({recognizer.name}) heard no speech in {source.path}; there is nothing to dub "
             "(give the lines with --source-script if the recogniser missed them)"
         )
-    return SourceScript(cues=cues, origin=f"asr:{recognizer.name}", language=hit["language"])
+    return SourceScript(cues=cues, origin=f"asr:{recognizer.name}", language=hit["language"],
+                        pitch=_pitch(source, cues))
+
+
+def _pitch(source: SourceInfo, cues: tuple[Cue, ...]) -> dict[str, float]:
+    """Each speaker's median F0 in the source (the preview engine matches its voices to it)."""
+    if not source.has_audio or not any(c.speaker for c in cues):
+        return {}
+    return speaker_pitch(source.path, cues)

@@ -22,7 +22,7 @@ from dubkit.adapters.tts.openjtalk import OpenJTalkVoice
 from dubkit.adapters.tts.piper import PiperVoice
 from langs import Language
 
-__all__ = ["Speech", "TTSError", "Voice", "check_text", "package_version", "voice_for", "voice_name"]
+__all__ = ["REGISTERS", "Speech", "TTSError", "Voice", "check_text", "package_version", "voice_for", "voice_name"]
 
 
 # Voices are costly to load (ONNX sessions, dictionaries) and stateless after loading; share one per name.
@@ -30,22 +30,34 @@ _cache: dict[str, Voice] = {}
 _cache_lock = threading.Lock()
 
 
-def voice_for(language: Language) -> Voice:
-    """The best packaged voice for `language`: en piper joe, ja OpenJTalk, others espeak-ng 1.52."""
-    key = language.code
+REGISTERS = ("male", "female")
+"""Voice registers a speaker can be given (docs/speakers.md). espeak-ng has a variant for each
+(`+m3`, `+f3`); the single Piper (male) and OpenJTalk (female) voices are moved in pitch instead."""
+_ESPEAK_VARIANTS = {"male": "+m3", "female": "+f3"}
+
+
+def voice_for(language: Language, register: str | None = None) -> Voice:
+    """The best packaged voice for `language`: en piper joe, ja OpenJTalk, others espeak-ng 1.52.
+
+    `register` ("male", "female") picks espeak-ng's matching variant; the neural voices have one
+    speaker each and are returned as they are.
+    """
+    if register is not None and register not in REGISTERS:
+        raise TTSError(f"unknown voice register {register!r} (use one of {', '.join(REGISTERS)})")
+    key = f"{language.code}:{register or ''}"
     with _cache_lock:
         if key not in _cache:
-            _cache[key] = _build(language)
+            _cache[key] = _build(language, register)
         return _cache[key]
 
 
-def _build(language: Language) -> Voice:
+def _build(language: Language, register: str | None) -> Voice:
     # The voice modules load ONNX runtime, the espeak library or OpenJTalk's dictionary only when a voice is built.
     if language.code == "en":
         return PiperVoice()
     if language.code == "ja":
         return OpenJTalkVoice()
-    return EspeakVoice(language.espeak_voice)
+    return EspeakVoice(language.espeak_voice + _ESPEAK_VARIANTS.get(register or "", ""))
 
 
 VOICE_NAMES = {

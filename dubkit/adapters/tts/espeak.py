@@ -115,7 +115,7 @@ class EspeakVoice:
     def synthesize(self, text: str) -> Speech:
         """Speak UTF-8 `text` with this voice; raises TTSError on empty text or a library failure."""
         text = check_text(self.name, text)
-        if self.espeak_voice == "ja":
+        if self.espeak_voice.split("+")[0] == "ja":
             text = _to_kana(text)
         data = text.encode("utf-8") + b"\0"
         with _session() as (lib, rate):

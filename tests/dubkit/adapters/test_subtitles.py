@@ -154,3 +154,44 @@ def test_the_preview_label_is_dropped_whether_a_cue_of_its_own_or_the_head_of_li
         assert found and [c.text for c in kept] == expected
     plain = (Cue("Hello.", 0.5, 1.0),)
     assert without_preview_note(plain) == (plain, False)
+
+
+SPEAKER_CUES = (
+    Cue("Hello & welcome", 0.5, 2.0, "Anna Lee"),
+    Cue("Note: this line has no speaker", 1.0, 2.5, None),  # overlaps Anna: another speaker
+    Cue("Ratio 3: 1, said S2", 3.0, 4.0, "S2"),
+    Cue(": starts with a colon", 4.5, 5.0, None),
+)
+
+
+@pytest.mark.parametrize("ext", ["srt", "vtt", "ass", "json"])
+def test_each_format_round_trips_speakers_in_its_own_convention(tmp_path, ext):
+    path = write_script(SPEAKER_CUES, tmp_path / f"s.{ext}")
+    assert read_script(path).cues == SPEAKER_CUES
+    raw = path.read_text("utf-8")
+    expected = {"srt": "Anna Lee: Hello & welcome", "vtt": "<v Anna Lee>Hello &amp; welcome",
+                "ass": "Anna Lee,0,0,0,,Hello & welcome", "json": '"name": "Anna Lee"'}[ext]
+    assert expected in raw
+    if ext == "srt":  # a line that only looks like a speaker prefix is escaped with an empty one
+        assert ": Note: this line has no speaker" in raw
+
+
+def test_srt_and_vtt_speakers_written_by_hand_are_read():
+    from dubkit.adapters.subtitles import _speaker_of
+
+    assert _speaker_of("ANNA: Good morning.", "srt") == ("Good morning.", "ANNA")
+    assert _speaker_of("10: 30 is late", "srt") == ("10: 30 is late", None)
+    assert _speaker_of("\ue000Ben\ue000Hi &lt;3", "vtt") == ("Hi <3", "Ben")
+
+
+def test_a_speaker_name_a_format_cannot_hold_is_refused(tmp_path):
+    with pytest.raises(ScriptError, match="cue 1: speaker name 'Lee, Anna' cannot be written in ASS"):
+        write_script([Cue("Hi", 0, 1, "Lee, Anna")], tmp_path / "s.ass")
+
+
+def test_overlap_is_refused_within_one_speaker_and_names_the_cue(tmp_path):
+    path = tmp_path / "s.srt"
+    path.write_text("1\n00:00:00,000 --> 00:00:02,000\nAnna: One.\n\n2\n00:00:01,000 --> 00:00:03,000\n"
+                    "Ben: Two.\n\n3\n00:00:01,500 --> 00:00:04,000\nAnna: Three.\n", "utf-8")
+    with pytest.raises(ScriptError, match=r"cue 3 .*'Three\.'.* overlaps cue 1 of the same speaker 'Anna'"):
+        read_script(path)

@@ -128,3 +128,53 @@ def test_a_voice_track_is_the_windows_speech_instead_of_a_synthetic_voice(tmp_pa
     np.testing.assert_allclose(render.audio[: 2 * rate, 0], actor[rate:], atol=1e-3)  # the slice from 1 s
     assert not render.audio[2 * rate + 10 :].any()  # past the recording's end: silence
     assert render.info["voice"] == "voice track actor.zh.wav"
+
+
+def _median_f0(render, start, end):
+    from dubkit.adapters.pitch import median_f0
+
+    audio = render.audio[:, 0]
+    return median_f0(audio[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)], SAMPLE_RATE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pitch,apart", [({"S1": 105.0, "S2": 212.0}, 7.0), ({"S1": 110.0, "S2": 112.0}, 2.0)])
+def test_two_speakers_get_different_voices_measured_on_the_output(pitch, apart):
+    """A man and a woman land an octave-ish apart; two similar voices are still moved apart."""
+    import math
+
+    lines = (Cue("Guten Morgen, wie geht es dir heute?", 0.2, 2.8, "S1"), Cue("Danke, mir geht es sehr gut.", 3.0, 5.6, "S2"))
+    render = PreviewEngine().render(WindowRequest(0, 0.0, 6.0, get_language("de"), lines, seed=0, speaker_pitch=pitch))
+    f1, f2 = _median_f0(render, 0.2, 2.8), _median_f0(render, 3.0, 5.6)
+    assert 12 * math.log2(f2 / f1) >= apart, (f1, f2, render.info["speakers"])
+    assert render.info["lines"][0]["voice"] != render.info["lines"][1]["voice"] or apart < 7
+
+
+def test_the_same_speaker_has_the_same_voice_in_every_window():
+    pitch = {"S1": 210.0, "S2": 100.0}
+    line = "Bonjour à tous."
+    engine = PreviewEngine()
+    first = engine.render(WindowRequest(0, 0.0, 3.0, get_language("fr"), (Cue(line, 0.5, 2.5, "S1"),), seed=0,
+                                        speaker_pitch=pitch))
+    later = engine.render(WindowRequest(7, 30.0, 33.0, get_language("fr"),
+                                        (Cue("Bonsoir.", 30.1, 30.4, "S2"), Cue(line, 30.5, 32.5, "S1")), seed=0,
+                                        speaker_pitch=pitch))
+    assert first.info["speakers"] == later.info["speakers"] and first.info["speakers"]["S1"]["register"] == "female"
+    # from 0.55 s on (S2's short line overruns its cue into S1's first 15 ms: speakers may overlap)
+    a = first.audio[round(0.55 * SAMPLE_RATE) : round(2.5 * SAMPLE_RATE), 0]
+    b = later.audio[round(0.55 * SAMPLE_RATE) : round(2.5 * SAMPLE_RATE), 0]
+    assert np.abs(a).max() > 0.05
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_a_speaker_with_a_recording_is_not_synthesised(tmp_path):
+    from tests.speech_data import write_wav
+
+    t = np.arange(3 * 16_000) / 16_000
+    track = write_wav(tmp_path / "anna.wav", (0.2 * np.sin(2 * np.pi * 220 * t)).astype(np.float32))
+    lines = (Cue("Hallo.", 0.2, 1.0, "Anna"), Cue("Guten Tag.", 1.2, 2.5, "Ben"))
+    render = PreviewEngine().render(WindowRequest(0, 0.0, 3.0, get_language("de"), lines, seed=0,
+                                                  speaker_tracks={"Anna": track}))
+    assert render.info["lines"][0]["voice"] == "voice track anna.wav"
+    assert render.info["lines"][1]["voice"].startswith("espeak-ng:de")
+    assert np.abs(render.audio[: round(0.15 * SAMPLE_RATE), 0]).max() > 0.1  # the track sounds before any line

@@ -1,6 +1,11 @@
 """Turning a transcript into script cues for `dubkit transcribe`."""
 from __future__ import annotations
 
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from dubkit.adapters.subtitles import read_script
 from dubkit.jobs.transcribe import transcript_cues
 from eval.types import Cue, Transcript, TranscriptSegment, Word
 
@@ -28,3 +33,21 @@ def test_cues_never_overlap_and_never_have_zero_length():
 def test_segments_without_words_keep_their_own_times():
     t = Transcript("en", 5.0, (_segment(" Hi", 1.0, 2.0),), "base")
     assert transcript_cues(t) == (Cue("Hi", 1.0, 2.0),)
+
+
+@pytest.mark.slow
+def test_transcribe_diarize_finds_two_speakers_with_boundaries_near_the_truth(tmp_path):
+    from tests.dialogues import build_dialogue
+
+    dialogue = build_dialogue(tmp_path, "reader-fr", ["reader", "fr"], per_speaker=2)
+    out = tmp_path / "s.json"
+    result = CliRunner().invoke(main, ["transcribe", str(dialogue.path), "-o", str(out), "--lang", "en",
+                                       "--diarize", "--speaker", "S1=Reader"])
+    assert result.exit_code == 0, result.output
+    cues = read_script(out).cues
+    assert {c.speaker for c in cues} == {"Reader", "S2"}
+    names = {}
+    for start, end, who in dialogue.reference:  # each utterance: its cues have one speaker, at its edges
+        inside = [c for c in cues if c.start < end and c.end > start]
+        assert len({c.speaker for c in inside}) == 1 and names.setdefault(inside[0].speaker, who) == who
+        assert abs(inside[0].start - start) <= 0.3 and abs(inside[-1].end - end) <= 0.3, (start, end, inside)
