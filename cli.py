@@ -234,12 +234,18 @@ def localize_command(source, languages, out, source_script, scripts_dir, transla
 @click.option("--format", "fmt", type=click.Choice(["srt", "vtt"]), default="srt", show_default=True,
               help="Template format.")
 @click.option("--asr-model", default=None, help="Whisper folder or pulled name for recognition; default: packaged base.")
-def script_command(media, languages, out, source_script, scripts_dir, fmt, asr_model) -> None:
+@click.option("--diarize", is_flag=True, help="Find who speaks when in the recognised lines (S1, S2 ...).")
+@click.option("--speakers", "n_speakers", type=click.IntRange(min=1), default=None,
+              help="The number of speakers (implies --diarize; default: found automatically).")
+@click.option("--speaker", "names", multiple=True, help="S1=Anna: name a speaker; repeatable.")
+def script_command(media, languages, out, source_script, scripts_dir, fmt, asr_model, diarize, n_speakers,
+                   names) -> None:
     """Write MEDIA's timed source script and a template per language for translators; flag lines
     too long for their time. Re-run after filling templates to re-check them."""
 
     package = make_script_package(media, parse_languages(languages), out, source_script=source_script,
-                                  scripts_dir=scripts_dir, asr_model=asr_model, fmt=fmt)
+                                  scripts_dir=scripts_dir, asr_model=asr_model, fmt=fmt, diarize=diarize,
+                                  n_speakers=n_speakers, names=parse_pairs(names, flag="--speaker"))
     click.echo(f"source script: {package.source}")
     for code, lang in package.packages.items():
         state = "kept (filled lines preserved)" if lang.kept else "written"

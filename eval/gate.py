@@ -147,11 +147,15 @@ def gate(
 
     Timed cues are each scored against the recognised words whose midpoint lies in the cue's span;
     untimed lines are scored by splitting the whole-file alignment at line boundaries. The whole
-    file (all lines against everything recognised) decides pass or fail.
+    file (all lines against everything recognised) decides pass or fail. Timed lines are put in
+    start order first: when two speakers overlap, the reference reads the one who started first,
+    then the other (docs/eval.md), as the recogniser hears a mixture in time order.
     """
     lang = language if isinstance(language, Language) else get_language(language)
     limit = resolve_threshold(lang, threshold)
     cues = _as_cues(reference)
+    if cues[0].timed:
+        cues = tuple(sorted(cues, key=lambda c: (c.start, c.end)))
     ref_units = [units(c.text, lang) for c in cues]
     if not any(ref_units):
         shown = " / ".join(c.text for c in cues)

@@ -112,3 +112,19 @@ DIALOGUES = {
 }
 """The measured dialogues (docs/speakers.md): two of two speakers with no speaker in common, and a
 harder one of four, two of them English-speaking men."""
+
+
+def as_video(dialogue: Dialogue) -> Path:
+    """The dialogue as an MP4 with a still black picture (localize needs a video stream)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    out = dialogue.path.with_suffix(".mp4")
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+         f"color=c=black:s=64x64:r=25:d={dialogue.duration:.3f}", "-i", str(dialogue.path),
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(out)],
+        check=True,
+    )
+    return out

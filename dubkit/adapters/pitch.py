@@ -11,6 +11,12 @@ import numpy as np
 FMIN, FMAX = 60.0, 500.0  # Hz: the range searched
 FRAME_S, HOP_S = 0.064, 0.02
 VOICED_LEVEL = 0.25  # frames below this fraction of the 90th-percentile RMS count as pauses
+FEMALE_FROM_F0 = 160.0  # Hz: a median F0 at or above this is taken as a female (or child's) voice
+
+
+def register_of(f0: float) -> str:
+    """"female" for a median F0 at or above `FEMALE_FROM_F0`, else "male"."""
+    return "female" if f0 >= FEMALE_FROM_F0 else "male"
 
 
 def median_f0(samples: np.ndarray, sample_rate: int) -> float | None:

@@ -8,7 +8,8 @@ Speakers are kept in each format's own convention (docs/speakers.md):
 - WebVTT: a voice span at the start of the cue text, `<v Anna>Hello` (text escaped as `&amp;` `&lt;` `&gt;`);
 - SRT: a `Anna: ` prefix on the cue's first line. A line without a speaker that itself starts with
   a word and a colon (`Note: ...`) is written with an empty prefix, `: Note: ...`, and read back as
-  having no speaker.
+  having no speaker. The translator template's labels (`SRC:` and the language markers `ZH:` ...)
+  are never speakers.
 Cues of different speakers may overlap (people talk over each other); cues of one speaker may not.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pysubs2
 from dubkit.errors import ScriptError
 from dubkit.store.files import atomic_write_text
 from eval.types import Cue
+from langs import LANGUAGES
 
 TIMED_FORMATS = {".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa", ".json": "json"}
 UNTIMED_FORMATS = {".txt"}
@@ -41,6 +43,8 @@ _PARSE_ERRORS = (pysubs2.exceptions.Pysubs2Error, ValueError, KeyError, TypeErro
 _SRT_SPEAKER = re.compile(r"^([^\W\d_][^:\n<>{}]{0,39}): (.*)$", re.DOTALL)
 # WebVTT voice span: `<v Name>` or `<v.class Name>` at the start of the cue text.
 _VTT_VOICE = re.compile(r"^<v(?:\.[^\s>]*)?\s+([^>]+)>", re.MULTILINE)
+# Labels that start lines of the translator template (docs/translation.md), never speaker names.
+_RESERVED = frozenset({"SRC", *(code.upper() for code in LANGUAGES)})
 _VOICE_MARK = "\ue000"  # carries a VTT voice name through pysubs2, which drops tags
 # Characters a speaker name may not hold, per format (they would break the field or the prefix).
 _NAME_FORBIDDEN = {"srt": ":\n", "vtt": "<>&\n", "ass": ",\n", "ssa": ",\n", "json": "\n"}
@@ -132,7 +136,7 @@ def _speaker_of(line: str, fmt: str) -> tuple[str, str | None]:
         if line.startswith(": "):
             return line[2:], None
         match = _SRT_SPEAKER.match(line)
-        if match:
+        if match and match.group(1).strip() not in _RESERVED:
             return match.group(2).strip(), match.group(1).strip()
     return line, None
 
@@ -149,7 +153,9 @@ def _marked_text(cue: Cue, fmt: str, where: str) -> str:
     if fmt == "srt":
         if cue.speaker:
             return f"{cue.speaker}: {text}"
-        return f": {text}" if _SRT_SPEAKER.match(text) or text.startswith(": ") else text
+        looks_named = _SRT_SPEAKER.match(text)
+        escape = (looks_named and looks_named.group(1).strip() not in _RESERVED) or text.startswith(": ")
+        return f": {text}" if escape else text
     return text
 
 

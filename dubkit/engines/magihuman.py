@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from dubkit.adapters.av import read_audio
+from dubkit.adapters.pitch import register_of
 from dubkit.adapters.tts import package_version
 from dubkit.engines.base import WindowRender, WindowRequest, cuda_available
 from dubkit.errors import InputError, OutputError
@@ -46,9 +47,20 @@ def model_seconds(duration: float) -> float:
     return round(math.ceil(duration / step - 1e-9) * step, 6)
 
 
-def _speaker(cue_speaker: str | None, descriptions: dict[str, str]) -> str:
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def _speaker(cue_speaker: str | None, request: WindowRequest) -> str:
+    """How the prompt describes the speaker of a line: the user's description (`--speaker Anna="..."`);
+    with several speakers and none given, their order and apparent sex from the source's median F0
+    ("The second speaker, a woman"), so the model gives each their own face and voice."""
+    descriptions, pitch = request.speaker_descriptions, request.speaker_pitch
     if cue_speaker and cue_speaker in descriptions:
         return descriptions[cue_speaker]
+    if cue_speaker and cue_speaker in pitch and len(pitch) > 1:
+        order = list(pitch).index(cue_speaker)
+        nth = ORDINALS[order] if order < len(ORDINALS) else f"number {order + 1}"
+        return f"The {nth} speaker, a {'woman' if register_of(pitch[cue_speaker]) == 'female' else 'man'}"
     if "default" in descriptions:
         return descriptions["default"]
     if len(descriptions) == 1:  # one described speaker: the lines are theirs
@@ -63,9 +75,10 @@ def build_prompt(request: WindowRequest) -> str:
     lang = request.language
     said, dialogue = [], []
     for cue in request.lines:
-        who = _speaker(cue.speaker, request.speaker_descriptions)
+        who = _speaker(cue.speaker, request)
         line = format_dialogue(cue.text, lang).replace('"', "\u201d")
-        said.append(f'{who} looks into the camera and says in {lang.english_name}, "{line}"')
+        subject = f"{who}," if "," in who else who  # "The second speaker, a woman, looks ..."
+        said.append(f'{subject} looks into the camera and says in {lang.english_name}, "{line}"')
         dialogue.append(Utterance(speaker=who, language=lang.prompt_name, text=line))
     description = (
         " ".join(s.rstrip(".") + "." for s in said)
@@ -119,6 +132,19 @@ def voice_segment(path: Path, start: float, end: float) -> np.ndarray:
     track = read_audio(path, sample_rate=MODEL_RATE, mono=False)
     a, b = round(start * MODEL_RATE), round(end * MODEL_RATE)
     return fit_audio(track[a:b], b - a)
+
+
+def _conditioning_voice(request: WindowRequest) -> np.ndarray | None:
+    """The audio that conditions a window (A2V): the language's voice track; else, when every speaker
+    of the window's lines has a recording of their own, those recordings mixed; else None (the model
+    voices the lines itself: one speaker's recording cannot condition another speaker's lines)."""
+    if request.voice_track is not None:
+        return voice_segment(Path(request.voice_track), request.start, request.end)
+    speakers = {c.speaker for c in request.lines}
+    if not request.speaker_tracks or not speakers <= set(request.speaker_tracks):
+        return None
+    mixed = sum(voice_segment(Path(request.speaker_tracks[s]), request.start, request.end) for s in sorted(speakers))
+    return np.clip(mixed, -1.0, 1.0).astype(np.float32)
 
 
 def checkpoint_hashes(folder: Path, components: tuple[str, ...] | None = None) -> dict[str, str]:
@@ -211,9 +237,7 @@ class MagiHumanEngine:
             raise InputError(f"window {request.index}: no line to speak in {request.language.code}")
         prompt = build_prompt(request)
         n_audio = round(request.duration * MODEL_RATE)
-        voice = None
-        if request.voice_track is not None:
-            voice = voice_segment(Path(request.voice_track), request.start, request.end)
+        voice = _conditioning_voice(request)
         try:
             generation = self.generator.generate(
                 prompt, reference_image=request.reference_frame,

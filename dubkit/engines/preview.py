@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import librosa
 import numpy as np
 
-from dubkit.adapters.pitch import median_f0
+from dubkit.adapters.pitch import FEMALE_FROM_F0, median_f0, register_of
 from dubkit.adapters.tts import (
     VOICE_PACKAGES,
     Voice,
@@ -45,7 +45,6 @@ SAMPLE_RATE = 48_000
 LINE_RMS_DBFS = -20.0  # voices differ by ~10 dB; level each line before the mix so none is buried
 FADE_S = 0.02  # fade where speech is cut at the window's end, so the cut does not click
 TRIM_DB = 40  # voices pad lines with silence (OpenJTalk ~0.3 s each side); fit the spoken part only
-FEMALE_FROM_F0 = 160.0  # Hz: a median F0 at or above this takes the female register (docs/speakers.md)
 MIN_APART_ST = 3.0  # semitones between any two speakers' target F0
 MAX_SHIFT_ST = 12.0  # never shift a line by more than an octave
 
@@ -65,7 +64,7 @@ def speaker_voices(pitch: Mapping[str, float]) -> dict[str, SpeakerVoice]:
         target = float(f0)
         while any(abs(12 * math.log2(target / v.f0)) < MIN_APART_ST - 1e-9 for v in voices.values()):
             target *= 2 ** (MIN_APART_ST / 12)
-        voices[speaker] = SpeakerVoice("female" if f0 >= FEMALE_FROM_F0 else "male", round(target, 1))
+        voices[speaker] = SpeakerVoice(register_of(f0), round(target, 1))
     return voices
 
 

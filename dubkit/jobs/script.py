@@ -20,6 +20,7 @@ from typing import Mapping, Sequence
 
 from dubkit.adapters.subtitles import TIMED_FORMATS, read_script, write_script
 from dubkit.errors import InputError, OutputError, ScriptError
+from dubkit.stages.diarize import SpeakerSettings, only_renames, rename_speakers
 from dubkit.stages.probe import probe_source
 from dubkit.stages.transcribe import language_from_name, load_source_script
 from dubkit.store.cache import StageCache
@@ -172,18 +173,22 @@ def _script_stem(path: Path) -> str:
 def make_script_package(
     media: Path | str, languages: Sequence[Language], out_dir: Path | str, *,
     source_script: Path | None = None, scripts_dir: Path | None = None, asr_model: str | None = None,
-    fmt: str = "srt", recognizer=None,
+    fmt: str = "srt", recognizer=None, diarize: bool = False, n_speakers: int | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> ScriptPackage:
     """The `dubkit script` job: source lines from `media` (a script file, the given source script,
     or speech recognition of the media, cached under `out_dir`), then `write_script_package`.
 
     Finished translated scripts found for a language (beside the media or in `scripts_dir`, see
     dubkit.translate.scripts) are fit-checked too, so a translator sees which lines are too long.
+    With `diarize` (or `n_speakers`) recognised lines carry their speakers; `names` renames them
+    (S1=Anna); the templates carry each line's speaker (docs/speakers.md).
     """
+    speakers = SpeakerSettings(diarize=diarize, count=n_speakers, names=only_renames(names or {}, "script"))
     media, out_dir = Path(media), Path(out_dir)
     duration = None
     if media.suffix.lower() in SCRIPT_SUFFIXES and source_script is None:
-        cues = read_script(media).cues
+        cues = rename_speakers(read_script(media).cues, speakers.names)
         media = media.with_name(_script_stem(media) + media.suffix)  # names the outputs and the lookup
     else:
         source = probe_source(media)
@@ -191,7 +196,7 @@ def make_script_package(
 
         # The same recognition cache as `dubkit localize` (keyed by the recogniser's identity).
         lazy = LazyRecognizer(asr_model, recognizer=recognizer)
-        cues = load_source_script(source, source_script, StageCache(_ensure_dir(out_dir)), lazy).cues
+        cues = load_source_script(source, source_script, StageCache(_ensure_dir(out_dir)), lazy, speakers).cues
     translations = {}
     for lang in languages:
         found = find_script(media, lang, scripts_dir)

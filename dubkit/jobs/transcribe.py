@@ -5,9 +5,9 @@ from pathlib import Path
 
 from dubkit.adapters.av import probe, read_audio
 from dubkit.adapters.subtitles import Script, check_writable_format, write_script
-from dubkit.errors import InputError, MediaError, OutputError
+from dubkit.errors import MediaError, OutputError
 from dubkit.stages.diarize import diarize as find_speakers
-from dubkit.stages.diarize import rename_speakers, speaker_flags, split_at_speakers
+from dubkit.stages.diarize import only_renames, rename_speakers, split_at_speakers
 from eval.asr import SAMPLE_RATE, Recognizer, shared_recognizer
 from eval.types import Cue, Transcript
 from langs import get_language
@@ -52,11 +52,7 @@ def transcribe(
     is split where the speaker changes (docs/speakers.md).
     """
     language = get_language(lang) if lang is not None else None
-    renames, descriptions = speaker_flags(names or {})
-    if descriptions:
-        key = next(iter(descriptions))
-        raise InputError(f"--speaker {key}={descriptions[key]}: transcribe only names speakers found by "
-                         "--diarize (S1=Anna); descriptions are for localize")
+    renames = only_renames(names or {}, "transcribe")
     diarize = diarize or bool(renames)
     out = Path(out)
     check_writable_format(out)  # before recognition, which takes a while

@@ -274,7 +274,8 @@ def _preview_badge(folder: Path, height: int) -> Path:
 
 def _subtitle_cues(cues: Sequence[Cue], duration: float, preview: bool) -> list[Cue]:
     timed = [c for c in cues if c.timed and c.start < duration]
-    timed = [Cue(c.text, c.start, min(c.end, duration), c.speaker) for c in timed]
+    # Viewers' subtitles: no speaker names on screen (the scripts and the report keep them, docs/speakers.md).
+    timed = [Cue(c.text, c.start, min(c.end, duration)) for c in timed]
     if not preview:
         return timed
     # The note takes the silence before the first line, else after the last; else it leads line one.
@@ -285,7 +286,7 @@ def _subtitle_cues(cues: Sequence[Cue], duration: float, preview: bool) -> list[
     if duration - last >= 0.3:
         return [*timed, Cue(PREVIEW_NOTE, last, min(duration, last + 3.0))]
     head = sorted(timed, key=lambda c: c.start)
-    return [Cue(f"{PREVIEW_NOTE}\n{head[0].text}", head[0].start, head[0].end, head[0].speaker), *head[1:]]
+    return [Cue(f"{PREVIEW_NOTE}\n{head[0].text}", head[0].start, head[0].end), *head[1:]]
 
 
 def _write_srt(cues: Sequence[Cue], path: Path) -> Path:

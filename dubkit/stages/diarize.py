@@ -280,6 +280,16 @@ def speaker_flags(pairs: Mapping[str, str]) -> tuple[dict[str, str], dict[str, s
     return renames, descriptions
 
 
+def only_renames(pairs: Mapping[str, str], job: str) -> dict[str, str]:
+    """The renames among `--speaker` items; InputError for a description, which only localize uses."""
+    renames, descriptions = speaker_flags(pairs)
+    if descriptions:
+        key = next(iter(descriptions))
+        raise InputError(f"--speaker {key}={descriptions[key]}: {job} only names speakers found by --diarize "
+                         "(S1=Anna); descriptions are for localize")
+    return renames
+
+
 def rename_speakers(cues: Sequence[Cue], renames: Mapping[str, str]) -> tuple[Cue, ...]:
     """The cues with their diarization labels replaced by the names given; InputError when a name
     is given to a label no cue carries."""

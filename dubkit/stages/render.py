@@ -59,6 +59,7 @@ class WindowOutcome:
     lines: tuple[str, ...]
     attempts: tuple[Attempt, ...]
     chosen: int  # index into attempts: the first pass, else the lowest error rate
+    speakers: tuple[str | None, ...] = ()  # the speaker of each line, when the script names them
 
     @property
     def passed(self) -> bool:
@@ -274,6 +275,7 @@ def run_window(settings: RenderSettings, request: WindowRequest, gate_: SpeechGa
     return WindowOutcome(
         window_index=request.index, language=request.language.code, start=request.start,
         end=request.end, lines=lines, attempts=tuple(attempts), chosen=best,
+        speakers=tuple(c.speaker for c in request.lines),
     )
 
 

@@ -48,7 +48,8 @@ def _language(summary: LanguageSummary) -> dict:
     for o in summary.outcomes:
         chosen = o.chosen_attempt
         windows.append({
-            "index": o.window_index, "start": o.start, "end": o.end, "line": " ".join(o.lines),
+            "index": o.window_index, "start": o.start, "end": o.end, "line": _said(o),
+            "speakers": list(o.speakers),
             "heard": chosen.heard, "error_rate": round(chosen.error_rate, 4), "metric": chosen.metric,
             "threshold": chosen.threshold, "passed": o.passed, "chosen_attempt": chosen.number,
             "seed": chosen.seed, "attempts": [_attempt(a) for a in o.attempts],
@@ -65,6 +66,12 @@ def _language(summary: LanguageSummary) -> dict:
         "timing_overflows": [_overflow(f) for f in summary.timing_overflows],
         "delivered": _delivered(summary),
     }
+
+
+def _said(outcome) -> str:
+    """The window's lines, each after its speaker's name when the script names speakers."""
+    who = outcome.speakers if len(outcome.speakers) == len(outcome.lines) else (None,) * len(outcome.lines)
+    return " / ".join(f"{s}: {t}" if s else t for s, t in zip(who, outcome.lines)) if any(who) else " ".join(outcome.lines)
 
 
 def _overflow(fit: LineFit) -> dict:

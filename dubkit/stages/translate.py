@@ -8,7 +8,7 @@ twice), and keeps the glossary violations and overflowing lines it found for the
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -111,7 +111,7 @@ def translate_languages(
             opened[spec] = open_spec(spec)
         translator = opened[spec] if spec else None
         done = _translation(source, script, lang, found, translator, glossary, settings, cache)
-        cues = tuple(Cue(t, s, e, sp) for t, s, e, sp in done["cues"])
+        cues = speakers_from_source(tuple(Cue(t, s, e, sp) for t, s, e, sp in done["cues"]), script.cues)
         fits = fit_cues(cues, lang) if all(c.timed for c in cues) else ()
         result[lang.code] = LanguageScript(
             language=lang, cues=cues, origin=done["origin"],
@@ -119,6 +119,23 @@ def translate_languages(
             timing_overflows=overflowing(fits), per_window=assign_lines(plan.windows, cues),
         )
     return result
+
+
+def speakers_from_source(cues: tuple[Cue, ...], source_cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
+    """A translation that names no speaker takes them from the source script: each line gets the
+    speaker of the source line it overlaps most in time (docs/speakers.md). Named speakers are kept."""
+    if any(c.speaker for c in cues) or not any(c.speaker for c in source_cues):
+        return cues
+
+    def overlap(a: Cue, b: Cue) -> float:
+        return min(a.end, b.end) - max(a.start, b.start)  # type: ignore[operator, type-var]
+
+    out = []
+    for cue in cues:
+        timed = [s for s in source_cues if s.timed and s.speaker] if cue.timed else []
+        best = max(timed, key=lambda s: overlap(cue, s), default=None)
+        out.append(replace(cue, speaker=best.speaker) if best is not None and overlap(cue, best) > 0 else cue)
+    return tuple(out)
 
 
 def _translation(source: SourceInfo, script: SourceScript, lang: Language, found, translator: Translator | None,

@@ -217,3 +217,18 @@ def test_real_weights_render_a_window_on_cuda():
     render = choice.engine.render(_request(end=2.0))
     assert render.frames.shape == (50, 48, 48, 3) and render.audio.shape == (88_200, 2)
     assert all(len(h) == 64 for h in choice.engine.identity()["checkpoints"].values())
+
+
+def test_the_prompt_tells_two_undescribed_speakers_apart_and_uses_descriptions_given():
+    lines = (Cue("你好。", 0.1, 0.5, "S1"), Cue("早上好。", 0.5, 0.9, "S2"))
+    base = _request()
+    two = WindowRequest(0, 0.0, 1.0, base.language, lines, seed=5, reference_frame=base.reference_frame,
+                        speaker_pitch={"S1": 110.0, "S2": 220.0})
+    prompt = build_prompt(two)
+    assert '<The first speaker, a man, Mandarin>: "你 好。"' in prompt
+    assert '<The second speaker, a woman, Mandarin>: "早 上 好。"' in prompt
+    assert "The second speaker, a woman, looks into the camera" in prompt
+    described = WindowRequest(0, 0.0, 1.0, base.language, lines, seed=5, reference_frame=base.reference_frame,
+                              speaker_pitch={"S1": 110.0, "S2": 220.0},
+                              speaker_descriptions={"S2": "Young woman in a yellow coat"})
+    assert "<Young woman in a yellow coat, Mandarin>" in build_prompt(described)

@@ -39,9 +39,8 @@ def fill(template: Path, translations: list[str], language=ZH) -> None:
 
 def test_writes_source_script_templates_and_fit_tables(tmp_path):
     package = write_script_package(SOURCE, [ZH, KO], tmp_path, "ad")
-    # SRT has no speaker field: text and timing are what a translator needs.
-    assert [(c.text, c.start, c.end) for c in read_script(package.source).cues] == [
-        (c.text, c.start, c.end) for c in SOURCE]
+    # SRT carries speakers as a "NAME: " prefix (docs/speakers.md)
+    assert read_script(package.source).cues == SOURCE
     for code in ("zh", "ko"):
         pkg = package.packages[code]
         assert pkg.template == tmp_path / f"ad.{code}.template.srt"
@@ -53,6 +52,16 @@ def test_writes_source_script_templates_and_fit_tables(tmp_path):
     assert [r["budget_s"] for r in rows] == ["2.000", "1.000"]
     assert rows[0]["source"] == "Welcome to Acme." and rows[0]["translation"] == "" and rows[0]["fits"] == ""
     assert int(rows[0]["max_units"]) > int(rows[1]["max_units"]) > 0
+
+
+def test_templates_carry_each_line_speaker_and_translations_keep_it(tmp_path):
+    package = write_script_package(SOURCE, [ZH], tmp_path, "ad")
+    template = package.packages["zh"].template
+    raw = template.read_text("utf-8")
+    assert "A: SRC: Welcome to Acme." in raw and "B: SRC: Free shipping" in raw
+    fill(template, ["欢迎来到 Acme。", "免运费。"])
+    cues, unfilled = read_template(template, ZH)
+    assert unfilled == 0 and [(c.text, c.speaker) for c in cues] == [("欢迎来到 Acme。", "A"), ("免运费。", "B")]
 
 
 def test_unfilled_template_reads_back_as_empty_lines(tmp_path):

@@ -81,3 +81,22 @@ def test_a_user_source_script_named_with_its_language_tells_the_translators_the_
     script = load_source_script(source, examples / "ad.en.srt", cache=StageCache(tmp_path),
                                 recognizer=NoRecognition(), max_cue=8.0)
     assert script.language == "en" and script.origin.endswith("ad.en.srt") and len(script.cues) == 3
+
+
+@pytest.mark.slow
+def test_a_recognised_source_script_is_diarized_renamed_and_pitched(tmp_path, recognizer):
+    from dubkit.stages.diarize import SpeakerSettings
+    from dubkit.stages.probe import probe_source
+    from dubkit.stages.transcribe import load_source_script
+    from dubkit.store.cache import StageCache
+    from eval.asr import LazyRecognizer
+    from tests.dialogues import as_video, build_dialogue
+
+    dialogue = build_dialogue(tmp_path, "reader-fr", ["reader", "fr"], per_speaker=2)
+    script = load_source_script(probe_source(as_video(dialogue)), None, StageCache(tmp_path / "out"),
+                                LazyRecognizer(recognizer=recognizer),
+                                SpeakerSettings(diarize=True, names={"S2": "Claire"}))
+    assert {c.speaker for c in script.cues} == {"S1", "Claire"}
+    assert script.cues[0].speaker == "S1" and abs(script.cues[0].start - dialogue.reference[0][0]) <= 0.3
+    # the LibriVox reader is a man, the Asterisk voice a woman: their median F0 say so
+    assert script.pitch["S1"] < 160 <= script.pitch["Claire"]
