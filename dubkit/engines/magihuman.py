@@ -54,7 +54,8 @@ def _speaker(cue_speaker: str | None, request: WindowRequest) -> str:
     """How the prompt describes the speaker of a line: the user's description (`--speaker Anna="..."`);
     with several speakers and none given, their order and apparent sex from the source's median F0
     ("The second speaker, a woman"), so the model gives each their own face and voice."""
-    descriptions, pitch = request.speaker_descriptions, request.speaker_pitch
+    descriptions = request.speaker_descriptions
+    pitch = request.speaker_pitch
     if cue_speaker and cue_speaker in descriptions:
         return descriptions[cue_speaker]
     if cue_speaker and cue_speaker in pitch and len(pitch) > 1:

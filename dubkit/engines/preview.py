@@ -46,7 +46,7 @@ LINE_RMS_DBFS = -20.0  # voices differ by ~10 dB; level each line before the mix
 FADE_S = 0.02  # fade where speech is cut at the window's end, so the cut does not click
 TRIM_DB = 40  # voices pad lines with silence (OpenJTalk ~0.3 s each side); fit the spoken part only
 MIN_APART_ST = 3.0  # semitones between any two speakers' target F0
-MAX_SHIFT_ST = 12.0  # never shift a line by more than an octave
+MAX_SHIFT_ST = 5.0  # never shift a line by more than a fourth: larger shifts garble it (docs/speakers.md)
 
 
 @dataclass(frozen=True)

@@ -167,12 +167,14 @@ def diarize(
 
 def speaker_pitch(path: str | Path, cues: Sequence[Cue]) -> dict[str, float]:
     """The median F0 (Hz) of each speaker's lines in a media file's audio, speakers in order of first
-    appearance; a speaker whose lines hold no voiced audio is left out."""
+    appearance; lines without a speaker are not measured (their voice stays the language's default).
+    A speaker whose lines hold no voiced audio is left out."""
     audio = read_audio(path, sample_rate=SAMPLE_RATE, mono=True)
     pitch: dict[str, float] = {}
-    for speaker in dict.fromkeys(c.speaker for c in sorted(cues, key=lambda c: c.start or 0.0) if c.speaker):
+    timed = sorted((c for c in cues if c.timed), key=lambda c: c.start)
+    for speaker in dict.fromkeys(c.speaker for c in timed if c.speaker):
         parts = [audio[round(c.start * SAMPLE_RATE) : round(c.end * SAMPLE_RATE)]
-                 for c in cues if c.speaker == speaker and c.timed]
+                 for c in timed if c.speaker == speaker]
         f0 = median_f0(np.concatenate(parts), SAMPLE_RATE) if parts else None
         if f0 is not None:
             pitch[speaker] = round(f0, 1)

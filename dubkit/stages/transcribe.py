@@ -38,7 +38,7 @@ class SourceScript:
     cues: tuple[Cue, ...]
     origin: str  # "file:<path>" or "asr:<model>"
     language: str | None  # detected or given language code of the source speech, if known
-    pitch: dict[str, float] = field(default_factory=dict)  # speaker -> median F0 of their lines (Hz)
+    pitch: dict[str, float] = field(default_factory=dict)  # named speaker -> median F0 of their lines (Hz)
 
 
 def check_cues(cues: Sequence[Cue], duration: float, *, name: str) -> None:
