@@ -126,3 +126,26 @@ def _segment(segment) -> TranscriptSegment:
     return TranscriptSegment(
         start=float(segment.start), end=float(segment.end), text=segment.text, words=words
     )
+
+
+class LazyRecognizer:
+    """A recogniser whose identity is known now and whose model loads on first use.
+
+    A resumed job whose recognitions and verdicts are all cached never loads Whisper; its cache keys
+    still need the model's name. Give `recognizer` to wrap one that is already loaded.
+    """
+
+    def __init__(self, model: str | Path | None = None, *, recognizer: Recognizer | None = None) -> None:
+        self._model = model
+        self._loaded = recognizer
+        self.name = recognizer.name if recognizer is not None else resolve_model(model).name
+
+    def get(self) -> Recognizer:
+        """The loaded recogniser (shared per process, see shared_recognizer)."""
+        if self._loaded is None:
+            self._loaded = shared_recognizer(self._model)
+        return self._loaded
+
+    def transcribe(self, audio, language: Language | str | None) -> Transcript:
+        """As Recognizer.transcribe, loading the model the first time."""
+        return self.get().transcribe(audio, language)

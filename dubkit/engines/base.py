@@ -63,6 +63,7 @@ class Engine(Protocol):
 
     name: str
     is_preview: bool
+    uses_seed: bool  # False: the output does not depend on the seed, so the gate loop never retries
 
     def identity(self) -> dict[str, Any]:
         """Everything that changes the output besides the request (versions, voices, checkpoint

@@ -86,7 +86,7 @@ def fit_frames(frames: np.ndarray, reference: np.ndarray | None, width: int, hei
     """Generated frames at the source's size.
 
     Same aspect (within 2 %): resized. Otherwise the model saw the centre crop of the reference at its
-    own aspect (MAGIHUMAN.md §8.5), so the frames are resized to that crop and pasted into the
+    own aspect (the reference image is centre-cropped to the target aspect, docs/model.md), so the frames are resized to that crop and pasted into the
     reference frame; the border keeps the window's first source frame.
     """
     n, h, w, _ = frames.shape

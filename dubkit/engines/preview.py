@@ -76,6 +76,7 @@ class PreviewEngine:
 
     name = "preview"
     is_preview = True
+    uses_seed = False  # the voice is deterministic: a retry with another seed would say the same
 
     def __init__(
         self,

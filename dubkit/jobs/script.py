@@ -20,7 +20,11 @@ from typing import Mapping, Sequence
 
 from dubkit.adapters.subtitles import TIMED_FORMATS, read_script, write_script
 from dubkit.errors import InputError, OutputError, ScriptError
+from dubkit.stages.probe import probe_source
+from dubkit.stages.transcribe import language_from_name, load_source_script
+from dubkit.store.cache import StageCache
 from dubkit.store.files import atomic_write_text, check_output_dir
+from dubkit.translate.scripts import find_script, load_translation
 from dubkit.translate.template import (
     LINE_BREAK,
     TEMPLATE_FORMATS,
@@ -28,6 +32,7 @@ from dubkit.translate.template import (
     template_text,
 )
 from dubkit.translate.timing import LineFit, fit_line, max_units
+from eval.asr import LazyRecognizer
 from eval.types import Cue
 from langs import Language
 
@@ -160,8 +165,6 @@ SCRIPT_SUFFIXES = tuple(TIMED_FORMATS)  # MEDIA with one of these is a source sc
 def _script_stem(path: Path) -> str:
     """The job's stem when MEDIA is a script: `ad.en.srt` and `ad.source.srt` stand for `ad`, so the
     outputs are `ad.zh.template.srt` (not `ad.en.zh...`) and `ad.zh.srt` beside it is found."""
-    from dubkit.stages.transcribe import language_from_name
-
     base, _, tag = path.stem.rpartition(".")
     return base if base and (tag == "source" or language_from_name(path)) else path.stem
 
@@ -177,13 +180,6 @@ def make_script_package(
     Finished translated scripts found for a language (beside the media or in `scripts_dir`, see
     dubkit.translate.scripts) are fit-checked too, so a translator sees which lines are too long.
     """
-    # Imported here: the translate package reads templates through this module.
-    from dubkit.stages.plan import MAX_WINDOW
-    from dubkit.stages.probe import probe_source
-    from dubkit.stages.transcribe import load_source_script
-    from dubkit.store.cache import StageCache
-    from dubkit.translate.scripts import find_script, load_translation
-
     media, out_dir = Path(media), Path(out_dir)
     duration = None
     if media.suffix.lower() in SCRIPT_SUFFIXES and source_script is None:
@@ -193,14 +189,9 @@ def make_script_package(
         source = probe_source(media)
         duration = source.duration
 
-        from eval.asr import shared_recognizer
-        from eval.whisper_models import resolve_model
-
         # The same recognition cache as `dubkit localize` (keyed by the recogniser's identity).
-        asr_name = recognizer.name if recognizer is not None else resolve_model(asr_model).name
-        cues = load_source_script(source, source_script, cache=StageCache(_ensure_dir(out_dir)),
-                                  recognizer=lambda: recognizer or shared_recognizer(asr_model),
-                                  asr_name=asr_name, max_cue=MAX_WINDOW).cues
+        lazy = LazyRecognizer(asr_model, recognizer=recognizer)
+        cues = load_source_script(source, source_script, StageCache(_ensure_dir(out_dir)), lazy).cues
     translations = {}
     for lang in languages:
         found = find_script(media, lang, scripts_dir)

@@ -15,30 +15,35 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from dubkit.adapters import ffmpeg
 from dubkit.adapters.av import read_audio
+from dubkit.adapters.images import thumbnail_uri
 from dubkit.adapters.subtitles import PREVIEW_NOTE, write_script
 from dubkit.adapters.tts import package_version
 from dubkit.engines.base import WindowRender
 from dubkit.errors import InputError, MediaError, OutputError
+from dubkit.stages.plan import Plan
 from dubkit.stages.probe import SourceInfo
-from dubkit.stages.render import ASR_RATE, Scorer, WindowOutcome, load_chosen_render
-from dubkit.stages.report import LanguageSummary, thumbnail_uri
+from dubkit.stages.render import (
+    ASR_RATE,
+    SpeechGate,
+    Verdict,
+    WindowOutcome,
+    load_chosen_render,
+)
 from dubkit.stages.translate import LanguageScript
 from dubkit.store.cache import StageCache, cache_key
 from dubkit.store.files import file_digest
-from dubkit.translate.glossary import check_speech, load_glossary
+from dubkit.translate.glossary import GlossaryViolation, check_speech, load_glossary
+from dubkit.translate.timing import LineFit
 from eval.types import Cue
-
-if TYPE_CHECKING:
-    from langs import Language
+from langs import Language
 
 SAMPLE_RATE = 48_000
 DUCK_DB = -30.0  # the original under new speech: at -18 and -24 dB Whisper base still heard the English
@@ -77,8 +82,7 @@ class AssemblyResult:
 
 
 def assemble(
-    source: Path,
-    info,
+    source: SourceInfo,
     renders: Sequence[PlacedRender],
     cues: Sequence[Cue],
     language: Language,
@@ -91,75 +95,82 @@ def assemble(
 ) -> AssemblyResult:
     """Write `<stem>.<lang>.mp4` (H.264 + AAC + language-tagged mov_text) and `<stem>.<lang>.srt`.
 
-    `info` is the source's probe (needs .duration, .fps, .width, .height, .has_audio). The output
-    lasts exactly the source's duration. `preview=True` tags the mp4 title/comment and the SRT.
-    With no cues at all (and not a preview) the SRT is empty and the mp4 has no subtitle track.
+    The output lasts exactly the source's duration. `preview=True` tags the mp4 title/comment and
+    the SRT. With no cues at all (and not a preview) the SRT is empty and the mp4 has no subtitle track.
     """
-    source, out_dir = Path(source), Path(out_dir)
-    _check_inputs(source, info, renders, loudness, me_track)
-    stem = stem or source.stem
+    out_dir = Path(out_dir)
+    _check_inputs(source, renders, loudness, me_track)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OutputError(f"cannot create output folder {out_dir}: {err}") from err
-    duration = float(info.duration)
-    n = round(duration * SAMPLE_RATE)
-
-    speech = _speech_timeline(renders, n)  # 1
-    if me_track is not None:  # 2
-        bed = _fit_length(_read_audio(Path(me_track)), n)
-    elif info.has_audio:
-        bed = _fit_length(_read_audio(source), n) * _duck_gain(speech, renders, n)[:, None]
-    else:
-        bed = np.zeros((n, 2), np.float32)
-    mix, measured = _normalise(bed + speech, loudness)  # 3
-
-    video = out_dir / f"{stem}.{language.code}.mp4"
-    srt = out_dir / f"{stem}.{language.code}.srt"
-    lang3 = ISO639_2.get(language.code, "und")
-    metadata = ()
-    if preview:
-        metadata = (("title", f"{PREVIEW_TAG} ({language.code})"),
-                    ("comment", f"{PREVIEW_TAG}: synthetic voice-over, original picture"))
-    subtitle_cues = _subtitle_cues(cues, duration, preview)
+    mix, measured = _mix(source, renders, me_track, loudness)  # steps 1-3
+    stem = stem or source.path.stem
+    video, srt = out_dir / f"{stem}.{language.code}.mp4", out_dir / f"{stem}.{language.code}.srt"
     try:
-        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".assemble-") as tmp:  # 4
-            tmp = Path(tmp)
-            wav = tmp / "mix.wav"
-            import scipy.io.wavfile  # heavy import, only when writing
-
-            scipy.io.wavfile.write(wav, SAMPLE_RATE, mix.astype(np.float32))
-            tmp_srt = _write_srt(subtitle_cues, tmp / srt.name)
-            overlays = tuple(
-                ffmpeg.Overlay(ffmpeg.encode_frames(r.render.frames, r.render.fps, tmp / f"window{i}.mp4"),
-                               r.start, r.end)
-                for i, r in enumerate(renders) if r.render.frames is not None
-            )
-            tmp_video = ffmpeg.mux(ffmpeg.MuxSpec(
-                source=source, audio=wav, subtitles=tmp_srt if subtitle_cues else None, out=tmp / video.name,
-                duration=duration, fps=float(info.fps), width=int(info.width), height=int(info.height),
-                language=lang3, overlays=overlays, metadata=metadata,
-                badge=_preview_badge(tmp, int(info.height)) if preview else None,
-            ))
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".assemble-") as tmp:  # step 4
+            tmp_video, tmp_srt = _encode(source, renders, mix, cues, language, preview, Path(tmp) / video.name)
             os.replace(tmp_srt, srt)
             os.replace(tmp_video, video)
     except OSError as err:  # full disk, permissions: name the folder, keep earlier outputs
         raise OutputError(f"cannot write {video.name} / {srt.name} in {out_dir}: {err}") from err
-    return AssemblyResult(video, srt, language.code, duration, measured, preview)
+    return AssemblyResult(video, srt, language.code, source.duration, measured, preview)
 
 
-def _check_inputs(source: Path, info, renders, loudness: float, me_track: Path | None) -> None:
-    if not source.is_file():
-        raise MediaError(f"source {source} does not exist")
-    if not getattr(info, "fps", None) or not getattr(info, "width", None):
-        raise MediaError(f"source {source} has no video stream to assemble onto")
+def _mix(source: SourceInfo, renders: Sequence[PlacedRender], me_track: Path | None,
+         loudness: float) -> tuple[np.ndarray, float]:
+    """Steps 1-3: the new speech on the timeline, over the M&E stem or the ducked original, normalised."""
+    n = round(source.duration * SAMPLE_RATE)
+    speech = _speech_timeline(renders, n)
+    if me_track is not None:
+        bed = _fit_length(_read_audio(Path(me_track)), n)
+    elif source.has_audio:
+        bed = _fit_length(_read_audio(source.path), n) * _duck_gain(speech, renders, n)[:, None]
+    else:
+        bed = np.zeros((n, 2), np.float32)
+    return _normalise(bed + speech, loudness)
+
+
+def _encode(source: SourceInfo, renders: Sequence[PlacedRender], mix: np.ndarray, cues: Sequence[Cue],
+            language: Language, preview: bool, video: Path) -> tuple[Path, Path]:
+    """Step 4 in a scratch folder: the mix as WAV, the SRT, generated windows as clips, then the mux."""
+    import scipy.io.wavfile  # heavy import, only when writing
+
+    tmp = video.parent
+    wav = tmp / "mix.wav"
+    scipy.io.wavfile.write(wav, SAMPLE_RATE, mix.astype(np.float32))
+    subtitle_cues = _subtitle_cues(cues, source.duration, preview)
+    srt = _write_srt(subtitle_cues, tmp / video.with_suffix(".srt").name)
+    overlays = tuple(
+        ffmpeg.Overlay(ffmpeg.encode_frames(r.render.frames, r.render.fps, tmp / f"window{i}.mp4"), r.start, r.end)
+        for i, r in enumerate(renders) if r.render.frames is not None
+    )
+    metadata = ()
+    if preview:
+        metadata = (("title", f"{PREVIEW_TAG} ({language.code})"),
+                    ("comment", f"{PREVIEW_TAG}: synthetic voice-over, original picture"))
+    muxed = ffmpeg.mux(ffmpeg.MuxSpec(
+        source=source.path, audio=wav, subtitles=srt if subtitle_cues else None, out=video,
+        duration=source.duration, fps=source.fps, width=source.width, height=source.height,
+        language=ISO639_2.get(language.code, "und"), overlays=overlays, metadata=metadata,
+        badge=_preview_badge(tmp, source.height) if preview else None,
+    ))
+    return muxed, srt
+
+
+def _check_inputs(source: SourceInfo, renders, loudness: float, me_track: Path | None) -> None:
+    if not source.path.is_file():
+        raise MediaError(f"source {source.path} does not exist")
+    if not source.fps or not source.width:
+        raise MediaError(f"source {source.path} has no video stream to assemble onto")
     if not -70.0 <= loudness <= -5.0:
         raise InputError(f"loudness target {loudness} LUFS is outside the sensible range [-70, -5]")
     if me_track is not None and not Path(me_track).is_file():
         raise MediaError(f"music-and-effects track {me_track} does not exist")
     for r in renders:
-        if not 0 <= r.start < r.end <= info.duration + 1e-3:
-            raise InputError(f"window [{r.start:.3f}, {r.end:.3f}] lies outside {source} (0 to {info.duration:.3f} s)")
+        if not 0 <= r.start < r.end <= source.duration + 1e-3:
+            raise InputError(f"window [{r.start:.3f}, {r.end:.3f}] lies outside {source.path} "
+                             f"(0 to {source.duration:.3f} s)")
         audio = r.render.audio
         if audio.ndim != 2 or audio.shape[1] not in (1, 2):
             raise InputError(f"window at {r.start:.3f} s: audio must be (samples, 1|2), got {audio.shape}")
@@ -285,6 +296,19 @@ def _write_srt(cues: Sequence[Cue], path: Path) -> Path:
 
 
 @dataclass(frozen=True)
+class DeliverySettings:
+    """Where and how a job delivers: the output folder, the cache, the mix's bed and loudness target,
+    whether outputs are labelled PREVIEW, and the glossary checked against what was heard."""
+
+    out: Path
+    cache: StageCache
+    preview: bool = False
+    me_track: Path | None = None
+    loudness: float = -23.0
+    glossary: Path | None = None
+
+
+@dataclass(frozen=True)
 class LanguageOutput:
     """The files written for one language and its verdict."""
 
@@ -297,93 +321,118 @@ class LanguageOutput:
     reasons: tuple[str, ...] = ()  # why it failed, in words (empty when it passed)
 
 
-def _assembled(source, ls, outcomes, renders, engine, cache: StageCache, out: Path, me_track, loudness) -> dict:
+@dataclass(frozen=True)
+class LanguageSummary:
+    """Everything the report says about one target language."""
+
+    language: str
+    passed: bool
+    outcomes: tuple[WindowOutcome, ...]
+    script_origin: str
+    glossary_violations: tuple[GlossaryViolation, ...] = ()
+    timing_overflows: tuple[LineFit, ...] = ()
+    video: Path | None = None
+    subtitles: Path | None = None
+    loudness_lufs: float | None = None
+    duration: float | None = None
+    thumbnails: dict[int, str] = field(default_factory=dict)  # window index -> data URI
+    reasons: tuple[str, ...] = ()  # why the language failed, in words
+    delivered: Verdict | None = None  # the gate on the finished file
+    delivered_seconds: float = 0.0  # recognition time this run spent on it (0 when cached)
+
+    @property
+    def output(self) -> LanguageOutput:
+        return LanguageOutput(self.language, self.video, self.subtitles, self.passed, self.loudness_lufs,
+                              self.duration, self.reasons)
+
+
+def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settings: DeliverySettings) -> dict:
+    """The language's files, reused when the same inputs already produced them on disk."""
     key = cache_key(
-        "assemble", mix=identity(), source=source.digest, language=ls.language.code, out=str(out.resolve()),
-        renders=[[o.start, o.end, o.chosen_attempt.render_key] for o in outcomes],
-        cues=[[c.text, c.start, c.end, c.speaker] for c in ls.cues], preview=engine.is_preview,
-        me_track=file_digest(me_track) if me_track else None, loudness=loudness,
+        "assemble", mix=identity(), source=source.digest, language=ls.language.code,
+        out=str(settings.out.resolve()), renders=[[o.start, o.end, o.chosen_attempt.render_key] for o in outcomes],
+        cues=[[c.text, c.start, c.end, c.speaker] for c in ls.cues], preview=settings.preview,
+        me_track=file_digest(settings.me_track) if settings.me_track else None, loudness=settings.loudness,
     )
-    hit = cache.get_json("assemble", key)
+    hit = settings.cache.get_json("assemble", key)
     if hit is not None and all(
         Path(hit[k]).is_file() and file_digest(Path(hit[k])) == hit[k + "_sha256"] for k in ("video", "subtitles")
     ):
         return hit
     placed = [PlacedRender(o.start, o.end, renders[o.window_index]) for o in outcomes]
-    result = assemble(source.path, source, placed, ls.cues, ls.language, out, me_track=me_track,
-                      loudness=loudness, preview=engine.is_preview)
+    result = assemble(source, placed, ls.cues, ls.language, settings.out, me_track=settings.me_track,
+                      loudness=settings.loudness, preview=settings.preview)
     hit = {"video": str(result.video), "subtitles": str(result.subtitles), "loudness_lufs": result.loudness_lufs,
            "duration": result.duration, "video_sha256": file_digest(result.video),
            "subtitles_sha256": file_digest(result.subtitles)}
-    cache.put_json("assemble", key, hit)
+    settings.cache.put_json("assemble", key, hit)
     return hit
 
 
-def _delivered(files: dict, ls: LanguageScript, scorer: Scorer, scorer_identity: dict, cache: StageCache) -> dict:
+def _delivered(files: dict, ls: LanguageScript, gate_: SpeechGate, cache: StageCache) -> tuple[Verdict, bool]:
     """The gate on the finished file: what a client's QA would hear, so a mix that buries the speech
-    (or original speech left under it) fails here even when every window passed on its own."""
-    key = cache_key("delivered", video=files["video_sha256"], scorer=scorer_identity,
+    (or original speech left under it) fails here even when every window passed on its own.
+    Returns the verdict and whether it came from the cache."""
+    key = cache_key("delivered", video=files["video_sha256"], scorer=gate_.identity,
                     lines=[c.text for c in ls.cues])
     hit = cache.get_json("delivered", key)
     if hit is not None:
-        return {**hit, "cached": True}
-    t0 = time.perf_counter()
-    hit = scorer(read_audio(Path(files["video"]), sample_rate=ASR_RATE), tuple(c.text for c in ls.cues))
-    hit["seconds"] = round(time.perf_counter() - t0, 3)  # recognition time, for the job's timings
-    cache.put_json("delivered", key, hit)
-    return {**hit, "cached": False}
+        return Verdict.from_json(hit), True
+    verdict = gate_.score(read_audio(Path(files["video"]), sample_rate=ASR_RATE), tuple(c.text for c in ls.cues))
+    cache.put_json("delivered", key, verdict.to_json())
+    return verdict, False
 
 
-def finish_language(
-    source: SourceInfo,
-    ls: LanguageScript,
-    outcomes: Sequence[WindowOutcome],
-    references: dict[int, np.ndarray],
-    engine,
-    cache: StageCache,
-    *,
-    out: Path,
-    me_track: Path | None,
-    loudness: float,
-    glossary: Path | None,
-    scorer: Scorer,
-    scorer_identity: dict,
-) -> tuple[LanguageSummary, LanguageOutput]:
-    """Assemble (or reuse) the language's mp4 + srt and judge it: it passes when every window passed
-    the gate, the delivered file's speech (after mixing, ducking and loudness) passes it too, and its
-    script keeps every glossary term. Glossary terms missing from what was heard are reported but do
-    not fail it on their own (the gate already scores the speech)."""
-    renders = {o.window_index: load_chosen_render(cache, o) for o in outcomes}
-    files = _assembled(source, ls, outcomes, renders, engine, cache, out, me_track, loudness)
-    delivered = _delivered(files, ls, scorer, scorer_identity, cache) if outcomes else None
-    violations = list(ls.glossary_violations)
-    if glossary is not None:
-        terms = load_glossary(glossary)
-        for o in outcomes:
-            violations += [asdict(v) for v in check_speech(
-                " ".join(o.lines), o.chosen_attempt.heard, terms, ls.language,
-                index=o.window_index, start=o.start, end=o.end)]
+def _heard_violations(outcomes, ls: LanguageScript, glossary: Path | None) -> tuple[GlossaryViolation, ...]:
+    """Glossary terms missing from what the recogniser heard in each window."""
+    if glossary is None:
+        return ()
+    terms = load_glossary(glossary)
+    return tuple(v for o in outcomes for v in check_speech(
+        " ".join(o.lines), o.chosen_attempt.heard, terms, ls.language, index=o.window_index, start=o.start,
+        end=o.end))
+
+
+def _reasons(outcomes, violations, delivered: Verdict | None) -> tuple[str, ...]:
+    """Why a language fails, in words: windows that failed the gate, glossary terms missing from a
+    script or translation, a delivered file that failed the gate."""
     reasons = [
         f"window {o.start:.2f}-{o.end:.2f} s failed the speech gate: {a.metric.upper()} {a.error_rate:.2f} > "
         f"{a.threshold:.2f} after {len(o.attempts)} attempt(s)"
         for o in outcomes if not o.passed for a in (o.chosen_attempt,)
-    ] + [
-        f'glossary term "{v["term"]}" missing from the {v["where"]}: {v["text"]}'
-        for v in violations if v["where"] != "speech"]
-    if delivered is not None and not delivered["passed"]:
-        reasons.append(f"the delivered file failed the speech gate: {delivered['metric'].upper()} "
-                       f"{delivered['error_rate']:.2f} > {delivered['threshold']:.2f}")
+    ] + [f'glossary term "{v.term}" missing from the {v.where}: {v.text}' for v in violations if v.where != "speech"]
+    if delivered is not None and not delivered.passed:
+        reasons.append(f"the delivered file failed the speech gate: {delivered.metric.upper()} "
+                       f"{delivered.error_rate:.2f} > {delivered.threshold:.2f}")
+    return tuple(reasons)
+
+
+def deliver_language(
+    source: SourceInfo,
+    plan: Plan,
+    ls: LanguageScript,
+    outcomes: Sequence[WindowOutcome],
+    settings: DeliverySettings,
+    gate_: SpeechGate,
+) -> LanguageSummary:
+    """Assemble (or reuse) the language's mp4 + srt and judge it: it passes when every window passed
+    the gate, the delivered file's speech (after mixing, ducking and loudness) passes it too, and its
+    script keeps every glossary term. Glossary terms missing from what was heard are reported but do
+    not fail it on their own (the gate already scores the speech)."""
+    renders = {o.window_index: load_chosen_render(settings.cache, o) for o in outcomes}
+    files = _assembled(source, ls, outcomes, renders, settings)
+    delivered, delivered_cached = _delivered(files, ls, gate_, settings.cache) if outcomes else (None, True)
+    violations = ls.glossary_violations + _heard_violations(outcomes, ls, settings.glossary)
+    reasons = _reasons(outcomes, violations, delivered)
     thumbs = {}
     for o in outcomes:
         frames = renders[o.window_index].frames
-        frame = frames[len(frames) // 2] if frames is not None and len(frames) else references[o.window_index]
+        frame = frames[len(frames) // 2] if frames is not None and len(frames) else plan.references[o.window_index]
         thumbs[o.window_index] = thumbnail_uri(frame)
-    video, subtitles = Path(files["video"]), Path(files["subtitles"])
-    summary = LanguageSummary(
+    return LanguageSummary(
         language=ls.language.code, passed=not reasons, outcomes=tuple(outcomes), script_origin=ls.origin,
-        glossary_violations=tuple(violations), timing_overflows=ls.timing_overflows, video=video,
-        subtitles=subtitles, loudness_lufs=files["loudness_lufs"], duration=files["duration"],
-        thumbnails=thumbs, reasons=tuple(reasons), delivered=delivered,
+        glossary_violations=violations, timing_overflows=ls.timing_overflows, video=Path(files["video"]),
+        subtitles=Path(files["subtitles"]), loudness_lufs=files["loudness_lufs"], duration=files["duration"],
+        thumbnails=thumbs, reasons=reasons, delivered=delivered,
+        delivered_seconds=0.0 if delivered_cached or delivered is None else delivered.seconds,
     )
-    return summary, LanguageOutput(ls.language.code, video, subtitles, not reasons, files["loudness_lufs"],
-                                   files["duration"], tuple(reasons))

@@ -14,10 +14,13 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from dubkit.adapters.av import read_frames, small_frames
 from dubkit.errors import ScriptError
+from dubkit.stages.probe import SourceInfo
+from dubkit.store.cache import StageCache, cache_key
 from eval.types import Cue
 
-# The model's clip length (MAGIHUMAN.md §10.4 lengths; the official examples generate 5-8 s clips).
+# The model's clip length (docs/model.md: 25 fps, 25·S + 1 frames; the official examples generate 5-8 s clips).
 MAX_WINDOW = 8.0
 # Cues closer than this share a window: a short breath is not worth a separate generation.
 JOIN_GAP = 0.6
@@ -169,15 +172,11 @@ def assign_lines(windows: Sequence[Window], cues: Sequence[Cue]) -> tuple[tuple[
     return tuple(tuple(sorted(b, key=lambda c: c.start)) for b in buckets)
 
 
-def shot_cuts(path: Path, digest: str, fps: float, cache) -> tuple[float, ...]:
+def shot_cuts(path: Path, digest: str, fps: float, cache: StageCache) -> tuple[float, ...]:
     """Shot cuts of the source, cached by its content digest and the detection threshold."""
-    from dubkit.store.cache import cache_key
-
     key = cache_key("cuts", source=digest, rule=[CUT_FLOOR, CUT_RATIO, CUT_HIST, CUT_CONTEXT], fps=fps)
     hit = cache.get_json("cuts", key)
     if hit is None:
-        from dubkit.adapters.av import small_frames
-
         hit = {"cuts": list(cut_times(small_frames(path), fps))}
         cache.put_json("cuts", key, hit)
     return tuple(hit["cuts"])
@@ -185,7 +184,25 @@ def shot_cuts(path: Path, digest: str, fps: float, cache) -> tuple[float, ...]:
 
 def first_frames(path: Path, windows: Sequence[Window]) -> dict[int, np.ndarray]:
     """Each window's first source frame (the generator's reference image), in one decoding pass."""
-    from dubkit.adapters.av import read_frames
-
     frames = read_frames(path, [w.start for w in windows]) if windows else []
     return {w.index: f for w, f in zip(windows, frames)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Stage 3's result: where the shots change, the windows to regenerate, each window's first
+    frame (the generator's reference image) and the frame size every render must match."""
+
+    cuts: tuple[float, ...]
+    windows: tuple[Window, ...]
+    references: dict[int, np.ndarray]
+    width: int
+    height: int
+
+
+def make_plan(source: SourceInfo, cues: Sequence[Cue], cache: StageCache) -> Plan:
+    """Shot cuts (cached), windows that never cross a cut, and their reference frames."""
+    cuts = shot_cuts(source.path, source.digest, source.fps, cache)
+    windows = plan_windows(cues, duration=source.duration, fps=source.fps, cuts=cuts)
+    return Plan(cuts=cuts, windows=windows, references=first_frames(source.path, windows),
+                width=source.width, height=source.height)

@@ -1,4 +1,4 @@
-"""Stage 5+6: render one (window, language) with an engine, score its speech with the gate, retry.
+"""Stage 6, render: each (window, language) through the engine, its speech scored by the gate, retried.
 
 Each attempt is rendered with a new seed, transcribed by the recogniser and scored against the
 window's lines; the loop stops at the first attempt that passes or after `max_attempts`. Every
@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from math import gcd
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from dubkit.engines.base import Engine, WindowRender, WindowRequest
+from dubkit.stages.plan import Plan
 from dubkit.store.cache import StageCache, cache_key
+from eval.asr import LazyRecognizer
+from eval.gate import gate, resolve_threshold
+from langs import Language
 
 ASR_RATE = 16_000
 
@@ -139,64 +144,126 @@ def load_chosen_render(cache: StageCache, outcome: WindowOutcome) -> WindowRende
     return loaded[0]
 
 
-Scorer = Callable[[np.ndarray, tuple[str, ...]], dict]
-"""(16 kHz mono audio, reference lines) -> {"passed", "error_rate", "metric", "threshold", "heard"}."""
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's verdict on one piece of audio: what was heard and how it scored."""
+
+    passed: bool
+    error_rate: float
+    metric: str  # "wer" | "cer"
+    threshold: float
+    heard: str
+    notes: tuple[str, ...] = ()
+    seconds: float = 0.0  # recognition time
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Verdict":
+        return cls(passed=bool(data["passed"]), error_rate=float(data["error_rate"]), metric=str(data["metric"]),
+                   threshold=float(data["threshold"]), heard=str(data["heard"]),
+                   notes=tuple(data.get("notes", ())), seconds=float(data.get("seconds", 0.0)))
 
 
-def run_window(
-    engine: Engine,
-    request: WindowRequest,
-    *,
-    scorer: Scorer,
-    scorer_identity: dict,
-    cache: StageCache,
-    max_attempts: int,
-    base_seed: int,
-    context: dict,
-) -> WindowOutcome:
+@dataclass(frozen=True)
+class SpeechGate:
+    """One language's gate: the recogniser hears 16 kHz mono audio, eval.gate scores it against lines.
+
+    `identity` (model, language, threshold) keys cached verdicts, so a new threshold re-scores
+    without re-rendering and a resumed run whose verdicts are cached never loads the model.
+    """
+
+    recognizer: LazyRecognizer
+    language: Language
+    threshold: float
+
+    @property
+    def identity(self) -> dict:
+        return {"asr": self.recognizer.name, "language": self.language.code, "threshold": self.threshold}
+
+    def score(self, audio: np.ndarray, lines: Sequence[str]) -> Verdict:
+        t0 = time.perf_counter()
+        transcript = self.recognizer.transcribe(audio, self.language)
+        result = gate(" ".join(lines), transcript, self.language, self.threshold)
+        return Verdict(passed=result.passed, error_rate=result.error_rate, metric=result.metric,
+                       threshold=result.threshold, heard=transcript.text, notes=tuple(result.notes),
+                       seconds=time.perf_counter() - t0)
+
+
+def speech_gate(recognizer: LazyRecognizer, language: Language, threshold: float | None) -> SpeechGate:
+    """The gate for `language` at `threshold` (None: the language's default, eval.gate)."""
+    return SpeechGate(recognizer, language, resolve_threshold(language, threshold))
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How a job renders: the engine, where results are cached, how hard it retries, what it conditions on.
+
+    `context` identifies inputs a request holds by value (the source's and voice track's digests).
+    """
+
+    engine: Engine
+    cache: StageCache
+    max_attempts: int = 3
+    base_seed: int = 0
+    speakers: Mapping[str, str] = field(default_factory=dict)
+    voice_track: Path | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _attempt_count(engine: Engine, max_attempts: int) -> int:
+    """An engine whose output does not depend on the seed (preview) gets one attempt: another
+    seed would render the same audio."""
+    return max_attempts if engine.uses_seed else 1
+
+
+def _render_attempt(settings: RenderSettings, request: WindowRequest) -> tuple[str, dict, WindowRender | None]:
+    """The render for one attempt: from the cache when finished there, else from the engine."""
+    rkey = render_key(settings.engine.identity(), request, dict(settings.context))
+    # A finished render is known by its JSON alone: a resumed run reads no pixels it does not need.
+    meta = settings.cache.get_json("render", rkey)
+    if meta is not None and not _complete(settings.cache, rkey, meta):
+        meta = None  # a damaged entry is rendered again, never trusted
+    render = None
+    if meta is None:
+        t0 = time.perf_counter()
+        render = settings.engine.render(request)
+        meta = _store_render(settings.cache, rkey, render, time.perf_counter() - t0)
+    return rkey, meta, render
+
+
+def _verdict(gate_: SpeechGate, cache: StageCache, rkey: str, render: WindowRender | None,
+             lines: tuple[str, ...]) -> tuple[Verdict, bool]:
+    """The gate's verdict on a render, from the cache when this render was scored by this gate."""
+    gkey = cache_key("gate", render=rkey, scorer=gate_.identity, lines=lines)
+    hit = cache.get_json("gate", gkey)
+    if hit is not None:
+        return Verdict.from_json(hit), True
+    audio, rate = (render.audio, render.sample_rate) if render is not None else _cached_audio(cache, rkey)
+    verdict = gate_.score(to_asr_audio(audio, rate), lines)
+    cache.put_json("gate", gkey, verdict.to_json())
+    return verdict, False
+
+
+def run_window(settings: RenderSettings, request: WindowRequest, gate_: SpeechGate) -> WindowOutcome:
     """Render, gate and retry one (window, language); returns every attempt and the chosen one.
 
     `request.seed` is ignored: attempt k uses window_seed(base_seed, index, language, k).
-    `context` identifies inputs the request holds by value (source digest, voice-track digest).
-    An engine whose output does not depend on the seed (preview: `uses_seed` False, or a preview
-    engine without the attribute) gets one attempt: another seed would render the same audio.
     """
-    identity = engine.identity()
-    if not getattr(engine, "uses_seed", not engine.is_preview):
-        max_attempts = 1
     lines = tuple(c.text for c in request.lines)
     attempts: list[Attempt] = []
-    for number in range(1, max_attempts + 1):
-        seed = window_seed(base_seed, request.index, request.language.code, number)
-        attempt_request = replace(request, seed=seed)
-        rkey = render_key(identity, attempt_request, context)
-        # A finished render is known by its JSON alone: a resumed run reads no pixels it does not need.
-        meta = cache.get_json("render", rkey)
-        if meta is not None and not _complete(cache, rkey, meta):
-            meta = None  # a damaged entry is rendered again, never trusted
-        render = None
-        if meta is None:
-            t0 = time.perf_counter()
-            render = engine.render(attempt_request)
-            meta = _store_render(cache, rkey, render, time.perf_counter() - t0)
-        gkey = cache_key("gate", render=rkey, scorer=scorer_identity, lines=lines)
-        verdict = cache.get_json("gate", gkey)
-        gate_cached = verdict is not None
-        if verdict is None:
-            audio, rate = (render.audio, render.sample_rate) if render is not None else _cached_audio(cache, rkey)
-            t0 = time.perf_counter()
-            verdict = scorer(to_asr_audio(audio, rate), lines)
-            verdict["seconds"] = time.perf_counter() - t0
-            cache.put_json("gate", gkey, verdict)
-        cached = render is None
+    for number in range(1, _attempt_count(settings.engine, settings.max_attempts) + 1):
+        seed = window_seed(settings.base_seed, request.index, request.language.code, number)
+        rkey, meta, render = _render_attempt(settings, replace(request, seed=seed))
+        verdict, gate_cached = _verdict(gate_, settings.cache, rkey, render, lines)
         attempts.append(Attempt(
-            number=number, seed=seed, passed=bool(verdict["passed"]),
-            error_rate=float(verdict["error_rate"]), metric=verdict["metric"],
-            threshold=float(verdict["threshold"]), heard=verdict["heard"], reference=" ".join(lines),
-            render_key=rkey, seconds_render=float(meta["seconds"]), seconds_gate=float(verdict["seconds"]),
-            cached=cached, gate_cached=gate_cached, info=dict(meta["info"]),
+            number=number, seed=seed, passed=verdict.passed, error_rate=verdict.error_rate,
+            metric=verdict.metric, threshold=verdict.threshold, heard=verdict.heard, reference=" ".join(lines),
+            render_key=rkey, seconds_render=float(meta["seconds"]), seconds_gate=verdict.seconds,
+            cached=render is None, gate_cached=gate_cached, info=dict(meta["info"]),
         ))
-        if attempts[-1].passed:
+        if verdict.passed:
             break
     best = next((i for i, a in enumerate(attempts) if a.passed),
                 min(range(len(attempts)), key=lambda i: attempts[i].error_rate))
@@ -206,46 +273,11 @@ def run_window(
     )
 
 
-def speech_scorer(recognizer, language, threshold: float | None, *, name: str | None = None) -> tuple[Scorer, dict]:
-    """A Scorer for one language: the recogniser (eval.asr) hears the audio, the gate (eval.gate)
-    scores it against the lines. Returns the scorer and its identity for cache keys.
-
-    `recognizer` is an eval.asr.Recognizer, or a callable that builds one when first needed (then
-    `name`, its model identity, is required): a resumed run whose verdicts are all cached never
-    loads the model.
-    """
-    from eval.gate import gate, resolve_threshold
-
-    limit = resolve_threshold(language, threshold)
-    get = recognizer if callable(recognizer) and not hasattr(recognizer, "transcribe") else (lambda: recognizer)
-
-    def score(audio: np.ndarray, lines: tuple[str, ...]) -> dict:
-        transcript = get().transcribe(audio, language)
-        result = gate(" ".join(lines), transcript, language, limit)
-        return {"passed": result.passed, "error_rate": result.error_rate, "metric": result.metric,
-                "threshold": result.threshold, "heard": transcript.text, "notes": list(result.notes)}
-
-    model = name if name is not None else recognizer.name
-    return score, {"asr": model, "language": language.code, "threshold": limit}
-
-
 def render_language(
-    engine: Engine,
-    windows,
-    lines_per_window,
-    language,
-    *,
-    reference_frames,
-    width: int,
-    height: int,
-    speakers: dict[str, str],
-    voice_track,
-    scorer: Scorer,
-    scorer_identity: dict,
-    cache: StageCache,
-    max_attempts: int,
-    base_seed: int,
-    context: dict,
+    settings: RenderSettings,
+    plan: Plan,
+    lines_per_window: Sequence[Sequence],
+    gate_: SpeechGate,
     on_window: Callable[[WindowOutcome], None] | None = None,
 ) -> tuple[WindowOutcome, ...]:
     """run_window for every window of one language that has lines, in order.
@@ -254,16 +286,16 @@ def render_language(
     its original frames and sound stay, which is what the source had there besides speech.
     """
     outcomes = []
-    for window, lines in zip(windows, lines_per_window):
+    for window, lines in zip(plan.windows, lines_per_window):
         if not lines:
             continue
         request = WindowRequest(
-            index=window.index, start=window.start, end=window.end, language=language, lines=tuple(lines),
-            seed=0, reference_frame=reference_frames[window.index], speaker_descriptions=dict(speakers),
-            voice_track=voice_track, width=width, height=height,
+            index=window.index, start=window.start, end=window.end, language=gate_.language,
+            lines=tuple(lines), seed=0, reference_frame=plan.references[window.index],
+            speaker_descriptions=dict(settings.speakers), voice_track=settings.voice_track,
+            width=plan.width, height=plan.height,
         )
-        outcome = run_window(engine, request, scorer=scorer, scorer_identity=scorer_identity, cache=cache,
-                             max_attempts=max_attempts, base_seed=base_seed, context=context)
+        outcome = run_window(settings, request, gate_)
         outcomes.append(outcome)
         if on_window is not None:
             on_window(outcome)

@@ -1,4 +1,4 @@
-"""Stage 8: the job report, JSON for machines and HTML for people.
+"""Stage 8, report: the job report, JSON for machines and HTML for people.
 
 Per language and window: the line, what the recogniser heard, the error rate against the threshold,
 every attempt with its seed and timings, a thumbnail, pass/fail; then the overall verdict and what
@@ -7,43 +7,21 @@ so the HTML is one self-contained file that can be mailed to a client.
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
-
-from dubkit.stages.render import WindowOutcome
+from dubkit.stages.deliver import LanguageSummary
 from dubkit.store.files import atomic_write_text
+from dubkit.translate.timing import LineFit
 
 REPORT_VERSION = 1
 _PACKAGES = ("dubkit", "numpy", "torch", "av", "faster-whisper", "ctranslate2", "jiwer", "pysubs2",
              "imageio-ffmpeg", "espeakng-loader", "piper-tts", "pyopenjtalk-plus", "diffusers", "transformers")
-
-
-@dataclass(frozen=True)
-class LanguageSummary:
-    """Everything the report says about one target language."""
-
-    language: str
-    passed: bool
-    outcomes: tuple[WindowOutcome, ...]
-    script_origin: str
-    glossary_violations: tuple[dict, ...] = ()
-    timing_overflows: tuple[dict, ...] = ()
-    video: Path | None = None
-    subtitles: Path | None = None
-    loudness_lufs: float | None = None
-    duration: float | None = None
-    thumbnails: dict[int, str] = field(default_factory=dict)  # window index -> data URI
-    reasons: tuple[str, ...] = ()  # why the language failed, in words
-    delivered: dict | None = None  # the gate on the finished file: passed, error_rate, metric, threshold, heard
 
 
 def versions() -> dict[str, str]:
@@ -55,17 +33,6 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return found
-
-
-def thumbnail_uri(frame: np.ndarray, width: int = 160) -> str:
-    """A small JPEG of an (H, W, 3) uint8 frame as a data URI."""
-    from PIL import Image
-
-    image = Image.fromarray(np.ascontiguousarray(frame[..., :3]).astype(np.uint8))
-    height = max(1, round(image.height * width / image.width))
-    buf = io.BytesIO()
-    image.resize((width, height)).save(buf, format="JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _attempt(a) -> dict:
@@ -94,10 +61,23 @@ def _language(summary: LanguageSummary) -> dict:
         "subtitles": str(summary.subtitles) if summary.subtitles else None,
         "loudness_lufs": summary.loudness_lufs, "duration": summary.duration,
         "windows_passed": sum(o.passed for o in summary.outcomes), "windows": windows,
-        "glossary_violations": list(summary.glossary_violations),
-        "timing_overflows": list(summary.timing_overflows),
-        "delivered": summary.delivered,
+        "glossary_violations": [asdict(v) for v in summary.glossary_violations],
+        "timing_overflows": [_overflow(f) for f in summary.timing_overflows],
+        "delivered": _delivered(summary),
     }
+
+
+def _overflow(fit: LineFit) -> dict:
+    return {"index": fit.index, "text": fit.text, "start": fit.start, "end": fit.end,
+            "budget": fit.budget, "estimated": fit.estimated, "speed_factor": fit.speed_factor,
+            "max_speed": fit.max_speed}
+
+
+def _delivered(summary: LanguageSummary) -> dict | None:
+    if summary.delivered is None:
+        return None
+    return {**summary.delivered.to_json(), "notes": list(summary.delivered.notes),
+            "seconds": round(summary.delivered.seconds, 3), "cached": summary.delivered_seconds == 0.0}
 
 
 def build_report(job: dict[str, Any], languages: Sequence[LanguageSummary]) -> dict[str, Any]:

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from dubkit.adapters.subtitles import (
     DURATION_TOLERANCE,  # the same rounding slack as every script read
+    read_script,
 )
 from dubkit.errors import MediaError, ScriptError
+from dubkit.stages.plan import MAX_WINDOW
 from dubkit.stages.probe import SourceInfo
 from dubkit.store.cache import StageCache, cache_key
+from eval.asr import LazyRecognizer
 from eval.types import Cue, Transcript, TranscriptSegment
+from langs import LanguageError, get_language
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,6 @@ def check_cues(cues: Sequence[Cue], duration: float, *, name: str) -> None:
 def language_from_name(path: Path) -> str | None:
     """The language code a script's name carries (`ad.en.srt` -> "en", `ad.zh-CN.vtt` -> "zh"), else None.
     Multilingual translators need the source language; a user's script names it this way."""
-    from langs import LanguageError, get_language
-
     base, _, tag = Path(path).stem.rpartition(".")
     if not base:
         return None
@@ -90,17 +92,13 @@ def cues_from_transcript(transcript: Transcript, *, duration: float, max_len: fl
 def load_source_script(
     source: SourceInfo,
     script_path: Path | None,
-    *,
     cache: StageCache,
-    recognizer: Callable[[], object],
-    asr_name: str,
-    max_cue: float,
+    recognizer: LazyRecognizer,
+    max_cue: float = MAX_WINDOW,
 ) -> SourceScript:
     """The user's script (validated against the source), else recognition of the source's speech
-    (cached by source content and recogniser identity `asr_name`). `recognizer` builds an
-    eval.asr.Recognizer on demand: only when the recognition is not cached."""
-    from dubkit.adapters.subtitles import read_script
-
+    (cached by source content and the recogniser's name). The recogniser's model is loaded only
+    when the recognition is not cached."""
     if script_path is not None:
         script_path = Path(script_path)
         if not script_path.is_file():
@@ -113,10 +111,10 @@ def load_source_script(
         raise MediaError(
             f"source {source.path} has no audio stream to recognise; give the spoken lines with --source-script"
         )
-    key = cache_key("source_script", source=source.digest, asr=asr_name, max_cue=max_cue)
+    key = cache_key("source_script", source=source.digest, asr=recognizer.name, max_cue=max_cue)
     hit = cache.get_json("source_script", key)
     if hit is None:
-        transcript = recognizer().transcribe(source.path, None)
+        transcript = recognizer.transcribe(source.path, None)
         cues = cues_from_transcript(transcript, duration=source.duration, max_len=max_cue)
         hit = {"language": transcript.language, "model": transcript.model,
                "cues": [[c.text, c.start, c.end, c.speaker] for c in cues]}
@@ -124,7 +122,7 @@ def load_source_script(
     cues = tuple(Cue(t, s, e, sp) for t, s, e, sp in hit["cues"])
     if not cues:
         raise ScriptError(
-            f"speech recognition ({asr_name}) heard no speech in {source.path}; there is nothing to dub "
+            f"speech recognition ({recognizer.name}) heard no speech in {source.path}; there is nothing to dub "
             "(give the lines with --source-script if the recogniser missed them)"
         )
-    return SourceScript(cues=cues, origin=f"asr:{asr_name}", language=hit["language"])
+    return SourceScript(cues=cues, origin=f"asr:{recognizer.name}", language=hit["language"])

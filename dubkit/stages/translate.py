@@ -1,24 +1,30 @@
-"""Stage 4 as the localize job runs it: a timed script per target language, glossary-checked and
-timing-fitted against the windows.
+"""Stage 4, translate: a timed script per target language, glossary-checked and timing-fitted against
+the windows.
 
 The translation itself belongs to `dubkit.translate` (scripts beside the source or in --scripts,
 else a translator engine); this module picks the translator for each language from the
 `--translator` specs, caches engine output by its inputs (a restart never pays for a translation
-twice), and turns glossary violations and overflowing lines into plain records for the report.
+twice), and keeps the glossary violations and overflowing lines it found for the report.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
 from dubkit.errors import InputError
-from dubkit.stages.plan import Window, assign_lines
+from dubkit.stages.plan import Plan, assign_lines
+from dubkit.stages.probe import SourceInfo
+from dubkit.stages.transcribe import SourceScript
 from dubkit.store.cache import StageCache, cache_key
 from dubkit.store.files import file_digest
+from dubkit.translate import open_translator, prepare_translations
 from dubkit.translate.base import Translator
+from dubkit.translate.glossary import GlossaryViolation, load_glossary
+from dubkit.translate.scripts import find_script, require_sources
+from dubkit.translate.timing import LineFit, fit_cues, overflowing
 from eval.types import Cue
-from langs import Language, get_language
+from langs import Language, LanguageError, get_language
 
 
 @dataclass(frozen=True)
@@ -28,9 +34,19 @@ class LanguageScript:
     language: Language
     cues: tuple[Cue, ...]
     origin: str  # "script:<path>" | "engine:<name>"
-    glossary_violations: tuple[dict, ...]
-    timing_overflows: tuple[dict, ...]
+    glossary_violations: tuple[GlossaryViolation, ...]
+    timing_overflows: tuple[LineFit, ...]
     per_window: tuple[tuple[Cue, ...], ...]  # the cues each window speaks
+
+
+@dataclass(frozen=True)
+class TranslateSettings:
+    """Where translations come from: scripts (beside the source or in `scripts_dir`), else the
+    `--translator` specs; and the glossary every translation must keep."""
+
+    scripts_dir: Path | None = None
+    translators: tuple[str, ...] = ()
+    glossary: Path | None = None
 
 
 def parse_translator_specs(specs: Sequence[str]) -> dict[str | None, str]:
@@ -54,8 +70,6 @@ def parse_translator_specs(specs: Sequence[str]) -> dict[str | None, str]:
 
 def open_spec(spec: str):
     """A Translator for one spec, through dubkit.translate.open_translator."""
-    from dubkit.translate import open_translator
-
     kind, _, rest = spec.partition(":")
     if kind in ("ct2", "ctranslate2"):
         return open_translator(f"ctranslate2:{rest}")
@@ -63,21 +77,8 @@ def open_spec(spec: str):
     return open_translator(f"openai:{model or 'default'}", base_url=url)
 
 
-def _violation(v) -> dict:
-    return {"language": v.language, "index": v.index, "start": v.start, "end": v.end,
-            "term": v.term, "text": v.text, "where": v.where}
-
-
-def _fit(fit) -> dict:
-    return {"index": fit.index, "text": fit.text, "start": fit.start, "end": fit.end,
-            "budget": fit.budget, "estimated": fit.estimated, "speed_factor": fit.speed_factor,
-            "max_speed": fit.max_speed}
-
-
 def _known_language(code: str | None) -> Language | None:
     """The source's language if dubkit knows it (Whisper may detect one outside the seven)."""
-    from langs import LanguageError
-
     try:
         return get_language(code) if code else None
     except LanguageError:
@@ -85,63 +86,61 @@ def _known_language(code: str | None) -> Language | None:
 
 
 def translate_languages(
-    source: Path,
-    source_cues: Sequence[Cue],
+    source: SourceInfo,
+    script: SourceScript,
     languages: Sequence[Language],
-    windows: Sequence[Window],
-    *,
-    scripts_dir: Path | None,
-    translator_specs: Sequence[str],
-    glossary_path: Path | None,
-    duration: float,
-    source_language: str | None,
+    plan: Plan,
+    settings: TranslateSettings,
     cache: StageCache,
 ) -> dict[str, LanguageScript]:
     """A LanguageScript per language, in order. TranslationError names every language with neither
     a script nor a translator before any engine runs."""
-    from dubkit.translate import prepare_translations
-    from dubkit.translate.glossary import load_glossary
-    from dubkit.translate.scripts import find_script, require_sources
-    from dubkit.translate.timing import fit_cues, overflowing
-
-    specs = parse_translator_specs(translator_specs)
-    glossary = load_glossary(glossary_path) if glossary_path else None
-    src_lang = _known_language(source_language)
+    specs = parse_translator_specs(settings.translators)
+    glossary = load_glossary(settings.glossary) if settings.glossary else None
+    src_lang = _known_language(script.language)
     # Languages without a translator of their own must have a script (or be the source language).
     uncovered = [lang for lang in languages if lang.code not in specs and None not in specs]
-    require_sources(source, uncovered, scripts_dir=scripts_dir, have_translator=False, source_language=src_lang)
-    result: dict[str, LanguageScript] = {}
+    require_sources(source.path, uncovered, scripts_dir=settings.scripts_dir, have_translator=False,
+                    source_language=src_lang)
     opened: dict[str, Translator] = {}  # one engine per spec, shared by the languages that use it
+    result: dict[str, LanguageScript] = {}
     for lang in languages:
-        script = find_script(source, lang, scripts_dir)
-        spec = None if script else specs.get(lang.code, specs.get(None))
+        found = find_script(source.path, lang, settings.scripts_dir)
+        spec = None if found else specs.get(lang.code, specs.get(None))
         if spec and spec not in opened:
             opened[spec] = open_spec(spec)
         translator = opened[spec] if spec else None
-        # The engine's identity (model hashes, prompt version), not its spec, keys the cache: new model
-        # files in the same folder must not reuse an old translation.
-        key = cache_key(
-            "translation", language=lang.code, cues=[[c.text, c.start, c.end, c.speaker] for c in source_cues],
-            script=file_digest(script.path) if script else None,
-            translator=translator.identity() if translator else None,
-            glossary=file_digest(glossary_path) if glossary_path else None, source_language=source_language,
-        )
-        hit = cache.get_json("translation", key) if spec else None  # scripts are cheap to re-read
-        if hit is None:
-            done = prepare_translations(
-                source, source_cues, [lang], source=src_lang, scripts_dir=scripts_dir,
-                translator=translator, glossary=glossary, duration=duration,
-            )[lang.code]
-            hit = {"origin": done.origin, "cues": [[c.text, c.start, c.end, c.speaker] for c in done.cues],
-                   "violations": [_violation(v) for v in done.violations]}
-            if spec:
-                cache.put_json("translation", key, hit)
-        cues = tuple(Cue(t, s, e, sp) for t, s, e, sp in hit["cues"])
+        done = _translation(source, script, lang, found, translator, glossary, settings, cache)
+        cues = tuple(Cue(t, s, e, sp) for t, s, e, sp in done["cues"])
         fits = fit_cues(cues, lang) if all(c.timed for c in cues) else ()
         result[lang.code] = LanguageScript(
-            language=lang, cues=cues, origin=hit["origin"],
-            glossary_violations=tuple(hit["violations"]),
-            timing_overflows=tuple(_fit(f) for f in overflowing(fits)),
-            per_window=assign_lines(windows, cues),
+            language=lang, cues=cues, origin=done["origin"],
+            glossary_violations=tuple(GlossaryViolation(**v) for v in done["violations"]),
+            timing_overflows=overflowing(fits), per_window=assign_lines(plan.windows, cues),
         )
     return result
+
+
+def _translation(source: SourceInfo, script: SourceScript, lang: Language, found, translator: Translator | None,
+                 glossary, settings: TranslateSettings, cache: StageCache) -> dict:
+    """One language's translation as cacheable JSON (origin, cues, violations); engine output is
+    cached by its inputs, scripts are cheap to re-read."""
+    # The engine's identity (model hashes, prompt version), not its spec, keys the cache: new model
+    # files in the same folder must not reuse an old translation.
+    key = cache_key(
+        "translation", language=lang.code, cues=[[c.text, c.start, c.end, c.speaker] for c in script.cues],
+        script=file_digest(found.path) if found else None,
+        translator=translator.identity() if translator else None,
+        glossary=file_digest(settings.glossary) if settings.glossary else None, source_language=script.language,
+    )
+    hit = cache.get_json("translation", key) if translator else None
+    if hit is None:
+        done = prepare_translations(
+            source.path, script.cues, [lang], source=_known_language(script.language),
+            scripts_dir=settings.scripts_dir, translator=translator, glossary=glossary, duration=source.duration,
+        )[lang.code]
+        hit = {"origin": done.origin, "cues": [[c.text, c.start, c.end, c.speaker] for c in done.cues],
+               "violations": [asdict(v) for v in done.violations]}
+        if translator:
+            cache.put_json("translation", key, hit)
+    return hit

@@ -151,10 +151,3 @@ class StageCache:
             return np.stack(read_frames(path, [(i + 0.5) / fps for i in range(n_frames)]))
         except (MediaError, ValueError):
             return None
-
-    def count(self, stage: str) -> int:
-        """Number of finished entries a stage holds (an entry is finished once its JSON exists)."""
-        folder = self.root / stage
-        if not folder.is_dir():
-            return 0
-        return len({p.stem for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith(".")})

@@ -3,7 +3,7 @@
 Durations come from langs (`estimate_duration`: the language's measured speaking rate plus pauses
 for punctuation). A line may be sped up at most the language's limit (langs.MAX_SPEED_FACTOR) and
 is never slowed down to fill its slot: users hear squeezed speech and stretched short lines as the
-two ways dubbing goes wrong (USERS.md), so a line that needs more than the limit is flagged for the
+two ways dubbing goes wrong (users' most common complaint, docs/translation.md), so a line that needs more than the limit is flagged for the
 translator instead.
 """
 from __future__ import annotations

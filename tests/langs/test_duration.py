@@ -3,8 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-from langs import (DELIVERY_PACE, LANGUAGES, MAX_SPEED_FACTOR, RATES, LanguageError, check_fit, count_syllables,
-                   estimate_duration, pause_seconds)
+from langs import (
+    DELIVERY_PACE,
+    LANGUAGES,
+    MAX_SPEED_FACTOR,
+    RATES,
+    LanguageError,
+    check_fit,
+    count_syllables,
+    estimate_duration,
+    pause_seconds,
+)
 
 
 @pytest.mark.parametrize("text,lang,count", [

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from langs import LanguageError, UnknownLanguageError, normalize_for_scoring, scoring_units, to_simplified
+from langs import (
+    LanguageError,
+    UnknownLanguageError,
+    normalize_for_scoring,
+    scoring_units,
+    to_simplified,
+)
 
 
 def same(a: str, b: str, lang: str) -> bool:

@@ -5,8 +5,18 @@ import dataclasses
 
 import pytest
 
-from langs import (CODES, LANGUAGES, Language, LanguageError, LanguageListError, UnknownLanguageError,
-                   get_language, model_supports_yue, parse_languages, whisper_language)
+from langs import (
+    CODES,
+    LANGUAGES,
+    Language,
+    LanguageError,
+    LanguageListError,
+    UnknownLanguageError,
+    get_language,
+    model_supports_yue,
+    parse_languages,
+    whisper_language,
+)
 
 EXPECTED = {
     # code: (prompt_name, whisper_code, whisper_fallback, metric, espeak_voice, cjk)

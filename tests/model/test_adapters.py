@@ -24,7 +24,12 @@ from model.adapters.video_vae import (
     build_wan22_vae,
     to_uint8_frames,
 )
-from tests.model.tiny_generator_parts import TEXT_WIDTH, tiny_oobleck_vae, tiny_t5gemma_folder, tiny_wan22_vae
+from tests.model.tiny_generator_parts import (
+    TEXT_WIDTH,
+    tiny_oobleck_vae,
+    tiny_t5gemma_folder,
+    tiny_wan22_vae,
+)
 
 CONSTANTS = Path(__file__).resolve().parents[1] / "conformance" / "pipeline_constants.json"
 

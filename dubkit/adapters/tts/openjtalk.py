@@ -5,7 +5,7 @@ import threading
 
 import numpy as np
 
-from dubkit.adapters.tts import Speech, TTSError, check_text, package_version
+from dubkit.adapters.tts.base import Speech, TTSError, check_text, package_version
 
 
 class OpenJTalkVoice:

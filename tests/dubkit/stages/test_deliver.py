@@ -18,6 +18,7 @@ from dubkit.stages.deliver import (
     PlacedRender,
     assemble,
 )
+from dubkit.stages.probe import probe_source
 from eval.types import Cue
 from langs import get_language
 
@@ -44,7 +45,7 @@ def source(tmp_path_factory):
     frames[..., 1] = np.linspace(0, 200, SIZE, dtype=np.uint8)[None, None, :]  # green ramp, never red
     frames[..., 2] = (np.arange(n) * 2).astype(np.uint8)[:, None, None]
     path = ffmpeg.encode_video(frames, FPS, folder / "speech.wav", folder / "spot.mp4")
-    return path, probe(path)
+    return path, probe_source(path)
 
 
 def _render(seconds: float, speech: np.ndarray | None = None, frames: np.ndarray | None = None) -> WindowRender:
@@ -67,7 +68,7 @@ CUES = (Cue("좋은 하루예요.", 1.1, 2.1),)
 def test_output_has_h264_aac_and_a_language_tagged_subtitle_track_labelled_preview(source, tmp_path):
     path, info = source
     placed = _new_speech("ko", CUES[0].text, *WINDOW)
-    result = assemble(path, info, [placed], CUES, get_language("ko"), tmp_path, preview=True)
+    result = assemble(info, [placed], CUES, get_language("ko"), tmp_path, preview=True)
     assert result.video == tmp_path / "spot.ko.mp4" and result.subtitles == tmp_path / "spot.ko.srt"
     with av.open(str(result.video)) as container:
         kinds = {s.type: s for s in container.streams}
@@ -87,17 +88,17 @@ def test_output_has_h264_aac_and_a_language_tagged_subtitle_track_labelled_previ
 
 def test_output_lasts_as_long_as_the_source_within_one_frame(source, tmp_path):
     path, info = source
-    result = assemble(path, info, [PlacedRender(*WINDOW, _render(1.2))], CUES, get_language("ko"), tmp_path)
+    result = assemble(info, [PlacedRender(*WINDOW, _render(1.2))], CUES, get_language("ko"), tmp_path)
     out = probe(result.video)
     assert abs(out.duration - info.duration) <= 1 / FPS
-    assert out.n_frames == info.n_frames and out.fps == pytest.approx(info.fps)
+    assert out.n_frames == probe(path).n_frames and out.fps == pytest.approx(info.fps)
 
 
 @pytest.mark.parametrize("target", [-23.0, -16.0])
 def test_loudness_is_within_one_lu_of_the_target(source, tmp_path, target):
     path, info = source
     placed = _new_speech("de", "Guten Morgen.", *WINDOW)
-    result = assemble(path, info, [placed], (), get_language("de"), tmp_path, loudness=target, preview=True)
+    result = assemble(info, [placed], (), get_language("de"), tmp_path, loudness=target, preview=True)
     assert ffmpeg.measure_loudness(result.video) == pytest.approx(target, abs=1.0)
     assert result.loudness_lufs == pytest.approx(target, abs=0.5)
 
@@ -114,7 +115,7 @@ def _gain_db(out: np.ndarray, ref: np.ndarray) -> float:
 
 def test_ducking_lowers_the_original_speech_inside_windows_only(source, tmp_path):
     path, info = source
-    result = assemble(path, info, [PlacedRender(*WINDOW, _render(1.2))], CUES, get_language("ko"), tmp_path)
+    result = assemble(info, [PlacedRender(*WINDOW, _render(1.2))], CUES, get_language("ko"), tmp_path)
     original = read_audio(path, sample_rate=SAMPLE_RATE)
     out = read_audio(result.video, sample_rate=SAMPLE_RATE)
     outside = _gain_db(_span(out, 0.1, 0.8), _span(original, 0.1, 0.8))
@@ -131,7 +132,7 @@ def test_me_track_replaces_the_original_audio_under_the_new_speech(source, tmp_p
     scipy.io.wavfile.write(me, SAMPLE_RATE, np.stack([tone, tone], axis=1))
     out_dir = tmp_path / "out"
     placed = _new_speech("fr", "Bonjour à tous.", *WINDOW)
-    result = assemble(path, info, [placed], (), get_language("fr"), out_dir, me_track=me)
+    result = assemble(info, [placed], (), get_language("fr"), out_dir, me_track=me)
     out = read_audio(result.video, sample_rate=SAMPLE_RATE)
     original = read_audio(path, sample_rate=SAMPLE_RATE)
     gain = 10 ** (_gain_db(_span(out, 0.2, 0.9), _span(tone, 0.2, 0.9)) / 20)  # loudness normalisation
@@ -149,7 +150,7 @@ def test_frames_from_a_generating_engine_are_spliced_into_their_window_only(sour
     red = np.zeros((n, 32, 32, 3), np.uint8)
     red[..., 0] = 230  # half size on purpose: the splice scales to the source size
     placed = PlacedRender(*WINDOW, _render(1.2, frames=red))
-    result = assemble(path, info, [placed], CUES, get_language("ja"), tmp_path)
+    result = assemble(info, [placed], CUES, get_language("ja"), tmp_path)
     inside, before, after = read_frames(result.video, [1.6, 0.5, 2.7])
     assert inside.shape == (SIZE, SIZE, 3)
     assert inside[..., 0].mean() > 180 and inside[..., 1].mean() < 40
@@ -159,10 +160,10 @@ def test_frames_from_a_generating_engine_are_spliced_into_their_window_only(sour
 
 def test_a_failed_run_leaves_existing_outputs_untouched(source, tmp_path):
     path, info = source
-    first = assemble(path, info, [PlacedRender(*WINDOW, _render(1.2))], CUES, get_language("ko"), tmp_path)
+    first = assemble(info, [PlacedRender(*WINDOW, _render(1.2))], CUES, get_language("ko"), tmp_path)
     before = first.video.read_bytes(), first.subtitles.read_bytes()
     with pytest.raises(MediaError, match="no-me.wav"):
-        assemble(path, info, [PlacedRender(*WINDOW, _render(1.2))], CUES, get_language("ko"), tmp_path,
+        assemble(info, [PlacedRender(*WINDOW, _render(1.2))], CUES, get_language("ko"), tmp_path,
                  me_track=tmp_path / "no-me.wav")
     assert (first.video.read_bytes(), first.subtitles.read_bytes()) == before
 
@@ -170,18 +171,18 @@ def test_a_failed_run_leaves_existing_outputs_untouched(source, tmp_path):
 def test_bad_targets_and_windows_are_named_errors(source, tmp_path):
     path, info = source
     with pytest.raises(InputError, match="-99"):
-        assemble(path, info, [], CUES, get_language("ko"), tmp_path, loudness=-99)
+        assemble(info, [], CUES, get_language("ko"), tmp_path, loudness=-99)
     with pytest.raises(InputError, match=r"\[2.500, 4.000\]"):
-        assemble(path, info, [PlacedRender(2.5, 4.0, _render(1.5))], CUES, get_language("ko"), tmp_path)
+        assemble(info, [PlacedRender(2.5, 4.0, _render(1.5))], CUES, get_language("ko"), tmp_path)
 
 
 def test_a_source_without_audio_gets_the_new_speech_at_the_target_loudness(tmp_path):
     frames = np.zeros((50, SIZE, SIZE, 3), np.uint8)
     silent_source = ffmpeg.encode_frames(frames, FPS, tmp_path / "mute.mp4")
-    info = probe(silent_source)
+    info = probe_source(silent_source)
     assert not info.has_audio
     placed = _new_speech("de", "Guten Morgen, liebe Leute.", 0.0, 2.0)
-    result = assemble(silent_source, info, [placed], (), get_language("de"), tmp_path / "out", preview=True)
+    result = assemble(info, [placed], (), get_language("de"), tmp_path / "out", preview=True)
     assert probe(result.video).has_audio
     assert ffmpeg.measure_loudness(result.video) == pytest.approx(-23.0, abs=1.0)
 
@@ -193,4 +194,4 @@ def test_an_output_folder_that_cannot_be_made_is_an_output_error_naming_it(sourc
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the output folder should go")
     with pytest.raises(OutputError, match="not-a-folder"):
-        assemble(path, info, [], CUES, get_language("ko"), blocker / "out")
+        assemble(info, [], CUES, get_language("ko"), blocker / "out")

@@ -8,12 +8,14 @@ import pytest
 from dubkit.engines.base import WindowRequest
 from dubkit.engines.preview import PreviewEngine
 from dubkit.stages.render import (
+    RenderSettings,
     load_chosen_render,
     run_window,
-    speech_scorer,
+    speech_gate,
     window_seed,
 )
 from dubkit.store.cache import StageCache
+from eval.asr import LazyRecognizer
 from eval.types import Cue
 from langs import get_language
 from tests.dubkit.counting_engine import CountingEngine, read_log
@@ -35,9 +37,10 @@ def _request(code: str, text: str) -> WindowRequest:
 
 def _run(engine, recognizer, cache, code="en", text="Fresh coffee every morning.", threshold=None, attempts=3):
     lang = get_language(code)
-    scorer, ident = speech_scorer(recognizer, lang, threshold)
-    return run_window(engine, _request(code, text), scorer=scorer, scorer_identity=ident, cache=cache,
-                      max_attempts=attempts, base_seed=7, context={"source": "test"})
+    settings = RenderSettings(engine=engine, cache=cache, max_attempts=attempts, base_seed=7,
+                              context={"source": "test"})
+    return run_window(settings, _request(code, text), speech_gate(LazyRecognizer(recognizer=recognizer), lang,
+                                                                 threshold))
 
 
 class _Seeded(CountingEngine):

@@ -3,14 +3,10 @@ import json
 
 import numpy as np
 
+from dubkit.adapters.images import thumbnail_uri
+from dubkit.stages.deliver import LanguageSummary
 from dubkit.stages.render import Attempt, WindowOutcome
-from dubkit.stages.report import (
-    LanguageSummary,
-    build_report,
-    render_html,
-    thumbnail_uri,
-    write_report,
-)
+from dubkit.stages.report import build_report, render_html, write_report
 
 
 def _attempt(number, seed, error, passed, heard="ni hao"):

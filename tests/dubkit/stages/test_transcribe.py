@@ -72,9 +72,12 @@ def test_a_user_source_script_named_with_its_language_tells_the_translators_the_
     source = SourceInfo(path=examples / "ad.mp4", duration=8.0, fps=25.0, width=384, height=384, has_audio=True,
                         sample_rate=48_000, digest="x")
 
-    def no_recognition():
-        raise AssertionError("a given script needs no recognition")
+    class NoRecognition:
+        name = "base"
+
+        def transcribe(self, audio, language):
+            raise AssertionError("a given script needs no recognition")
 
     script = load_source_script(source, examples / "ad.en.srt", cache=StageCache(tmp_path),
-                                recognizer=no_recognition, asr_name="base", max_cue=8.0)
+                                recognizer=NoRecognition(), max_cue=8.0)
     assert script.language == "en" and script.origin.endswith("ad.en.srt") and len(script.cues) == 3
