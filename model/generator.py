@@ -1,6 +1,6 @@
 """daVinci-MagiHuman end to end: prompt (+ reference image, + voice track) -> 25 fps frames + 44.1 kHz stereo.
 
-`Generator.generate` is a numbered recipe over the stages (MAGIHUMAN.md §1, §8-§10):
+`Generator.generate` is a numbered recipe over the stages (docs/model.md, "Generator"):
 
 1. encode the prompt (and, for the base sampler, the negative prompt, once per Generator);
 2. reference image (TI2V): centre-crop to the target aspect, resize, scale to [−1, 1], encode as a 1-frame video;
