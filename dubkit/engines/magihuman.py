@@ -194,7 +194,7 @@ class MagiHumanEngine:
     def identity(self) -> dict[str, Any]:
         """Engine, resolution, mode and the checkpoint hashes (file sha256, or in-memory weights)."""
         if self._hashes is None:
-            parts = {k: getattr(self.generator, k, None) for k in ("dit", "text_encoder", "video_vae", "audio_vae")}
+            parts = {k: getattr(self.generator, k, None) for k in ("dit", "text_encoder", "video_vae", "audio_vae", "turbo_vae")}
             self._hashes = {k: "state:" + state_digest(getattr(v, "module", v)) for k, v in parts.items()
                             if v is not None and hasattr(getattr(v, "module", v), "state_dict")}
         torch_version = package_version("torch")
