@@ -117,6 +117,15 @@ def test_dependencies_point_one_way(graph):
                 assert "dubkit.pipeline" not in targets or name.startswith("dubkit.jobs"), name
 
 
+def test_no_module_imports_from_a_folder_above_its_own(graph):
+    """A module in a dubkit/ room imports rooms beside or below it, never a module that sits in dubkit/
+    itself (pipeline, options) or the CLI; only those and the package's lazy API may reach down."""
+    above = {"cli", "dubkit", "dubkit.pipeline", "dubkit.options"}
+    for name, targets in graph.items():
+        if name.startswith("dubkit.") and name not in above:
+            assert not targets & above, (name, sorted(targets & above))
+
+
 def test_lower_layers_do_not_import_higher_ones(graph):
     order = ["dubkit.errors", "dubkit.store.files", "dubkit.adapters", "dubkit.store", "dubkit.translate",
              "dubkit.engines", "dubkit.stages", "dubkit.jobs"]
