@@ -152,14 +152,3 @@ def whisper_language(lang: str | Language, model_supports_yue: bool) -> str:
     """Whisper's `language=` for this language: Cantonese is "yue" only when the model has that token, else "zh"."""
     language = get_language(lang)
     return language.whisper_code if model_supports_yue else language.whisper_fallback
-
-
-def model_supports_yue(model_name: str) -> bool:
-    """Whether a Whisper model name belongs to the large-v3 family, the only one with a Cantonese ("yue") token.
-
-    A name is a faster-whisper size ("large-v3", "large-v3-turbo", "turbo") or a repo/folder name containing
-    one ("Systran/faster-whisper-large-v3", "distil-large-v3"). For a model folder, prefer checking the
-    tokenizer for "<|yue|>" directly; this is the fallback when only a name is known.
-    """
-    name = model_name.lower().replace("_", "-")
-    return "large-v3" in name or name.rstrip("/").split("/")[-1] in {"turbo", "faster-whisper-turbo"}

@@ -79,11 +79,6 @@ class DiTConfig:
         return (self.num_heads_q + 2 * self.num_heads_kv) * self.head_dim + gate
 
     @property
-    def max_in_channels(self) -> int:
-        """Width of a packed input row (every modality right-padded with zeros to the widest)."""
-        return max(self.video_in_channels, self.audio_in_channels, self.text_in_channels)
-
-    @property
     def out_channels(self) -> int:
         """Width of the model output (video rows use all of it, audio rows the first 64 columns)."""
         return max(self.video_in_channels, self.audio_in_channels)

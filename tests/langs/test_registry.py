@@ -13,7 +13,6 @@ from langs import (
     LanguageListError,
     UnknownLanguageError,
     get_language,
-    model_supports_yue,
     parse_languages,
     whisper_language,
 )
@@ -139,12 +138,3 @@ def test_whisper_language_uses_yue_only_when_the_model_has_it():
     assert whisper_language("zh-HK", model_supports_yue=False) == "zh"
     for code in ("zh", "en", "ja", "ko", "de", "fr"):
         assert whisper_language(code, True) == whisper_language(code, False) == code
-
-
-@pytest.mark.parametrize("name,expected", [
-    ("large-v3", True), ("large-v3-turbo", True), ("turbo", True), ("Systran/faster-whisper-large-v3", True),
-    ("distil-large-v3", True), ("large-v2", False), ("base", False), ("small", False), ("tiny.en", False),
-    ("/models/whisper-base", False),
-])
-def test_model_supports_yue_by_name(name, expected):
-    assert model_supports_yue(name) is expected
