@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from eval.errors import EvalError
 from eval.scoring import Score, from_alignment, score_units, units
@@ -185,7 +185,7 @@ def gate(
 
 def _score_timed(cues, ref_units, transcript, lang, limit, notes) -> tuple[SegmentResult, ...]:
     results = []
-    for i, (cue, ref) in enumerate(zip(cues, ref_units)):
+    for i, (cue, ref) in enumerate(zip(cues, ref_units, strict=True)):
         words = transcript.words_between(cue.start, cue.end)
         heard = "".join(w.text for w in words).strip()  # Whisper's words carry their own spaces
         seg_score = score_units(ref, units(heard, lang), lang.metric)
@@ -219,7 +219,7 @@ def _score_untimed(cues, ref_units, whole, transcript, lang, limit) -> tuple[Seg
         if step.ref is not None:
             consumed += 1
     results = []
-    for i, (cue, steps) in enumerate(zip(cues, per_line)):
+    for i, (cue, steps) in enumerate(zip(cues, per_line, strict=True)):
         seg_score = from_alignment(lang.metric, steps)
         results.append(
             SegmentResult(

@@ -2,8 +2,7 @@
 
 Imports nothing from the rest of the project. Everything public is importable from here.
 """
-from langs.duration import (count_syllables, estimate_duration, pause_seconds,
-                            speaking_rate)
+from langs.duration import count_syllables, estimate_duration, pause_seconds, speaking_rate
 from langs.errors import LanguageError, LanguageListError, UnknownLanguageError
 from langs.normalize import normalize_for_scoring, scoring_units, to_simplified
 from langs.numerals import number_to_words, spell_out_numerals

@@ -2,7 +2,8 @@
 
 Counting: English, German, French words by vowel groups with each language's silent-ending rule; one syllable
 per Han character (zh, yue) and per Hangul block (ko); Japanese syllables from the kana reading (OpenJTalk
-reads the kanji; long vowels, ン and ッ join the syllable before them). Digits are spelled out first (langs.numerals) so "1999" counts as the words a speaker says.
+reads the kanji; long vowels, ン and ッ join the syllable before them). Digits are spelled out first
+(langs.numerals) so "1999" counts as the words a speaker says.
 Rates exclude pauses (langs.rates), so pauses are added for punctuation inside the line.
 """
 from __future__ import annotations

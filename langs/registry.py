@@ -63,7 +63,8 @@ _TABLE = (
           ("zh-hk", "zh-hant-hk", "zh-mo", "zh-hant-mo", "yue-hk", "yue-hant", "yue-hans", "yue-cn", "zh-yue",
            "cantonese", "粤语", "粵語", "广东话", "廣東話", "广府话", "廣府話"),
           whisper_fallback="zh", metric="cer", espeak_voice="yue", cjk=True,
-          script="Han characters, usually traditional, with Cantonese-only characters (嘅 咗 喺); scored in simplified"),
+          script="Han characters, usually traditional, with Cantonese-only characters (嘅 咗 喺); "
+                 "scored in simplified"),
     _lang("en", "English", "English",
           ("en-us", "en-gb", "en-au", "en-ca", "en-ie", "en-in", "en-nz", "en-za", "eng", "english"),
           metric="wer", espeak_voice="en-us", cjk=False, script="Latin alphabet, words separated by spaces"),

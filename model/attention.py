@@ -52,7 +52,7 @@ class LocalPlan:
         words = max(1, -(-len(q_ranges) // _BITS))
         q_bits = torch.zeros(words, length, dtype=torch.int64)
         k_bits = torch.zeros(words, length, dtype=torch.int64)
-        for r, ((qs, qe), (ks, ke)) in enumerate(zip(q_ranges, k_ranges)):
+        for r, ((qs, qe), (ks, ke)) in enumerate(zip(q_ranges, k_ranges, strict=True)):
             word, bit = divmod(r, _BITS)
             q_bits[word, qs:qe] |= 1 << bit
             k_bits[word, ks:ke] |= 1 << bit

@@ -340,7 +340,7 @@ def modality_segments(modality: Tensor) -> Segments:
     starts = [0, *change.tolist()]
     ends = [*starts[1:], modality.numel()]
     ids = modality[torch.tensor(starts, device=modality.device)].tolist()
-    return tuple((int(e), s, t) for e, s, t in zip(ids, starts, ends))
+    return tuple((int(e), s, t) for e, s, t in zip(ids, starts, ends, strict=True))
 
 
 def slice_segments(segments: Segments, start: int, end: int) -> Segments:

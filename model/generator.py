@@ -15,10 +15,10 @@ seed gives the same output on the same device and software.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -151,7 +151,8 @@ class Generator:
         one built with `LOCAL_ATTN_LAYERS_1080P`). `offload`: False/"none" keeps everything on `device`;
         "text" keeps only the text encoder on the CPU, moved to `device` just to encode (the 9B encoder is idle
         while the DiTs run: this is what lets base + 1080p SR DiTs share one 80 GB card); True/"all" also
-        keeps the DiTs on the CPU and moves each to `device` only around its stage (smaller cards). `resolutions` maps names to (width, height); tests shrink it.
+        keeps the DiTs on the CPU and moves each to `device` only around its stage (smaller cards).
+        `resolutions` maps names to (width, height); tests shrink it.
         """
         unknown = set(dits) - set(MODES)
         if unknown or not dits:
@@ -181,7 +182,7 @@ class Generator:
         modes: tuple[str, ...] = ("distill",),
         resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
         preset: str = "15b",
-    ) -> "Generator":
+    ) -> Generator:
         """Load the real weights from a models folder (layout: `model.weights`): bf16 DiTs, bf16 T5Gemma and
         Wan2.2 VAE, float32 audio VAE. Only the DiTs for `modes` and the SR models for `resolutions` load.
 
@@ -408,5 +409,6 @@ def _offload_level(offload: bool | str) -> str:
     """False/True are the old spellings of "none"/"all"."""
     level = ("all" if offload else "none") if isinstance(offload, bool) else offload
     if level not in OFFLOAD_LEVELS:
-        raise GeneratorInputError(f"offload must be one of {', '.join(OFFLOAD_LEVELS)} (or True/False), got {offload!r}")
+        raise GeneratorInputError(
+            f"offload must be one of {', '.join(OFFLOAD_LEVELS)} (or True/False), got {offload!r}")
     return level

@@ -15,8 +15,8 @@ the fixed negative prompt below, not an empty prompt.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from model.errors import ModelError
 

@@ -12,7 +12,7 @@ coefficients are computed in float64 from the float32 σ table.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -68,7 +68,7 @@ class AudioVAE:
     @classmethod
     def from_pretrained(
         cls, folder: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
-    ) -> "AudioVAE":
+    ) -> AudioVAE:
         """Load a diffusers-format Oobleck folder (config.json + diffusion_pytorch_model.safetensors)."""
         from diffusers import AutoencoderOobleck
 

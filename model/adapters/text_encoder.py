@@ -33,7 +33,7 @@ class TextEncoder:
     @classmethod
     def from_pretrained(
         cls, folder: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.bfloat16
-    ) -> "TextEncoder":
+    ) -> TextEncoder:
         """Load tokenizer and encoder weights from a local HF folder (an encoder-decoder T5Gemma checkpoint).
 
         Only the encoder is built; the decoder weights in the folder are skipped. Nothing is downloaded.

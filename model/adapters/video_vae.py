@@ -83,7 +83,7 @@ class VideoVAE:
     @classmethod
     def from_pretrained(
         cls, folder: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.bfloat16
-    ) -> "VideoVAE":
+    ) -> VideoVAE:
         """Load a diffusers-format Wan2.2 VAE folder (config.json + diffusion_pytorch_model.safetensors)."""
         from diffusers import AutoencoderKLWan
 
@@ -136,7 +136,7 @@ class VideoVAE:
         return self.vae.decode(z.to(self.dtype)).sample.float().clamp(-1.0, 1.0)
 
 
-def to_uint8_frames(pixels: torch.Tensor) -> "torch.Tensor":
+def to_uint8_frames(pixels: torch.Tensor) -> torch.Tensor:
     """[3, F, H, W] in [−1, 1] -> uint8 [F, H, W, 3]: (x+1)/2, clamp, ×255, truncated (as the official writer)."""
     x = ((pixels.float() + 1.0) / 2.0).clamp(0.0, 1.0) * 255.0
     return x.to(torch.uint8).permute(1, 2, 3, 0).contiguous()  # (3,F,H,W) -> (F,H,W,3)

@@ -57,7 +57,8 @@ def test_empty_line_takes_no_time():
 def test_same_meaning_takes_comparable_time_across_languages():
     lines = {"en": "Good morning, how are you today?", "de": "Guten Morgen, wie geht es dir heute?",
              "fr": "Bonjour, comment allez-vous aujourd'hui ?", "zh": "早上好，你今天好吗？",
-             "yue": "早晨，你今日點呀？", "ja": "おはようございます、今日はお元気ですか？", "ko": "좋은 아침이에요, 오늘 어떠세요?"}
+             "yue": "早晨，你今日點呀？", "ja": "おはようございます、今日はお元気ですか？",
+             "ko": "좋은 아침이에요, 오늘 어떠세요?"}
     durations = {code: estimate_duration(text, code) for code, text in lines.items()}
     assert max(durations.values()) / min(durations.values()) < 2.0, durations
 
