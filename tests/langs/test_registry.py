@@ -139,3 +139,11 @@ def test_whisper_language_uses_yue_only_when_the_model_has_it():
     assert whisper_language("zh-HK", model_supports_yue=False) == "zh"
     for code in ("zh", "en", "ja", "ko", "de", "fr"):
         assert whisper_language(code, True) == whisper_language(code, False) == code
+
+
+def test_every_prompt_name_is_a_language_the_model_prompt_accepts_with_the_same_cjk_rule():
+    from model.prompt import CJK_LANGUAGES
+    from model.prompt import LANGUAGES as MODEL_LANGUAGES
+
+    assert {lang.prompt_name for lang in LANGUAGES.values()} == set(MODEL_LANGUAGES)
+    assert {lang.prompt_name for lang in LANGUAGES.values() if lang.cjk} == set(CJK_LANGUAGES)
