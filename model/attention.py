@@ -1,8 +1,9 @@
 """Attention kernels: full (non-causal) and block-sparse local attention, with GQA and scale 1/√head_dim.
 
 Layout everywhere: q [L, Hq, D], k and v [L, Hkv, D]; query head h reads KV head h // (Hq/Hkv). One packed sample,
-no padding mask (MAGIHUMAN.md §4.2). Local attention (§9) is given as rows of half-open token ranges
-(q_ranges[r], k_ranges[r]); a query's allowed keys are the union of the k ranges of the rows that contain it.
+no padding mask (docs/model.md §Attention). Local attention (§Local attention) is given as rows of half-open
+token ranges (q_ranges[r], k_ranges[r]); a query's allowed keys are the union of the k ranges of the rows that
+contain it.
 
 Backends (each has a CPU equivalence test against "reference"):
 * "reference": plain softmax in float32 (dense boolean mask for local layers). Small inputs only.

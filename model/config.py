@@ -12,7 +12,7 @@ from model.errors import ConfigError
 VIDEO, AUDIO, TEXT = 0, 1, 2  # modality ids; expert weights are stacked in this order
 NUM_MODALITIES = 3
 
-# The 1080p SR run (`SR2_1080=true`): full attention only in layers 3, 7, ..., 31 (MAGIHUMAN.md §9).
+# The 1080p SR run (`SR2_1080=true`): full attention only in layers 3, 7, ..., 31 (docs/model.md §Local attention).
 LOCAL_ATTN_LAYERS_1080P: tuple[int, ...] = tuple(i for i in range(40) if i >= 32 or i % 4 != 3)
 FRAME_RECEPTIVE_FIELD_1080P = 11
 

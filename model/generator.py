@@ -1,6 +1,6 @@
 """daVinci-MagiHuman end to end: prompt (+ reference image, + voice track) -> 25 fps frames + 44.1 kHz stereo.
 
-`Generator.generate` is a numbered recipe over the stages (MAGIHUMAN.md §1, §8-§10):
+`Generator.generate` is a numbered recipe over the stages (docs/model.md §Generator):
 
 1. encode the prompt (and, for the base sampler, the negative prompt, once per Generator);
 2. reference image (TI2V): centre-crop to the target aspect, resize, scale to [−1, 1], encode as a 1-frame video;
@@ -40,7 +40,7 @@ MODES = ("distill", "base")
 STEPS = {"distill": 8, "base": 32}
 SR_STEPS = 5
 BASE_RESOLUTION = "256p"
-# (width, height) in pixels, as the official example scripts run them (§10.4).
+# (width, height) in pixels, as the official example scripts run them (docs/model.md §Resolutions and lengths).
 RESOLUTIONS: Mapping[str, tuple[int, int]] = {"256p": (448, 256), "540p": (896, 512), "1080p": (1920, 1088)}
 
 Progress = Callable[[str, int, int], None]

@@ -1,4 +1,4 @@
-"""Building the DiT and loading official checkpoints strictly (MAGIHUMAN.md §12).
+"""Building the DiT and loading official checkpoints strictly (docs/model.md §Loading).
 
 The model is built on the meta device, every checkpoint key is checked against it (missing, unexpected,
 mis-shaped, unsupported dtype), and only then are real tensors allocated and filled one at a time, cast into the model's

@@ -1,4 +1,4 @@
-"""The prompt format daVinci-MagiHuman was trained on (MAGIHUMAN.md §11).
+"""The prompt format daVinci-MagiHuman was trained on (docs/model.md §Prompt).
 
 A prompt has three paragraphs separated by a blank line:
 

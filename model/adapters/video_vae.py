@@ -1,4 +1,4 @@
-"""The one adapter over the Wan2.2 video VAE (diffusers `AutoencoderKLWan`), MAGIHUMAN.md §10.1-§10.2.
+"""The one adapter over the Wan2.2 video VAE (diffusers `AutoencoderKLWan`), docs/model.md §Adapters.
 
 Wan2.2 (TI2V-5B) VAE: 48 latent channels, 16× spatial compression (2×2 patchify + 3 spatial down-samplings),
 4× temporal with a causal first frame (F pixel frames <-> (F−1)/4 + 1 latent frames). MagiHuman works on
@@ -6,8 +6,8 @@ per-channel normalised latents z = (μ − mean)/std with the fixed 48-value mea
 posterior mean μ, never a sample.
 
 Decoding: the official pipeline decodes with a distilled "Turbo VAE" decoder whose config JSON is not published
-(§10.2, §14). We decode with the Wan2.2 VAE's own decoder, the teacher the Turbo decoder was trained to imitate;
-outputs are therefore close to, not bit-identical with, the official videos.
+(docs/model.md §Adapters). We decode with the Wan2.2 VAE's own decoder, the teacher the Turbo decoder was trained
+to imitate; outputs are therefore close to, not bit-identical with, the official videos.
 """
 
 from __future__ import annotations
