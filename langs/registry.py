@@ -63,7 +63,8 @@ _TABLE = (
           ("zh-hk", "zh-hant-hk", "zh-mo", "zh-hant-mo", "yue-hk", "yue-hant", "yue-hans", "yue-cn", "zh-yue",
            "cantonese", "粤语", "粵語", "广东话", "廣東話", "广府话", "廣府話"),
           whisper_fallback="zh", metric="cer", espeak_voice="yue", cjk=True,
-          script="Han characters, usually traditional, with Cantonese-only characters (嘅 咗 喺); scored in simplified"),
+          script="Han characters, usually traditional, with Cantonese-only characters (嘅 咗 喺); "
+                 "scored in simplified"),
     _lang("en", "English", "English",
           ("en-us", "en-gb", "en-au", "en-ca", "en-ie", "en-in", "en-nz", "en-za", "eng", "english"),
           metric="wer", espeak_voice="en-us", cjk=False, script="Latin alphabet, words separated by spaces"),
@@ -152,14 +153,3 @@ def whisper_language(lang: str | Language, model_supports_yue: bool) -> str:
     """Whisper's `language=` for this language: Cantonese is "yue" only when the model has that token, else "zh"."""
     language = get_language(lang)
     return language.whisper_code if model_supports_yue else language.whisper_fallback
-
-
-def model_supports_yue(model_name: str) -> bool:
-    """Whether a Whisper model name belongs to the large-v3 family, the only one with a Cantonese ("yue") token.
-
-    A name is a faster-whisper size ("large-v3", "large-v3-turbo", "turbo") or a repo/folder name containing
-    one ("Systran/faster-whisper-large-v3", "distil-large-v3"). For a model folder, prefer checking the
-    tokenizer for "<|yue|>" directly; this is the fallback when only a name is known.
-    """
-    name = model_name.lower().replace("_", "-")
-    return "large-v3" in name or name.rstrip("/").split("/")[-1] in {"turbo", "faster-whisper-turbo"}

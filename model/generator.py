@@ -1,6 +1,6 @@
 """daVinci-MagiHuman end to end: prompt (+ reference image, + voice track) -> 25 fps frames + 44.1 kHz stereo.
 
-`Generator.generate` is a numbered recipe over the stages (docs/model.md, "Generator"):
+`Generator.generate` is a numbered recipe over the stages (docs/model.md §Generator):
 
 1. encode the prompt (and, for the base sampler, the negative prompt, once per Generator);
 2. reference image (TI2V): centre-crop to the target aspect, resize, scale to [−1, 1], encode as a 1-frame video;
@@ -16,10 +16,10 @@ seed gives the same output on the same device and software.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -48,7 +48,7 @@ MODES = ("distill", "base")
 STEPS = {"distill": 8, "base": 32}
 SR_STEPS = 5
 BASE_RESOLUTION = "256p"
-# (width, height) in pixels, as the official example scripts run them (§10.4).
+# (width, height) in pixels, as the official example scripts run them (docs/model.md §Resolutions and lengths).
 RESOLUTIONS: Mapping[str, tuple[int, int]] = {"256p": (448, 256), "540p": (896, 512), "1080p": (1920, 1088)}
 
 Progress = Callable[[str, int, int], None]
@@ -162,7 +162,8 @@ class Generator:
         `offload`: False/"none" keeps everything on `device`;
         "text" keeps only the text encoder on the CPU, moved to `device` just to encode (the 9B encoder is idle
         while the DiTs run: this is what lets base + 1080p SR DiTs share one 80 GB card); True/"all" also
-        keeps the DiTs on the CPU and moves each to `device` only around its stage (smaller cards). `resolutions` maps names to (width, height); tests shrink it.
+        keeps the DiTs on the CPU and moves each to `device` only around its stage (smaller cards).
+        `resolutions` maps names to (width, height); tests shrink it.
         """
         unknown = set(dits) - set(MODES)
         if unknown or not dits:
@@ -194,7 +195,7 @@ class Generator:
         resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
         preset: str = "15b",
         vae: str = "turbo",
-    ) -> "Generator":
+    ) -> Generator:
         """Load the real weights from a models folder (layout: `model.weights`): bf16 DiTs, bf16 T5Gemma and
         Wan2.2 VAE, float32 audio VAE, and (`vae="turbo"`, the default) the Turbo VAE that decodes video as the
         official pipeline does (bf16 on CUDA, float32 on a CPU); `vae="wan"` decodes with the full Wan2.2 decoder
@@ -428,5 +429,6 @@ def _offload_level(offload: bool | str) -> str:
     """False/True are the old spellings of "none"/"all"."""
     level = ("all" if offload else "none") if isinstance(offload, bool) else offload
     if level not in OFFLOAD_LEVELS:
-        raise GeneratorInputError(f"offload must be one of {', '.join(OFFLOAD_LEVELS)} (or True/False), got {offload!r}")
+        raise GeneratorInputError(
+            f"offload must be one of {', '.join(OFFLOAD_LEVELS)} (or True/False), got {offload!r}")
     return level

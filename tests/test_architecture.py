@@ -35,7 +35,8 @@ def _imports(name: str, path: Path, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
             for alias in node.names:  # `from dubkit.adapters import ffmpeg` imports the module dubkit.adapters.ffmpeg
                 targets.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
     return {t for t in targets if t in known}
@@ -161,7 +162,8 @@ def test_no_function_is_longer_than_sixty_lines():
 def test_project_sources_cite_only_the_projects_own_docs():
     pattern = re.compile(r"MAGIHUMAN\.md|OFFLINE\.md|USERS\.md|PRODUCT\.md|COST\.md|shared/design|\.\./shared")
     offenders = [
-        f"{path.relative_to(REPO)}:{i}" for path in [*_modules().values(), *(REPO / "docs").rglob("*.md"), REPO / "README.md"]
+        f"{path.relative_to(REPO)}:{i}"
+        for path in [*_modules().values(), *(REPO / "docs").rglob("*.md"), REPO / "README.md"]
         for i, line in enumerate(path.read_text("utf-8").splitlines(), 1) if pattern.search(line)
     ]
     assert offenders == []
