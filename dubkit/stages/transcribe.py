@@ -65,10 +65,17 @@ def language_from_name(path: Path) -> str | None:
 
 
 def split_segment(segment: TranscriptSegment, max_len: float) -> list[Cue]:
-    """One recognised segment as cues of at most `max_len` seconds, cut at the widest word gaps."""
-    if segment.end - segment.start <= max_len or len(segment.words) < 2:
-        return [Cue(segment.text.strip(), segment.start, segment.end)]
+    """One recognised segment as cues of at most `max_len` seconds, cut at the widest word gaps.
+
+    A piece with word times spans its first to its last word (Whisper's segment edges include
+    silence); a segment without word times keeps its own span.
+    """
     words = list(segment.words)
+    if segment.end - segment.start <= max_len or len(words) < 2:
+        start, end = (words[0].start, words[-1].end) if words else (segment.start, segment.end)
+        if end <= start:  # Whisper can give a one-word segment a zero-length span: keep the segment's
+            start, end = segment.start, segment.end
+        return [Cue(" ".join(segment.text.split()), start, end)]
     # Cut at the largest pause in the middle half; recurse on both sides.
     lo, hi = len(words) // 4, max(len(words) // 4 + 1, 3 * len(words) // 4)
     cut = max(range(max(1, lo), min(hi, len(words) - 1) + 1), key=lambda k: words[k].start - words[k - 1].end)
@@ -77,14 +84,20 @@ def split_segment(segment: TranscriptSegment, max_len: float) -> list[Cue]:
     return split_segment(left, max_len) + split_segment(right, max_len)
 
 
-def cues_from_transcript(transcript: Transcript, *, duration: float, max_len: float) -> tuple[Cue, ...]:
-    """Recognised segments as non-overlapping cues inside [0, duration], none longer than `max_len`."""
+def cues_from_transcript(transcript: Transcript, *, duration: float, max_len: float = MAX_WINDOW) -> tuple[Cue, ...]:
+    """Recognised segments as the source script: non-overlapping cues inside [0, duration], none longer
+    than `max_len`, times rounded to the millisecond. `dubkit transcribe` and `dubkit localize` both
+    make their script here, so a transcribed script given back as --source-script is the same script.
+
+    A piece that starts before the previous cue ends starts where that cue ends; one left with no
+    time of its own is dropped (it cannot be placed or dubbed).
+    """
     cues: list[Cue] = []
     for segment in transcript.segments:
         for cue in split_segment(segment, max_len):
             start = max(cue.start, cues[-1].end if cues else 0.0)  # Whisper's segments can touch or overlap by ms
             end = min(cue.end, duration)
-            if cue.text and end > start:
+            if cue.text and round(end, 3) > round(start, 3):
                 cues.append(Cue(cue.text, round(start, 3), round(end, 3)))
     return tuple(cues)
 
@@ -111,7 +124,7 @@ def load_source_script(
         raise MediaError(
             f"source {source.path} has no audio stream to recognise; give the spoken lines with --source-script"
         )
-    key = cache_key("source_script", source=source.digest, asr=recognizer.name, max_cue=max_cue)
+    key = cache_key("source_script", source=source.digest, asr=recognizer.name, max_cue=max_cue, cues="word-span")
     hit = cache.get_json("source_script", key)
     if hit is None:
         transcript = recognizer.transcribe(source.path, None)
