@@ -7,12 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
-from dubkit.adapters.subtitles import (
-    DURATION_TOLERANCE,  # the same rounding slack as every script read
-    read_script,
-)
+from dubkit.adapters.subtitles import read_script
 from dubkit.errors import MediaError, ScriptError
 from dubkit.stages.plan import MAX_WINDOW
 from dubkit.stages.probe import SourceInfo
@@ -29,27 +25,6 @@ class SourceScript:
     cues: tuple[Cue, ...]
     origin: str  # "file:<path>" or "asr:<model>"
     language: str | None  # detected or given language code of the source speech, if known
-
-
-def check_cues(cues: Sequence[Cue], duration: float, *, name: str) -> None:
-    """ScriptError naming `name` and the cue when a cue is untimed, empty in time, overlaps the
-    previous one, or runs past the end of the source."""
-    previous: Cue | None = None
-    for i, cue in enumerate(sorted(cues, key=lambda c: (c.start is None, c.start))):
-        if not cue.timed:
-            raise ScriptError(f"{name}: cue {i + 1} {cue.text!r} has no start/end time; localize needs a timed script")
-        if cue.end <= cue.start:  # type: ignore[operator]
-            raise ScriptError(f"{name}: cue {i + 1} {cue.text!r} ends ({cue.end:.3f} s) before it starts ({cue.start:.3f} s)")
-        if previous is not None and cue.start < previous.end - 1e-6:  # type: ignore[operator]
-            raise ScriptError(
-                f"{name}: cue {i + 1} {cue.text!r} starts at {cue.start:.3f} s, before cue {i} "
-                f"{previous.text!r} ends at {previous.end:.3f} s (cues overlap)"
-            )
-        if cue.end > duration + DURATION_TOLERANCE:  # type: ignore[operator]
-            raise ScriptError(
-                f"{name}: cue {i + 1} {cue.text!r} ends at {cue.end:.3f} s, past the end of the source ({duration:.3f} s)"
-            )
-        previous = cue
 
 
 def language_from_name(path: Path) -> str | None:
@@ -116,8 +91,7 @@ def load_source_script(
         script_path = Path(script_path)
         if not script_path.is_file():
             raise ScriptError(f"source script {script_path} does not exist")
-        script = read_script(script_path, duration=source.duration)
-        check_cues(script.cues, source.duration, name=str(script_path))
+        script = read_script(script_path, duration=source.duration, need_timed=True)
         return SourceScript(cues=tuple(script.cues), origin=f"file:{script_path}",
                             language=language_from_name(script_path))
     if not source.has_audio:
