@@ -1,4 +1,7 @@
 """Errors that dubkit reports to the user (the CLI prints them and exits with status 2)."""
+from __future__ import annotations
+
+from pathlib import Path
 
 
 class DubkitError(Exception):
@@ -19,3 +22,14 @@ class ScriptError(InputError):
 
 class OutputError(DubkitError):
     """An output folder cannot be written (permissions, full disk, another run holds it)."""
+
+
+def require_file(path: str | Path, what: str, error: type[DubkitError] = InputError) -> Path:
+    """`path` as a Path when it is an existing file; else `error` saying "<what> <path> does not exist"
+    or "... is not a file" (a folder, a device). The one "input file exists" check."""
+    path = Path(path)
+    if not path.exists():
+        raise error(f"{what} {path} does not exist")
+    if not path.is_file():
+        raise error(f"{what} {path} is not a file")
+    return path

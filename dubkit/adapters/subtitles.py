@@ -12,7 +12,7 @@ from typing import Sequence
 
 import pysubs2
 
-from dubkit.errors import ScriptError
+from dubkit.errors import ScriptError, require_file
 from dubkit.store.files import atomic_write_text
 from eval.types import Cue
 
@@ -51,11 +51,7 @@ def read_script(
     cues are an error unless `allow_overlap` (scoring needs each spoken word in one cue). Plain
     text is an error when `need_timed`.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ScriptError(f"script {path} does not exist")
-    if not path.is_file():
-        raise ScriptError(f"script {path} is not a file")
+    path = require_file(path, "script", ScriptError)
     suffix = path.suffix.lower()
     if suffix not in TIMED_FORMATS and suffix not in UNTIMED_FORMATS:
         known = ", ".join(sorted([*TIMED_FORMATS, *UNTIMED_FORMATS]))

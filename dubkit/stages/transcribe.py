@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dubkit.adapters.subtitles import read_script
-from dubkit.errors import MediaError, ScriptError
+from dubkit.errors import MediaError, ScriptError, require_file
 from dubkit.stages.plan import MAX_WINDOW
 from dubkit.stages.probe import SourceInfo
 from dubkit.store.cache import StageCache, cache_key
@@ -88,9 +88,7 @@ def load_source_script(
     (cached by source content and the recogniser's name). The recogniser's model is loaded only
     when the recognition is not cached."""
     if script_path is not None:
-        script_path = Path(script_path)
-        if not script_path.is_file():
-            raise ScriptError(f"source script {script_path} does not exist")
+        script_path = require_file(script_path, "source script", ScriptError)
         script = read_script(script_path, duration=source.duration, need_timed=True)
         return SourceScript(cues=tuple(script.cues), origin=f"file:{script_path}",
                             language=language_from_name(script_path))

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from dubkit.errors import InputError
+from dubkit.errors import InputError, require_file
 from dubkit.store.files import file_digest
 from dubkit.translate.base import TranslationError, TranslationResult
 from langs import Language
@@ -49,8 +49,7 @@ def _find_spm(model_dir: Path, source_spm: Path | None, target_spm: Path | None)
             )
         src = tgt = shared
     for p in (src, tgt):
-        if not p.is_file():
-            raise InputError(f"SentencePiece model {p} does not exist")
+        require_file(p, "SentencePiece model")
     return src, tgt
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from dubkit.errors import require_file
 from dubkit.translate.base import GlossaryError
 from eval.types import Cue
 from langs import Language, LanguageError, get_language, normalize_for_scoring
@@ -144,9 +145,7 @@ def parse_glossary(data: object, path: Path) -> Glossary:
 
 def load_glossary(path: Path | str) -> Glossary:
     """Read a glossary file (.toml or .json); GlossaryError names the file and the bad entry."""
-    path = Path(path)
-    if not path.is_file():
-        raise GlossaryError(f"glossary {path} does not exist")
+    path = require_file(path, "glossary", GlossaryError)
     try:
         text = path.read_text(encoding="utf-8")
         if path.suffix.lower() == ".json":
