@@ -16,13 +16,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import librosa
 import numpy as np
 
-from dubkit.adapters.tts import (
-    VOICE_PACKAGES,
-    Voice,
-    package_version,
-    voice_for,
-    voice_name,
-)
+from dubkit.adapters import package_version
+from dubkit.adapters.tts import VOICE_PACKAGES, Voice, voice_for, voice_name
 from dubkit.engines.base import WindowRender, WindowRequest
 from dubkit.errors import ScriptError
 

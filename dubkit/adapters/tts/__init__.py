@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import threading
 
-from dubkit.adapters.tts.base import (
-    Speech,
-    TTSError,
-    Voice,
-    check_text,
-    package_version,
+from dubkit.adapters import (
+    package_version,  # re-exported until callers import it from dubkit.adapters
 )
+from dubkit.adapters.tts.base import Speech, TTSError, Voice, check_text
 from dubkit.adapters.tts.espeak import EspeakVoice
 from dubkit.adapters.tts.openjtalk import OpenJTalkVoice
 from dubkit.adapters.tts.piper import PiperVoice
