@@ -17,6 +17,7 @@ import librosa
 import numpy as np
 
 from dubkit.adapters import package_version
+from dubkit.adapters.audio import resample, time_slice
 from dubkit.adapters.tts import VOICE_PACKAGES, Voice, voice_for, voice_name
 from dubkit.engines.base import WindowRender, WindowRequest
 from dubkit.errors import ScriptError
@@ -95,8 +96,9 @@ class PreviewEngine:
             "voices": {lang.code: voice_name(lang) for lang in languages},
             "max_speed": {lang.code: self._max_factor(lang) for lang in languages},
             "fit": "librosa.effects.time_stretch (phase vocoder), speed-up only",
+            "resample": "scipy.signal.resample_poly (dubkit.adapters.audio)",
             "line_rms_dbfs": LINE_RMS_DBFS,
-            "packages": {p: package_version(p) for p in (*VOICE_PACKAGES, "librosa")},
+            "packages": {p: package_version(p) for p in (*VOICE_PACKAGES, "librosa", "scipy")},
         }
 
     def render(self, request: WindowRequest) -> WindowRender:
@@ -116,7 +118,7 @@ class PreviewEngine:
             end_rel = min(cue.end - request.start, request.duration)
             speech = voice.synthesize(cue.text)
             spoken, _ = librosa.effects.trim(speech.samples, top_db=TRIM_DB)
-            samples = librosa.resample(spoken, orig_sr=speech.sample_rate, target_sr=self.sample_rate)
+            samples = resample(spoken, speech.sample_rate, self.sample_rate)
             fitted, factor, _ = fit_speech(samples, self.sample_rate, end_rel - start_rel, max_factor)
             fitted = _level(fitted)
             begin = round(start_rel * self.sample_rate)
@@ -159,10 +161,7 @@ class PreviewEngine:
         from dubkit.adapters.av import read_audio
 
         track = read_audio(request.voice_track, sample_rate=self.sample_rate, mono=True)
-        a, b = round(request.start * self.sample_rate), round(request.end * self.sample_rate)
-        piece = np.zeros(max(0, b - a), np.float32)
-        part = track[a:b]
-        piece[: len(part)] = part
+        piece = time_slice(track, self.sample_rate, request.start, request.end)
         info = {"engine": self.name, "preview": True, "language": request.language.code,
                 "voice": f"voice track {request.voice_track.name}", "speed": 1.0, "overrun_s": 0.0,
                 "truncated_s": 0.0, "lines": [{"text": c.text, "start": c.start, "end": c.end} for c in request.lines]}
