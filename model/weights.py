@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from model.config import BASE_RESOLUTION, DEFAULT_MODE, MODES, RESOLUTIONS
 from model.errors import ModelError
 
 DIT_VARIANTS = ("base", "distill", "540p_sr", "1080p_sr")
@@ -85,16 +86,18 @@ ALWAYS_NEEDED = ("t5gemma", "wan22_vae", "sao_vae")
 SR_COMPONENT = {"540p": "540p_sr", "1080p": "1080p_sr"}
 
 
-def component_names(modes: Iterable[str] = ("distill",), resolutions: Iterable[str] = ("256p",)) -> list[str]:
-    """Components a generator needs for these sampling modes ("base"/"distill") and output resolutions."""
+def component_names(
+    modes: Iterable[str] = (DEFAULT_MODE,), resolutions: Iterable[str] = (BASE_RESOLUTION,)
+) -> list[str]:
+    """Components a generator needs for these sampling modes and output resolutions (model.config)."""
     names = list(ALWAYS_NEEDED)
     for mode in modes:
-        if mode not in ("base", "distill"):
-            raise WeightsError(f"unknown sampling mode {mode!r}; expected 'base' or 'distill'")
+        if mode not in MODES:
+            raise WeightsError(f"unknown sampling mode {mode!r}; expected one of {', '.join(MODES)}")
         names.append(mode)
     for res in resolutions:
-        if res not in ("256p", *SR_COMPONENT):
-            raise WeightsError(f"unknown resolution {res!r}; expected 256p, 540p or 1080p")
+        if res not in RESOLUTIONS:
+            raise WeightsError(f"unknown resolution {res!r}; expected one of {', '.join(RESOLUTIONS)}")
         if res in SR_COMPONENT:
             names.append(SR_COMPONENT[res])
     return list(dict.fromkeys(names))

@@ -8,6 +8,7 @@ from pathlib import Path
 from dubkit.store.paths import weights_dir
 from eval import whisper_models
 from eval.whisper_models import KNOWN_MODELS, ResolvedModel
+from model.config import BASE_RESOLUTION, DEFAULT_MODE
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ def pull_model(name: str, models_dir: Path | None = None, endpoint: str | None =
 def pull_weights(
     folder: Path | None = None,
     *,
-    modes: tuple[str, ...] = ("distill",),
-    resolutions: tuple[str, ...] = ("256p",),
+    modes: tuple[str, ...] = (DEFAULT_MODE,),
+    resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
     endpoint: str | None = None,
     token: str | None = None,
 ) -> Path:
