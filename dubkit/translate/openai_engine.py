@@ -33,19 +33,6 @@ SYSTEM_PROMPT = (
     "in the same order, and nothing else."
 )
 
-# How a target language should be written for speech: the dub is spoken, so Cantonese is written
-# colloquially (嘅 咗 喺), not as Standard Written Chinese read aloud.
-WRITTEN_AS = {
-    "zh": "Mandarin Chinese, written in simplified Chinese characters",
-    "yue": "spoken Cantonese, written in traditional characters with colloquial Cantonese characters",
-}
-
-
-def language_name(language: Language) -> str:
-    """The language as named in the prompt."""
-    return WRITTEN_AS.get(language.code, language.english_name)
-
-
 _QUOTE = 300  # characters of a bad reply quoted in an error message
 
 
@@ -139,7 +126,7 @@ class OpenAITranslator:
         """The chat messages for one request (public so the report can show what was asked)."""
         system = SYSTEM_PROMPT.format(
             source=f"from {source.english_name} " if source is not None else "",
-            target=language_name(target),
+            target=target.written_as,  # the dub is spoken: how to write the language for speech
             count=len(lines),
         )
         if self.glossary_hint:
