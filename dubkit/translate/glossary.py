@@ -94,16 +94,6 @@ class Glossary:
         """Every term a line in `language` may be required to carry (keep terms and forced targets)."""
         return tuple(dict.fromkeys(t for _, t in self.pairs(language)))
 
-    def hint(self, language: Language) -> str:
-        """A sentence for an LLM prompt listing the terms (the output is checked regardless)."""
-        parts = []
-        if self.keep:
-            parts.append("Never translate these terms: " + ", ".join(self.keep) + ".")
-        forced = self.forced.get(language.code, {})
-        if forced:
-            parts.append("Always translate: " + "; ".join(f"{s} -> {t}" for s, t in forced.items()) + ".")
-        return " ".join(parts)
-
 
 def _string_list(value: object, where: str, path: Path) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):

@@ -8,7 +8,6 @@ Standard library only (urllib), so there is no client SDK to pin.
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
@@ -94,7 +93,6 @@ class OpenAITranslator:
         timeout: float = 120.0,
         temperature: float = 0.0,
         max_lines_per_request: int = 40,
-        glossary_hint: str = "",
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise InputError(f"translator base URL {base_url!r} must start with http:// or https://")
@@ -108,7 +106,6 @@ class OpenAITranslator:
         self.timeout = timeout
         self.temperature = temperature
         self.max_lines_per_request = max_lines_per_request
-        self.glossary_hint = glossary_hint
 
     def identity(self) -> dict[str, Any]:
         """Endpoint, model and prompt identity (the API key is never part of it)."""
@@ -118,7 +115,6 @@ class OpenAITranslator:
             "model": self.model,
             "temperature": self.temperature,
             "prompt_version": PROMPT_VERSION,
-            "glossary_hint_sha256": hashlib.sha256(self.glossary_hint.encode()).hexdigest()[:16],
             "max_lines_per_request": self.max_lines_per_request,
         }
 
@@ -129,8 +125,6 @@ class OpenAITranslator:
             target=target.written_as,  # the dub is spoken: how to write the language for speech
             count=len(lines),
         )
-        if self.glossary_hint:
-            system += "\n" + self.glossary_hint
         return [
             {"role": "system", "content": system},
             {"role": "user", "content": json.dumps(list(lines), ensure_ascii=False)},
