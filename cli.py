@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dubkit.errors import DubkitError
 from dubkit.jobs.evaluate import evaluate
-from dubkit.jobs.models import list_models, pull_model, pull_weights
+from dubkit.jobs.models import check_weights, list_models, pull_model, pull_weights
 from dubkit.jobs.script import make_script_package
 from dubkit.jobs.transcribe import transcribe
 from dubkit.options import LocalizeOptions, parse_pairs
@@ -136,6 +136,34 @@ def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> N
         return
     path = pull_model(name, endpoint=endpoint)
     click.echo(f"pulled {name} into {path}")
+
+
+@models_group.command("check")
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["distill", "base"]),
+              help="Sampling modes to check for (default: distill); repeatable.")
+@click.option("--resolution", "resolutions", multiple=True, type=click.Choice(["256p", "540p", "1080p"]),
+              help="Output resolutions to check for (540p/1080p need an SR model); repeatable.")
+def models_check_command(folder, modes, resolutions) -> None:
+    """Check a MagiHuman weights FOLDER (default: $DUBKIT_WEIGHTS, else where `models pull` puts it): which layout
+    it has (dubkit's or the official download), what is missing, and whether the Turbo VAE checkpoint's tensor
+    names and shapes match the released config. Exit status 0 when complete and matching, 1 otherwise."""
+
+    result = check_weights(folder, modes=modes or ("distill",), resolutions=resolutions or ("256p",))
+    click.echo(f"weights folder: {result.folder}")
+    click.echo(f"layout: {result.layout} ({result.layout_note})")
+    click.echo(f"needed for {'+'.join(modes or ('distill',))} at {'+'.join(resolutions or ('256p',))}: "
+               f"{', '.join(result.components)}")
+    if result.missing:
+        click.echo(f"missing ({len(result.missing)}):")
+        for item in result.missing:
+            click.echo(f"  {item}")
+    else:
+        click.echo("missing: nothing")
+    for line in result.turbo_lines:
+        click.echo(line)
+    click.echo("ok" if result.ok else "not ready: see above")
+    sys.exit(EXIT_OK if result.ok else EXIT_FAILED_GATE)
 
 
 # --- localize ---

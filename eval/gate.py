@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from eval.errors import EvalError
 from eval.scoring import Score, from_alignment, score_units, units
 from eval.types import Cue, Transcript
 from langs import LANGUAGES, Language, get_language
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 # Default thresholds on the whole-file error rate, per language code (pass if error_rate <= threshold): the
 # languages' own figures (langs: Language.gate_threshold; the reasons are in docs/eval.md).
@@ -170,7 +174,7 @@ def gate(
 
 def _score_timed(cues, ref_units, transcript, lang, limit, notes) -> tuple[SegmentResult, ...]:
     results = []
-    for i, (cue, ref) in enumerate(zip(cues, ref_units)):
+    for i, (cue, ref) in enumerate(zip(cues, ref_units, strict=True)):
         words = transcript.words_between(cue.start, cue.end)
         heard = "".join(w.text for w in words).strip()  # Whisper's words carry their own spaces
         seg_score = score_units(ref, units(heard, lang), lang.metric)
@@ -204,7 +208,7 @@ def _score_untimed(cues, ref_units, whole, transcript, lang, limit) -> tuple[Seg
         if step.ref is not None:
             consumed += 1
     results = []
-    for i, (cue, steps) in enumerate(zip(cues, per_line)):
+    for i, (cue, steps) in enumerate(zip(cues, per_line, strict=True)):
         seg_score = from_alignment(lang.metric, steps)
         results.append(
             SegmentResult(

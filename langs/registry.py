@@ -87,13 +87,15 @@ _TABLE = (
           ("zh-hk", "zh-hant-hk", "zh-mo", "zh-hant-mo", "yue-hk", "yue-hant", "yue-hans", "yue-cn", "zh-yue",
            "cantonese", "粤语", "粵語", "广东话", "廣東話", "广府话", "廣府話"),
           whisper_fallback="zh", metric="cer", espeak_voice="yue", cjk=True, iso639_2="yue", nllb_code="yue_Hant",
-          m2m=False, written_as="spoken Cantonese, written in traditional characters with colloquial Cantonese characters",
-          gate_threshold=0.45,
-          script="Han characters, usually traditional, with Cantonese-only characters (嘅 咗 喺); scored in simplified"),
+          m2m=False, gate_threshold=0.45,
+          written_as="spoken Cantonese, written in traditional characters with colloquial Cantonese characters",
+          script="Han characters, usually traditional, with Cantonese-only characters (嘅 咗 喺); "
+                 "scored in simplified"),
     _lang("en", "English", "English",
           ("en-us", "en-gb", "en-au", "en-ca", "en-ie", "en-in", "en-nz", "en-za", "eng", "english"),
           metric="wer", espeak_voice="en-us", cjk=False, iso639_2="eng", nllb_code="eng_Latn",
-          preview_voice="piper:en_US-joe-medium", gate_threshold=0.25, script="Latin alphabet, words separated by spaces"),
+          preview_voice="piper:en_US-joe-medium", gate_threshold=0.25,
+          script="Latin alphabet, words separated by spaces"),
     _lang("ja", "Japanese", "Japanese",
           ("ja-jp", "jpn", "japanese", "日本語", "にほんご"),
           metric="cer", espeak_voice="ja", cjk=True, iso639_2="jpn", nllb_code="jpn_Jpan",
@@ -182,14 +184,3 @@ def whisper_language(lang: str | Language, model_supports_yue: bool) -> str:
     """Whisper's `language=` for this language: Cantonese is "yue" only when the model has that token, else "zh"."""
     language = get_language(lang)
     return language.whisper_code if model_supports_yue else language.whisper_fallback
-
-
-def model_supports_yue(model_name: str) -> bool:
-    """Whether a Whisper model name belongs to the large-v3 family, the only one with a Cantonese ("yue") token.
-
-    A name is a faster-whisper size ("large-v3", "large-v3-turbo", "turbo") or a repo/folder name containing
-    one ("Systran/faster-whisper-large-v3", "distil-large-v3"). For a model folder, prefer checking the
-    tokenizer for "<|yue|>" directly; this is the fallback when only a name is known.
-    """
-    name = model_name.lower().replace("_", "-")
-    return "large-v3" in name or name.rstrip("/").split("/")[-1] in {"turbo", "faster-whisper-turbo"}

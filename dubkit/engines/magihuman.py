@@ -23,8 +23,7 @@ from dubkit.engines.base import WindowRender, WindowRequest, cuda_available
 from dubkit.errors import InputError, OutputError
 from dubkit.store.files import atomic_write_text, file_digest
 from dubkit.store.paths import checkpoint_hash_store
-from langs import format_dialogue
-from model.prompt import Utterance
+from model.prompt import Utterance, clean_line, space_line
 from model.prompt import build_prompt as model_prompt
 from model.weights import component_names, component_path
 
@@ -64,8 +63,9 @@ def build_prompt(request: WindowRequest) -> str:
     said, dialogue = [], []
     for cue in request.lines:
         who = _speaker(cue.speaker, request.speaker_descriptions)
-        line = format_dialogue(cue.text, lang).replace('"', "\u201d")
-        said.append(f'{who} looks into the camera and says in {lang.english_name}, "{line}"')
+        line = clean_line(cue.text)  # Dialogue: format_utterance spaces it; the inline quote: space_line, once
+        spoken = space_line(line, lang.prompt_name)
+        said.append(f'{who} looks into the camera and says in {lang.english_name}, "{spoken}"')
         dialogue.append(Utterance(speaker=who, language=lang.prompt_name, text=line))
     description = (
         " ".join(s.rstrip(".") + "." for s in said)
@@ -194,7 +194,7 @@ class MagiHumanEngine:
     def identity(self) -> dict[str, Any]:
         """Engine, resolution, mode and the checkpoint hashes (file sha256, or in-memory weights)."""
         if self._hashes is None:
-            parts = {k: getattr(self.generator, k, None) for k in ("dit", "text_encoder", "video_vae", "audio_vae")}
+            parts = {k: getattr(self.generator, k, None) for k in ("dit", "text_encoder", "video_vae", "audio_vae", "turbo_vae")}
             self._hashes = {k: "state:" + state_digest(getattr(v, "module", v)) for k, v in parts.items()
                             if v is not None and hasattr(getattr(v, "module", v), "state_dict")}
         torch_version = package_version("torch")

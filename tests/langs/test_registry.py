@@ -13,7 +13,6 @@ from langs import (
     LanguageListError,
     UnknownLanguageError,
     get_language,
-    model_supports_yue,
     parse_languages,
     whisper_language,
 )
@@ -88,7 +87,8 @@ def test_aliases_are_unique_across_languages():
     ("zh-TW", "zh"), ("zh-Hant", "zh"), ("zh_Hant_TW", "zh"),
     ("yue", "yue"), ("zh-HK", "yue"), ("yue-HK", "yue"), ("zh-yue", "yue"), ("yue-Hant", "yue"),
     ("zh-Hant-HK", "yue"), ("zh-MO", "yue"), ("zh-Hans-HK", "yue"), ("cmn-HK", "zh"), ("cmn-Hant-HK", "zh"),
-    ("yue-Hant-HK", "yue"), ("zh-Hant-SG", "zh"), ("jpn-JP", "ja"), ("deu-CH", "de"), ("Cantonese", "yue"), ("粵語", "yue"),
+    ("yue-Hant-HK", "yue"), ("zh-Hant-SG", "zh"), ("jpn-JP", "ja"), ("deu-CH", "de"), ("Cantonese", "yue"),
+    ("粵語", "yue"),
     ("en-US", "en"), ("en-GB", "en"), ("eng", "en"), ("EN_us", "en"), ("en-SG", "en"), ("en-Latn-US", "en"),
     ("ja-JP", "ja"), ("jpn", "ja"), ("日本語", "ja"),
     ("ko-KR", "ko"), ("kor", "ko"), ("한국어", "ko"),
@@ -161,10 +161,9 @@ def test_whisper_language_uses_yue_only_when_the_model_has_it():
         assert whisper_language(code, True) == whisper_language(code, False) == code
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("large-v3", True), ("large-v3-turbo", True), ("turbo", True), ("Systran/faster-whisper-large-v3", True),
-    ("distil-large-v3", True), ("large-v2", False), ("base", False), ("small", False), ("tiny.en", False),
-    ("/models/whisper-base", False),
-])
-def test_model_supports_yue_by_name(name, expected):
-    assert model_supports_yue(name) is expected
+def test_every_prompt_name_is_a_language_the_model_prompt_accepts_with_the_same_cjk_rule():
+    from model.prompt import CJK_LANGUAGES
+    from model.prompt import LANGUAGES as MODEL_LANGUAGES
+
+    assert {lang.prompt_name for lang in LANGUAGES.values()} == set(MODEL_LANGUAGES)
+    assert {lang.prompt_name for lang in LANGUAGES.values() if lang.cjk} == set(CJK_LANGUAGES)

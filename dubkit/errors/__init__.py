@@ -1,4 +1,7 @@
-"""Errors that dubkit reports to the user (the CLI prints them and exits with status 2)."""
+"""Errors that dubkit reports to the user (the CLI prints them and exits with status 2).
+
+A folder of its own, the lowest room of dubkit/: every other folder may import it, it imports nothing.
+"""
 from __future__ import annotations
 
 from pathlib import Path
