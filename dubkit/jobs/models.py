@@ -65,8 +65,8 @@ class WeightsCheck:
 def check_weights(
     folder: Path | None = None,
     *,
-    modes: tuple[str, ...] = ("distill",),
-    resolutions: tuple[str, ...] = ("256p",),
+    modes: tuple[str, ...] = (DEFAULT_MODE,),
+    resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
 ) -> WeightsCheck:
     """Detect the folder's layout, list what `modes` and `resolutions` need but lack, and compare the Turbo VAE
     checkpoint's tensor names and shapes (and its config) with the released config. InputError if the folder
