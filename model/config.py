@@ -5,9 +5,19 @@ Field names follow the official `ModelConfig`. MagiHuman is timestep-free, so th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from model.errors import ConfigError
+
+# What a generation can be asked for, the one list (the generator, the weights' components, dubkit and its
+# CLI all read it here; this module imports no torch). Sampling modes: 8-step distilled or 32-step UniPC.
+MODES = ("distill", "base")
+DEFAULT_MODE = "distill"
+BASE_RESOLUTION = "256p"
+# Output resolutions as (width, height) in pixels, as the official example scripts run them
+# (docs/model.md §Resolutions and lengths).
+RESOLUTIONS: Mapping[str, tuple[int, int]] = {"256p": (448, 256), "540p": (896, 512), "1080p": (1920, 1088)}
 
 VIDEO, AUDIO, TEXT = 0, 1, 2  # modality ids; expert weights are stacked in this order
 NUM_MODALITIES = 3

@@ -29,7 +29,13 @@ from model.adapters.audio_vae import OUTPUT_RATE, AudioVAE
 from model.adapters.text_encoder import TextEncoder
 from model.adapters.turbo_vae import TurboVAE, load_turbo_vae
 from model.adapters.video_vae import SPATIAL_COMPRESSION, TEMPORAL_COMPRESSION, VideoVAE, to_uint8_frames
-from model.config import FRAME_RECEPTIVE_FIELD_1080P, LOCAL_ATTN_LAYERS_1080P
+from model.config import (
+    BASE_RESOLUTION,
+    FRAME_RECEPTIVE_FIELD_1080P,
+    LOCAL_ATTN_LAYERS_1080P,
+    MODES,
+    RESOLUTIONS,
+)
 from model.errors import ModelError
 from model.packing import local_attention_ranges, pack, unpack
 from model.prompt import NEGATIVE_PROMPT
@@ -44,12 +50,8 @@ from model.weights import (
 )
 
 FPS = 25
-MODES = ("distill", "base")
-STEPS = {"distill": 8, "base": 32}
+STEPS = {"distill": 8, "base": 32}  # per mode in model.config.MODES
 SR_STEPS = 5
-BASE_RESOLUTION = "256p"
-# (width, height) in pixels, as the official example scripts run them (docs/model.md §Resolutions and lengths).
-RESOLUTIONS: Mapping[str, tuple[int, int]] = {"256p": (448, 256), "540p": (896, 512), "1080p": (1920, 1088)}
 
 Progress = Callable[[str, int, int], None]
 """Called as (stage name, steps done, steps in stage)."""

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from model.config import BASE_RESOLUTION, DEFAULT_MODE, MODES, RESOLUTIONS
 from model.errors import ModelError
 
 DIT_VARIANTS = ("base", "distill", "540p_sr", "1080p_sr")
@@ -102,20 +103,20 @@ SR_COMPONENT = {"540p": "540p_sr", "1080p": "1080p_sr"}
 
 
 def component_names(
-    modes: Iterable[str] = ("distill",), resolutions: Iterable[str] = ("256p",), vae: str = "turbo"
+    modes: Iterable[str] = (DEFAULT_MODE,), resolutions: Iterable[str] = (BASE_RESOLUTION,), vae: str = "turbo"
 ) -> list[str]:
-    """Components a generator needs for these sampling modes ("base"/"distill"), output resolutions and video
+    """Components a generator needs for these sampling modes and output resolutions (model.config) and video
     decoder (`vae`: "turbo" also needs the Turbo VAE; the Wan2.2 VAE is always needed, to encode images)."""
     if vae not in VAE_DECODERS:
         raise WeightsError(f"unknown video decoder {vae!r}; expected 'turbo' or 'wan'")
     names = list(ALWAYS_NEEDED) + (["turbo_vae"] if vae == "turbo" else [])
     for mode in modes:
-        if mode not in ("base", "distill"):
-            raise WeightsError(f"unknown sampling mode {mode!r}; expected 'base' or 'distill'")
+        if mode not in MODES:
+            raise WeightsError(f"unknown sampling mode {mode!r}; expected one of {', '.join(MODES)}")
         names.append(mode)
     for res in resolutions:
-        if res not in ("256p", *SR_COMPONENT):
-            raise WeightsError(f"unknown resolution {res!r}; expected 256p, 540p or 1080p")
+        if res not in RESOLUTIONS:
+            raise WeightsError(f"unknown resolution {res!r}; expected one of {', '.join(RESOLUTIONS)}")
         if res in SR_COMPONENT:
             names.append(SR_COMPONENT[res])
     return list(dict.fromkeys(names))

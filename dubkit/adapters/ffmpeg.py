@@ -6,7 +6,6 @@ command and the tail of ffmpeg's stderr, so the user sees ffmpeg's own reason.
 """
 from __future__ import annotations
 
-import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,13 +162,3 @@ def mux(spec: MuxSpec) -> Path:
     args[at:at] = tags
     _execute(args, f"writing {spec.out}", None)
     return spec.out
-
-
-def measure_loudness(path: Path) -> float:
-    """Integrated loudness (EBU R128, LUFS) of a media file's audio, by ffmpeg's ebur128 filter."""
-    stream = ffmpeg.input(str(path)).audio.filter("ebur128").output("-", format="null")
-    stderr = run(stream, what=f"measuring loudness of {path}")
-    found = re.findall(r"I:\s+(-?[\d.]+|-inf)\s+LUFS", stderr)
-    if not found:
-        raise FFmpegError(f"no integrated loudness in ebur128 output for {path}", [], stderr)
-    return float(found[-1])  # the last one is the summary

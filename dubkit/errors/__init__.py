@@ -2,6 +2,9 @@
 
 A folder of its own, the lowest room of dubkit/: every other folder may import it, it imports nothing.
 """
+from __future__ import annotations
+
+from pathlib import Path
 
 
 class DubkitError(Exception):
@@ -22,3 +25,14 @@ class ScriptError(InputError):
 
 class OutputError(DubkitError):
     """An output folder cannot be written (permissions, full disk, another run holds it)."""
+
+
+def require_file(path: str | Path, what: str, error: type[DubkitError] = InputError) -> Path:
+    """`path` as a Path when it is an existing file; else `error` saying "<what> <path> does not exist"
+    or "... is not a file" (a folder, a device). The one "input file exists" check."""
+    path = Path(path)
+    if not path.exists():
+        raise error(f"{what} {path} does not exist")
+    if not path.is_file():
+        raise error(f"{what} {path} is not a file")
+    return path

@@ -9,6 +9,7 @@ from dubkit.errors import InputError
 from dubkit.store.paths import weights_dir
 from eval import whisper_models
 from eval.whisper_models import KNOWN_MODELS, ResolvedModel
+from model.config import BASE_RESOLUTION, DEFAULT_MODE
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,8 @@ def pull_model(name: str, models_dir: Path | None = None, endpoint: str | None =
 def pull_weights(
     folder: Path | None = None,
     *,
-    modes: tuple[str, ...] = ("distill",),
-    resolutions: tuple[str, ...] = ("256p",),
+    modes: tuple[str, ...] = (DEFAULT_MODE,),
+    resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
     endpoint: str | None = None,
     token: str | None = None,
 ) -> Path:
@@ -64,8 +65,8 @@ class WeightsCheck:
 def check_weights(
     folder: Path | None = None,
     *,
-    modes: tuple[str, ...] = ("distill",),
-    resolutions: tuple[str, ...] = ("256p",),
+    modes: tuple[str, ...] = (DEFAULT_MODE,),
+    resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
 ) -> WeightsCheck:
     """Detect the folder's layout, list what `modes` and `resolutions` need but lack, and compare the Turbo VAE
     checkpoint's tensor names and shapes (and its config) with the released config. InputError if the folder

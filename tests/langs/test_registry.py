@@ -43,6 +43,26 @@ def test_each_language_carries_the_product_table_facts(code):
     assert lang.rate.syllables_per_second > 0 and lang.rate.source
 
 
+TRACK_AND_TRANSLATOR_CODES = {
+    # code: (iso639_2, nllb_code, m2m_code): tags of audio/subtitle tracks, tokens of NLLB-200 and M2M-100
+    "zh": ("zho", "zho_Hans", "__zh__"),
+    "yue": ("yue", "yue_Hant", None),
+    "en": ("eng", "eng_Latn", "__en__"),
+    "ja": ("jpn", "jpn_Jpan", "__ja__"),
+    "ko": ("kor", "kor_Hang", "__ko__"),
+    "de": ("deu", "deu_Latn", "__de__"),
+    "fr": ("fra", "fra_Latn", "__fr__"),
+}
+
+
+@pytest.mark.parametrize("code", list(TRACK_AND_TRANSLATOR_CODES))
+def test_each_language_carries_its_track_tag_translator_tokens_voice_and_gate_threshold(code):
+    lang = LANGUAGES[code]
+    assert (lang.iso639_2, lang.nllb_code, lang.m2m_code) == TRACK_AND_TRANSLATOR_CODES[code]
+    assert lang.preview_voice.partition(":")[0] in ("piper", "openjtalk", "espeak-ng")
+    assert 0 < lang.gate_threshold < 1 and lang.written_as
+
+
 def test_language_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         LANGUAGES["en"].code = "xx"  # type: ignore[misc]
