@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import threading
 
-from dubkit.adapters import (
-    package_version,  # re-exported until callers import it from dubkit.adapters
-)
 from dubkit.adapters.tts.base import Speech, TTSError, Voice, check_text
 from dubkit.adapters.tts.espeak import EspeakVoice
 from dubkit.adapters.tts.openjtalk import OpenJTalkVoice
 from dubkit.adapters.tts.piper import PiperVoice
 from langs import Language
 
-__all__ = ["Speech", "TTSError", "Voice", "check_text", "package_version", "voice_for", "voice_name"]
+__all__ = ["Speech", "TTSError", "Voice", "check_text", "voice_for", "voice_name"]
 
 
 # Voices are costly to load (ONNX sessions, dictionaries) and stateless after loading; share one per name.

@@ -44,3 +44,10 @@ def test_bad_specs_are_refused(monkeypatch, specs, words):
     monkeypatch.delenv("DUBKIT_OPENAI_BASE_URL", raising=False)
     with pytest.raises(InputError, match=words):
         parse_translator_specs(specs)
+
+
+def test_an_unknown_language_prefix_is_refused():
+    from langs import LanguageError
+
+    with pytest.raises(LanguageError, match="xx"):
+        parse_translator_specs(["xx=ct2:/a"])
