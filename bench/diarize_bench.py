@@ -21,12 +21,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from eval_bench import machine  # bench/ is on sys.path when a bench script runs
+from eval_bench import machine  # noqa: E402 (bench/ is on sys.path when a bench script runs)
 
-from dubkit.adapters.av import read_audio
-from dubkit.stages.diarize import THRESHOLD, diarize, shared_encoder
-from eval.der import diarization_error
-from tests.dialogues import DIALOGUES, build_dialogue
+from dubkit.adapters.av import read_audio  # noqa: E402
+from dubkit.stages.diarize import THRESHOLD, diarize, shared_encoder  # noqa: E402
+from eval.der import diarization_error  # noqa: E402
+from tests.dialogues import DIALOGUES, build_dialogue  # noqa: E402
 
 
 def main() -> None:

@@ -74,7 +74,8 @@ def diarization_error(
     from scipy.optimize import linear_sum_assignment
 
     ref, hyp = _check(reference, "reference"), _check(system, "system")
-    pieces = [(b - a, _active(ref, mid), _active(hyp, mid)) for a, b, mid in _pieces(ref, hyp, _no_score_zones(ref, collar))]
+    zones = _no_score_zones(ref, collar)
+    pieces = [(b - a, _active(ref, mid), _active(hyp, mid)) for a, b, mid in _pieces(ref, hyp, zones)]
     ref_names = sorted({s for _, _, s in ref})
     hyp_names = sorted({s for _, _, s in hyp})
     overlap = np.zeros((len(hyp_names), len(ref_names)))
@@ -84,7 +85,7 @@ def diarization_error(
                 for j, rs in enumerate(ref_names):
                     overlap[i, j] += length if rs in r else 0.0
     rows, cols = linear_sum_assignment(overlap, maximize=True) if overlap.size else ([], [])
-    mapping = {hyp_names[i]: ref_names[j] for i, j in zip(rows, cols)}
+    mapping = {hyp_names[i]: ref_names[j] for i, j in zip(rows, cols, strict=True)}
     missed = false_alarm = confusion = total = 0.0
     for length, r, h in pieces:
         correct = len({mapping[s] for s in h if s in mapping} & r)

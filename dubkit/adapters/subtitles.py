@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pysubs2
 
-from dubkit.errors import ScriptError
+from dubkit.errors import ScriptError, require_file
 from dubkit.store.files import atomic_write_text
 from eval.types import Cue
 from langs import LANGUAGES
@@ -63,23 +63,16 @@ class Script:
         return " ".join(c.text for c in self.cues)
 
 
-def _where(path: Path, i: int, cue: Cue) -> str:
-    return f"{path}: cue {i + 1} ({cue.start:.3f}-{cue.end:.3f} s, {cue.text[:40]!r})"
-
-
 def read_script(
-    path: str | Path, duration: float | None = None, allow_overlap: bool = False
+    path: str | Path, duration: float | None = None, allow_overlap: bool = False, *, need_timed: bool = False
 ) -> Script:
-    """Read and validate a script.
+    """Read and validate a script (`check_cues`).
 
     `duration` (seconds) is the media's length: a cue ending after it is an error. Overlapping
-    cues are an error unless `allow_overlap` (scoring needs each spoken word in one cue).
+    cues are an error unless `allow_overlap` (scoring needs each spoken word in one cue). Plain
+    text is an error when `need_timed`.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ScriptError(f"script {path} does not exist")
-    if not path.is_file():
-        raise ScriptError(f"script {path} is not a file")
+    path = require_file(path, "script", ScriptError)
     suffix = path.suffix.lower()
     if suffix not in TIMED_FORMATS and suffix not in UNTIMED_FORMATS:
         known = ", ".join(sorted([*TIMED_FORMATS, *UNTIMED_FORMATS]))
@@ -92,11 +85,13 @@ def read_script(
         raise ScriptError(f"script {path} is empty")
     if suffix in UNTIMED_FORMATS:
         cues = tuple(Cue(text=line.strip()) for line in text.splitlines() if line.strip())
+        if need_timed:
+            check_cues(cues, duration, name=str(path))
         return Script(cues=cues, timed=False, path=path)
     cues = _parse_timed(path, text, TIMED_FORMATS[suffix])
     if not cues:
         raise ScriptError(f"script {path} has no cues with text (empty or unparsable)")
-    _validate(path, cues, duration, allow_overlap)
+    check_cues(cues, duration, name=str(path), allow_overlap=allow_overlap)
     return Script(cues=cues, timed=True, path=path)
 
 
@@ -181,15 +176,30 @@ def _parse_cue_list(path: Path, data) -> tuple[Cue, ...]:
     return tuple(cues)
 
 
-def _validate(path: Path, cues: tuple[Cue, ...], duration: float | None, allow_overlap: bool) -> None:
+def _where(name: str, i: int, cue: Cue) -> str:
+    return f"{name}: cue {i + 1} ({cue.start:.3f}-{cue.end:.3f} s, {cue.text[:40]!r})"
+
+
+def check_cues(
+    cues: Sequence[Cue], duration: float | None = None, *, name: str, allow_overlap: bool = False
+) -> None:
+    """The one check of a timed script: ScriptError naming `name` and the cue (its number in `cues`)
+    when a cue has no times, starts before 0 s, ends at or before it starts, ends after the media
+    (`duration` seconds, within DURATION_TOLERANCE), or overlaps another cue of the same speaker (cues of
+    different speakers may overlap, docs/speakers.md; unless `allow_overlap`:
+    scoring needs each spoken word in one cue, so it allows them)."""
     for i, cue in enumerate(cues):
-        if cue.start < 0:
-            raise ScriptError(f"{_where(path, i, cue)} starts before 0 s")
-        if cue.end <= cue.start:
-            raise ScriptError(f"{_where(path, i, cue)} ends at or before it starts")
-        if duration is not None and cue.end > duration + DURATION_TOLERANCE:
+        if not cue.timed:
             raise ScriptError(
-                f"{_where(path, i, cue)} ends after the media, which lasts {duration:.3f} s"
+                f"{name}: cue {i + 1} ({cue.text[:40]!r}) has no timing (no start/end time); a timed script is needed"
+            )
+        if cue.start < 0:  # type: ignore[operator]
+            raise ScriptError(f"{_where(name, i, cue)} starts before 0 s")
+        if cue.end <= cue.start:  # type: ignore[operator]
+            raise ScriptError(f"{_where(name, i, cue)} ends at or before it starts")
+        if duration is not None and cue.end > duration + DURATION_TOLERANCE:  # type: ignore[operator]
+            raise ScriptError(
+                f"{_where(name, i, cue)} ends after the media, which lasts {duration:.3f} s (past the end)"
             )
     if not allow_overlap:
         clash = same_speaker_overlap(cues)
@@ -197,8 +207,8 @@ def _validate(path: Path, cues: tuple[Cue, ...], duration: float | None, allow_o
             a, b = clash
             who = f"of the same speaker {cues[b].speaker!r}" if cues[b].speaker else "(no speaker named)"
             raise ScriptError(
-                f"{_where(path, b, cues[b])} overlaps cue {a + 1} {who}, which ends at {cues[a].end:.3f} s; "
-                "only cues of different speakers may overlap"
+                f"{_where(name, b, cues[b])} overlaps cue {a + 1} {cues[a].text[:40]!r} {who}, which ends at "
+                f"{cues[a].end:.3f} s; only cues of different speakers may overlap"
             )
 
 
@@ -206,11 +216,11 @@ def same_speaker_overlap(cues: Sequence[Cue]) -> tuple[int, int] | None:
     """The first pair (earlier, later) of indices of one speaker's cues that overlap in time, else None.
     Cues without a speaker count as one speaker."""
     last: dict[str | None, int] = {}
-    for i in sorted(range(len(cues)), key=lambda k: (cues[k].start, cues[k].end)):
+    for i in sorted(range(len(cues)), key=lambda k: (cues[k].start, cues[k].end)):  # type: ignore[arg-type, return-value]
         prev = last.get(cues[i].speaker)
-        if prev is not None and cues[i].start < cues[prev].end - 1e-6:
+        if prev is not None and cues[i].start < cues[prev].end - 1e-6:  # type: ignore[operator]
             return prev, i
-        if prev is None or cues[i].end > cues[prev].end:
+        if prev is None or cues[i].end > cues[prev].end:  # type: ignore[operator]
             last[cues[i].speaker] = i
     return None
 

@@ -22,24 +22,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import librosa
 import numpy as np
 
+from dubkit.adapters import package_version
+from dubkit.adapters.audio import resample, time_slice
 from dubkit.adapters.pitch import FEMALE_FROM_F0, median_f0, register_of
-from dubkit.adapters.tts import (
-    VOICE_PACKAGES,
-    Voice,
-    package_version,
-    voice_for,
-    voice_name,
-)
+from dubkit.adapters.tts import VOICE_PACKAGES, Voice, voice_for, voice_name
 from dubkit.engines.base import WindowRender, WindowRequest
 from dubkit.errors import ScriptError
-
-if TYPE_CHECKING:
-    from langs import Language
+from langs import LANGUAGES, MAX_SPEED_FACTOR, Language
 
 SAMPLE_RATE = 48_000
 LINE_RMS_DBFS = -20.0  # voices differ by ~10 dB; level each line before the mix so none is buried
@@ -78,13 +72,6 @@ def to_pitch(samples: np.ndarray, sample_rate: int, target_f0: float) -> tuple[n
         return samples, 0.0
     shifted = librosa.effects.pitch_shift(samples.astype(np.float32), sr=sample_rate, n_steps=steps)
     return shifted.astype(np.float32), round(steps, 2)
-
-
-def max_speed_factor(language: Language) -> float:
-    """The most a line may be sped up in `language` (langs.rates; one figure for all languages today)."""
-    from langs import rates
-
-    return float(rates.MAX_SPEED_FACTOR)
 
 
 def fit_speech(
@@ -127,31 +114,30 @@ class PreviewEngine:
         self,
         sample_rate: int = SAMPLE_RATE,
         voices: Callable[[Language], Voice] = voice_for,
-        max_factor: Callable[[Language], float] = max_speed_factor,
+        max_factor: float = MAX_SPEED_FACTOR,
     ) -> None:
         self.sample_rate = sample_rate
         self._voices = voices
-        self._max_factor = max_factor
+        self._max_factor = float(max_factor)  # the most a line is sped up: one figure for every language
 
     def _voice(self, language: Language, register: str | None) -> Voice:
         return self._voices(language) if register is None else self._voices(language, register)  # type: ignore[call-arg]
 
     def identity(self) -> dict[str, Any]:
         """Engine name, voice per language, fitting method and the package versions behind the sound."""
-        from langs import LANGUAGES
-
         languages = list(LANGUAGES.values())
         return {
             "engine": self.name,
             "preview": True,
             "sample_rate": self.sample_rate,
             "voices": {lang.code: voice_name(lang) for lang in languages},
-            "max_speed": {lang.code: self._max_factor(lang) for lang in languages},
+            "max_speed": self._max_factor,
             "fit": "librosa.effects.time_stretch (phase vocoder), speed-up only",
             "speakers": {"female_from_f0": FEMALE_FROM_F0, "min_apart_st": MIN_APART_ST,
-                         "pitch": "librosa YIN median, librosa.effects.pitch_shift"},
+                         "max_shift_st": MAX_SHIFT_ST, "pitch": "librosa YIN median, librosa.effects.pitch_shift"},
+            "resample": "scipy.signal.resample_poly (dubkit.adapters.audio)",
             "line_rms_dbfs": LINE_RMS_DBFS,
-            "packages": {p: package_version(p) for p in (*VOICE_PACKAGES, "librosa")},
+            "packages": {p: package_version(p) for p in (*VOICE_PACKAGES, "librosa", "scipy")},
         }
 
     def render(self, request: WindowRequest) -> WindowRender:
@@ -160,7 +146,7 @@ class PreviewEngine:
             return self._voice_track(request)
         n_total = max(0, round(request.duration * self.sample_rate))
         audio = np.zeros(n_total, np.float32)
-        max_factor = self._max_factor(request.language)
+        max_factor = self._max_factor
         plan = speaker_voices(request.speaker_pitch)
         lines_info: list[dict[str, Any]] = []
         cursor: dict[str | None, float] = {}  # per speaker: end of their previous line, window-relative
@@ -186,7 +172,7 @@ class PreviewEngine:
         for track in request.speaker_tracks.values():
             piece = self._track_slice(track, request.start, request.end)[:n_total]
             audio[: len(piece)] += piece
-        voices = {l["voice"] for l in lines_info}
+        voices = {line["voice"] for line in lines_info}
         info = {
             "engine": self.name,
             "preview": True,
@@ -194,9 +180,9 @@ class PreviewEngine:
             "voice": voices.pop() if len(voices) == 1 else (", ".join(sorted(voices)) or voice_name(request.language)),
             "speakers": {k: {"register": v.register, "f0": v.f0} for k, v in plan.items()},
             "speed_max": max_factor,
-            "speed": max((l.get("speed", 1.0) for l in lines_info), default=1.0),
-            "overrun_s": round(sum(l.get("overrun_s", 0.0) for l in lines_info), 3),
-            "truncated_s": round(sum(l.get("truncated_s", 0.0) for l in lines_info), 3),
+            "speed": max((line.get("speed", 1.0) for line in lines_info), default=1.0),
+            "overrun_s": round(sum(line.get("overrun_s", 0.0) for line in lines_info), 3),
+            "truncated_s": round(sum(line.get("truncated_s", 0.0) for line in lines_info), 3),
             "lines": lines_info,
         }
         return WindowRender(audio=np.clip(audio, -1, 1)[:, None], sample_rate=self.sample_rate, info=info)
@@ -207,7 +193,7 @@ class PreviewEngine:
         speaker_voice = self._voice(language, voice.register if voice else None)
         speech = speaker_voice.synthesize(cue.text)
         spoken, _ = librosa.effects.trim(speech.samples, top_db=TRIM_DB)
-        samples = librosa.resample(spoken, orig_sr=speech.sample_rate, target_sr=self.sample_rate)
+        samples = resample(spoken, speech.sample_rate, self.sample_rate)
         shift = 0.0
         if voice is not None:
             samples, shift = to_pitch(samples, self.sample_rate, voice.f0)
@@ -222,12 +208,7 @@ class PreviewEngine:
         """[start, end) of a recording on the source timeline, mono, zero-padded past its end."""
         from dubkit.adapters.av import read_audio
 
-        samples = read_audio(track, sample_rate=self.sample_rate, mono=True)
-        a, b = round(start * self.sample_rate), round(end * self.sample_rate)
-        piece = np.zeros(max(0, b - a), np.float32)
-        part = samples[a:b]
-        piece[: len(part)] = part
-        return piece
+        return time_slice(read_audio(track, sample_rate=self.sample_rate, mono=True), self.sample_rate, start, end)
 
     def _voice_track(self, request: WindowRequest) -> WindowRender:
         """The window's slice of the supplied recording, mono, zero-padded past the recording's end."""

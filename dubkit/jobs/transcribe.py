@@ -7,30 +7,10 @@ from dubkit.adapters.av import probe, read_audio
 from dubkit.adapters.subtitles import Script, check_writable_format, write_script
 from dubkit.errors import MediaError, OutputError
 from dubkit.stages.diarize import diarize as find_speakers
-from dubkit.stages.diarize import only_renames, rename_speakers, split_at_speakers
+from dubkit.stages.diarize import only_renames, rename_speakers
+from dubkit.stages.transcribe import cues_from_transcript
 from eval.asr import SAMPLE_RATE, Recognizer, shared_recognizer
-from eval.types import Cue, Transcript
 from langs import get_language
-
-
-def transcript_cues(transcript: Transcript) -> tuple[Cue, ...]:
-    """One cue per recognised segment, trimmed to its first and last word when word times exist.
-
-    Cues never overlap (a script with overlapping cues is refused on reading): a segment whose first
-    word starts before the previous cue ends starts where that cue ends.
-    """
-    cues: list[Cue] = []
-    for seg in transcript.segments:
-        text = " ".join(seg.text.split())
-        if not text:
-            continue
-        start = seg.words[0].start if seg.words else seg.start
-        end = seg.words[-1].end if seg.words else seg.end
-        if cues and start < cues[-1].end:
-            start = cues[-1].end
-        end = max(end, start + 0.01)  # Whisper can give a one-word segment a zero-length span
-        cues.append(Cue(text=text, start=start, end=end))
-    return tuple(cues)
 
 
 def transcribe(
@@ -46,7 +26,8 @@ def transcribe(
 ) -> Script:
     """Transcribe `media` and write the timed script to `out` (.srt .vtt .ass .json .txt).
 
-    `lang=None` lets Whisper detect the language. No speech gives an empty script file and an
+    `lang=None` lets Whisper detect the language. The cues are the ones `dubkit localize` makes
+    (`dubkit.stages.transcribe.cues_from_transcript`). No speech gives an empty script file and an
     empty Script (the caller says so), not an error. With `diarize` (or a `speakers` count) each cue
     carries its speaker (S1, S2 ... or the `names` given for them) and a segment spoken by two people
     is split where the speaker changes (docs/speakers.md).
@@ -64,9 +45,8 @@ def transcribe(
     recognizer = recognizer or shared_recognizer(asr_model)
     audio = read_audio(media, sample_rate=SAMPLE_RATE, mono=True)
     transcript = recognizer.transcribe(audio, language)
-    if diarize or speakers is not None:
-        cues = rename_speakers(split_at_speakers(transcript, find_speakers(audio, speakers=speakers)), renames)
-    else:
-        cues = transcript_cues(transcript)
+    who = find_speakers(audio, speakers=speakers) if diarize or speakers is not None else None
+    cues = cues_from_transcript(transcript, duration=info.duration or transcript.duration, diarization=who)
+    cues = rename_speakers(cues, renames)
     write_script(cues, out)
     return Script(cues=cues, timed=True, path=out)

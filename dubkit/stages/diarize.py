@@ -12,7 +12,8 @@
 5. Adjacent pieces of one speaker become one turn; speakers are named S1, S2 ... in order of first
    appearance.
 
-`split_at_speakers` turns a Whisper transcript into cues that follow speaker changes, using word times.
+`speaker_runs` cuts a Whisper segment where the speaker changes, using word times; the source-script
+stage (`dubkit.stages.transcribe.cues_from_transcript`) makes cues of the pieces.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from dubkit.adapters.speaker_encoder import (
 )
 from dubkit.errors import InputError
 from eval.asr import speech_spans
-from eval.types import Cue, Transcript, TranscriptSegment, Word
+from eval.types import Cue, TranscriptSegment, Word
 
 PIECE_S = 3.0  # longest piece embedded as one speaker (docs/speakers.md: 1.5 s split short prompts apart)
 MIN_CLUSTER_S = 0.6  # shorter pieces are labelled after clustering, by the nearest centre
@@ -134,7 +135,7 @@ def _turns(pieces: list[tuple[float, float]], labels: np.ndarray) -> tuple[Turn,
     """Adjacent pieces of one cluster joined; clusters renamed S1, S2 ... by first appearance."""
     names: dict[int, str] = {}
     turns: list[Turn] = []
-    for (start, end), label in zip(pieces, labels):
+    for (start, end), label in zip(pieces, labels, strict=True):
         name = names.setdefault(int(label), f"S{len(names) + 1}")
         if turns and turns[-1].speaker == name and start - turns[-1].end <= TOUCH_S:
             turns[-1] = Turn(turns[-1].start, end, name)
@@ -199,25 +200,13 @@ def speaker_runs(segment: TranscriptSegment, diarization: Diarization) -> list[t
     if not segment.words:
         return [(segment, diarization.speaker_between(segment.start, segment.end))]
     runs: list[tuple[list[Word], str | None]] = []
-    for word, who in zip(segment.words, _word_speakers(segment.words, diarization)):
+    for word, who in zip(segment.words, _word_speakers(segment.words, diarization), strict=True):
         if runs and runs[-1][1] == who:
             runs[-1][0].append(word)
         else:
             runs.append(([word], who))
     return [(TranscriptSegment(ws[0].start, ws[-1].end, "".join(w.text for w in ws), tuple(ws)), who)
             for ws, who in runs]
-
-
-def split_at_speakers(transcript: Transcript, diarization: Diarization) -> tuple[Cue, ...]:
-    """Whisper segments as cues with a speaker each, a segment split where the speaker changes
-    (see `speaker_runs`); one speaker's cues never overlap."""
-    cues: list[Cue] = []
-    for segment in transcript.segments:
-        for piece, who in speaker_runs(segment, diarization):
-            text = " ".join(piece.text.split())
-            if text:
-                cues.append(Cue(text, piece.start, piece.end, who))
-    return snap_to_turns(_no_overlap_within_speakers(cues), diarization)
 
 
 def snap_to_turns(cues: Sequence[Cue], diarization: Diarization) -> tuple[Cue, ...]:
@@ -250,19 +239,6 @@ def _turn_of(cue: Cue, diarization: Diarization) -> Turn | None:
         if turn.speaker == cue.speaker and overlap > most:
             best, most = turn, overlap
     return best
-
-
-def _no_overlap_within_speakers(cues: list[Cue]) -> tuple[Cue, ...]:
-    """A cue starting before the previous cue of its speaker ends starts where that one ends
-    (Whisper's segments can overlap by a few milliseconds)."""
-    out: list[Cue] = []
-    last_end: dict[str | None, float] = {}
-    for cue in sorted(cues, key=lambda c: c.start):
-        start = max(cue.start, last_end.get(cue.speaker, 0.0))
-        end = max(cue.end, start + 0.01)
-        out.append(Cue(cue.text, round(start, 3), round(end, 3), cue.speaker))
-        last_end[cue.speaker] = end
-    return tuple(out)
 
 
 def speaker_flags(pairs: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:

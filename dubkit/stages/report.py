@@ -11,10 +11,10 @@ import html
 import json
 import platform
 from dataclasses import asdict
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Sequence
 
+from dubkit.adapters import package_version
 from dubkit.stages.deliver import LanguageSummary
 from dubkit.store.files import atomic_write_text
 from dubkit.translate.timing import LineFit
@@ -27,11 +27,7 @@ _PACKAGES = ("dubkit", "numpy", "torch", "av", "faster-whisper", "ctranslate2", 
 def versions() -> dict[str, str]:
     """Installed versions of the packages that shape the output (for reproduction)."""
     found = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
+    found.update({name: v for name in _PACKAGES if (v := package_version(name, None))})
     return found
 
 
@@ -71,7 +67,9 @@ def _language(summary: LanguageSummary) -> dict:
 def _said(outcome) -> str:
     """The window's lines, each after its speaker's name when the script names speakers."""
     who = outcome.speakers if len(outcome.speakers) == len(outcome.lines) else (None,) * len(outcome.lines)
-    return " / ".join(f"{s}: {t}" if s else t for s, t in zip(who, outcome.lines)) if any(who) else " ".join(outcome.lines)
+    if not any(who):
+        return " ".join(outcome.lines)
+    return " / ".join(f"{s}: {t}" if s else t for s, t in zip(who, outcome.lines, strict=True))
 
 
 def _overflow(fit: LineFit) -> dict:

@@ -143,7 +143,8 @@ def test_two_speakers_get_different_voices_measured_on_the_output(pitch, apart):
     """A man and a woman land an octave-ish apart; two similar voices are still moved apart."""
     import math
 
-    lines = (Cue("Guten Morgen, wie geht es dir heute?", 0.2, 2.8, "S1"), Cue("Danke, mir geht es sehr gut.", 3.0, 5.6, "S2"))
+    lines = (Cue("Guten Morgen, wie geht es dir heute?", 0.2, 2.8, "S1"),
+             Cue("Danke, mir geht es sehr gut.", 3.0, 5.6, "S2"))
     render = PreviewEngine().render(WindowRequest(0, 0.0, 6.0, get_language("de"), lines, seed=0, speaker_pitch=pitch))
     f1, f2 = _median_f0(render, 0.2, 2.8), _median_f0(render, 3.0, 5.6)
     assert 12 * math.log2(f2 / f1) >= apart, (f1, f2, render.info["speakers"])

@@ -11,14 +11,15 @@ from dubkit.stages.diarize import (
     cluster,
     diarize_file,
     pieces_of,
-    split_at_speakers,
 )
+from dubkit.stages.transcribe import cues_from_transcript
 from eval.types import Transcript, TranscriptSegment, Word
 from tests.dialogues import build_dialogue
 
 
 def _merged(turns, gap=1.0):
-    """Consecutive turns of one speaker closer than `gap` as one (a speaker never has two turns in a row) (start, end, speaker)."""
+    """Consecutive turns of one speaker closer than `gap` as one (start, end, speaker): in the
+    dialogues a speaker never has two turns in a row, so these are pauses inside one turn."""
     out = []
     for s, e, who in sorted(turns):
         if out and out[-1][2] == who and s - out[-1][1] <= gap:
@@ -37,7 +38,7 @@ def test_a_two_speaker_dialogue_gives_two_speakers_at_the_right_times(tmp_path):
     got = _merged([(t.start, t.end, t.speaker) for t in found.turns])
     assert len(got) == len(truth)
     names = {}
-    for (ts, te, who), (gs, ge, label) in zip(truth, got):
+    for (ts, te, who), (gs, ge, label) in zip(truth, got, strict=True):
         assert names.setdefault(label, who) == who
         assert abs(gs - ts) <= 0.3 and abs(ge - te) <= 0.3, ((ts, te, who), (gs, ge, label))
     assert diarize_file(dialogue.path, speakers=1).speakers == ("S1",)
@@ -51,7 +52,7 @@ def test_long_spans_are_cut_into_equal_pieces():
 def test_clustering_finds_the_count_or_takes_it():
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=256), rng.normal(size=256)
-    rows = np.stack([a + 0.1 * rng.normal(size=256) for _ in range(3)] + [b + 0.1 * rng.normal(size=256) for _ in range(3)])
+    rows = np.stack([centre + 0.1 * rng.normal(size=256) for centre in (a, a, a, b, b, b)])
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
     labels = cluster(rows, np.full(6, 1.5), None, 0.35)
     assert len(set(labels[:3])) == 1 and len(set(labels[3:])) == 1 and labels[0] != labels[3]
@@ -74,10 +75,11 @@ def _w(text, start, end):
 
 def test_a_segment_spanning_two_speakers_is_split_at_the_change():
     seg = TranscriptSegment(0.0, 4.0, " Hello there. Good morning.",
-                            (_w(" Hello", 0.0, 0.5), _w(" there.", 0.5, 1.0), _w(" Good", 2.1, 2.5), _w(" morning.", 2.5, 3.9)))
+                            (_w(" Hello", 0.0, 0.5), _w(" there.", 0.5, 1.0),
+                             _w(" Good", 2.1, 2.5), _w(" morning.", 2.5, 3.9)))
     transcript = Transcript("en", 4.0, (seg,), "test")
     who = Diarization((Turn(0.0, 1.2, "S1"), Turn(2.0, 4.0, "S2")), ("S1", "S2"))
-    cues = split_at_speakers(transcript, who)
+    cues = cues_from_transcript(transcript, duration=4.0, diarization=who)
     # split at the change; edges then move out to the speaker's turn (Whisper's word times lag the voice)
     assert [(c.text, c.start, c.end, c.speaker) for c in cues] == [
         ("Hello there.", 0.0, 1.2, "S1"), ("Good morning.", 2.0, 4.0, "S2")]
