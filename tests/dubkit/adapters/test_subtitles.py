@@ -193,5 +193,5 @@ def test_overlap_is_refused_within_one_speaker_and_names_the_cue(tmp_path):
     path = tmp_path / "s.srt"
     path.write_text("1\n00:00:00,000 --> 00:00:02,000\nAnna: One.\n\n2\n00:00:01,000 --> 00:00:03,000\n"
                     "Ben: Two.\n\n3\n00:00:01,500 --> 00:00:04,000\nAnna: Three.\n", "utf-8")
-    with pytest.raises(ScriptError, match=r"cue 3 .*'Three\.'.* overlaps cue 1 of the same speaker 'Anna'"):
+    with pytest.raises(ScriptError, match=r"cue 3 .*'Three\.'.* overlaps cue 1 'One\.' of the same speaker 'Anna'"):
         read_script(path)
