@@ -207,3 +207,23 @@ def test_magihuman_without_weights_looks_in_the_folder_models_pull_fills(tmp_pat
     pulled.mkdir(parents=True)  # there, but empty: the error lists what that folder lacks
     _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--engine", "magihuman"),
              "magihuman", "missing", str(pulled))
+
+
+def test_speaker_voice_track_without_a_speaker_name(approved):
+    out, _ = approved
+    _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--voice-track",
+                       f"zh:={EXAMPLES / 'ad.me.m4a'}"), "no speaker name")
+
+
+def test_renaming_a_speaker_no_line_has(approved, tmp_path):
+    out, _ = approved
+    _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--source-script",
+                       str(SOURCE_SCRIPT), "--speaker", "S3=Anna"), "S3", "no line is spoken by S3")
+
+
+def test_a_speaker_voice_track_is_checked_and_kept_per_speaker():
+    from dubkit.options import LocalizeOptions, checked
+
+    opts = checked(LocalizeOptions(source=EXAMPLES / "ad.mp4", languages="zh",
+                                   voice_tracks={"zh:Anna": EXAMPLES / "ad.me.m4a"}, engine="preview"))
+    assert dict(opts.voice_tracks) == {"zh:Anna": EXAMPLES / "ad.me.m4a"}
