@@ -59,20 +59,39 @@ def main() -> None:
 @click.option("--script", "script", required=True, type=click.Path(path_type=Path),
               help="The reference script: .txt (untimed), .srt, .vtt, .ass or .json.")
 @click.option("--lang", "lang", required=True, help="Language code or alias (zh, yue, en, ja, ko, de, fr ...).")
-@click.option("--asr-model", default=None, help="A CTranslate2 Whisper folder or a pulled name (large-v3); default: packaged base.")
+@click.option(
+    "--asr-model",
+    default=None,
+    help="A CTranslate2 Whisper folder or a pulled name (large-v3); default: packaged base.",
+)
 @click.option("--threshold", type=float, default=None, help="Pass if the error rate is at or below this (0.25 = 25 %).")
-@click.option("--config", type=click.Path(path_type=Path), default=None, help="TOML/JSON file with a [thresholds] table per language.")
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="TOML/JSON file with a [thresholds] table per language.",
+)
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Write the JSON report here.")
 @click.option("--html", "html_out", type=click.Path(path_type=Path), default=None, help="Write the HTML report here.")
 def eval_command(media, script, lang, asr_model, threshold, config, json_out, html_out) -> None:
     """Score the speech in MEDIA against SCRIPT. Exit 0 passed, 1 gate failed, 2 bad input."""
 
-    result = evaluate(media, script, lang, asr_model=asr_model, threshold=threshold, config=config,
-                      json_out=json_out, html_out=html_out)
+    result = evaluate(
+        media,
+        script,
+        lang,
+        asr_model=asr_model,
+        threshold=threshold,
+        config=config,
+        json_out=json_out,
+        html_out=html_out,
+    )
     verdict = click.style("PASSED" if result.passed else "FAILED", fg="green" if result.passed else "red", bold=True)
     sign = "<=" if result.passed else ">"
-    click.echo(f"{verdict}  {result.metric.upper()} {100 * result.error_rate:.1f} % {sign} threshold "
-               f"{100 * result.threshold:.1f} %  ({result.language}, {len(result.segments)} line(s), model {result.model})")
+    click.echo(
+        f"{verdict}  {result.metric.upper()} {100 * result.error_rate:.1f} % {sign} threshold "
+        f"{100 * result.threshold:.1f} %  ({result.language}, {len(result.segments)} line(s), model {result.model})"
+    )
     w = result.whole
     click.echo(f"  hits {w.hits}, substitutions {w.substitutions}, deletions {w.deletions}, insertions {w.insertions}")
     for note in result.notes:
@@ -86,18 +105,38 @@ def eval_command(media, script, lang, asr_model, threshold, config, json_out, ht
 @main.command("transcribe")
 @click.argument("media", type=click.Path(path_type=Path))
 @click.option("--lang", "lang", default=None, help="Force the language (default: detected).")
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
-              help="Script to write: .srt, .vtt, .ass, .json or .txt.")
-@click.option("--asr-model", default=None, help="A CTranslate2 Whisper folder or a pulled name; default: packaged base.")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Script to write: .srt, .vtt, .ass, .json or .txt.",
+)
+@click.option(
+    "--asr-model", default=None, help="A CTranslate2 Whisper folder or a pulled name; default: packaged base."
+)
 @click.option("--diarize", is_flag=True, help="Find who speaks when: each cue gets a speaker (S1, S2 ...).")
-@click.option("--speakers", "n_speakers", type=click.IntRange(min=1), default=None,
-              help="The number of speakers (implies --diarize; default: found automatically).")
+@click.option(
+    "--speakers",
+    "n_speakers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The number of speakers (implies --diarize; default: found automatically).",
+)
 @click.option("--speaker", "names", multiple=True, help="S1=Anna: name a speaker found by --diarize; repeatable.")
 def transcribe_command(media, lang, out, asr_model, diarize, n_speakers, names) -> None:
     """Write the timed source script of MEDIA (speech recognition with Whisper)."""
 
-    script = transcribe(media, out, lang=lang, asr_model=asr_model, diarize=diarize, speakers=n_speakers,
-                        names=parse_pairs(names, flag="--speaker"))
+    script = transcribe(
+        media,
+        out,
+        lang=lang,
+        asr_model=asr_model,
+        diarize=diarize,
+        speakers=n_speakers,
+        names=parse_pairs(names, flag="--speaker"),
+    )
     if not script.cues:
         click.echo(f"no speech recognised in {media}; wrote an empty script {out}")
     else:
@@ -109,6 +148,7 @@ def transcribe_command(media, lang, out, asr_model, diarize, n_speakers, names) 
 @main.group("models")
 def models_group() -> None:
     """Models: list the speech recognition models, or pull a known one (or the MagiHuman weights) from the hub."""
+
 
 @models_group.command("list")
 def models_list_command() -> None:
@@ -123,20 +163,43 @@ def models_list_command() -> None:
 @models_group.command("pull")
 @click.argument("name")
 @click.option("--endpoint", default=None, envvar="HF_ENDPOINT", help="Hub address (a mirror); default: huggingface.co.")
-@click.option("--weights", type=click.Path(path_type=Path), default=None,
-              help="magihuman only: weights folder (default: $DUBKIT_WEIGHTS, else $DUBKIT_HOME/models/magihuman).")
-@click.option("--mode", "modes", multiple=True, type=click.Choice(list(MODES)),
-              help="magihuman only: sampling modes to fetch (default: distill); repeatable.")
-@click.option("--resolution", "resolutions", multiple=True, type=click.Choice(list(RESOLUTIONS)),
-              help="magihuman only: output resolutions to fetch (540p/1080p add an SR model); repeatable.")
-@click.option("--token", default=None, envvar="HF_TOKEN",
-              help="magihuman only: hub token of an account that accepted the T5Gemma and Stable Audio Open terms.")
+@click.option(
+    "--weights",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="magihuman only: weights folder (default: $DUBKIT_WEIGHTS, else $DUBKIT_HOME/models/magihuman).",
+)
+@click.option(
+    "--mode",
+    "modes",
+    multiple=True,
+    type=click.Choice(list(MODES)),
+    help="magihuman only: sampling modes to fetch (default: distill); repeatable.",
+)
+@click.option(
+    "--resolution",
+    "resolutions",
+    multiple=True,
+    type=click.Choice(list(RESOLUTIONS)),
+    help="magihuman only: output resolutions to fetch (540p/1080p add an SR model); repeatable.",
+)
+@click.option(
+    "--token",
+    default=None,
+    envvar="HF_TOKEN",
+    help="magihuman only: hub token of an account that accepted the T5Gemma and Stable Audio Open terms.",
+)
 def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> None:
     """Fetch the known model NAME (large-v3 ..., or magihuman for the generator's weights)."""
 
     if name == MAGIHUMAN:
-        path = pull_weights(weights, modes=modes or (DEFAULT_MODE,), resolutions=resolutions or (BASE_RESOLUTION,),
-                            endpoint=endpoint, token=token)
+        path = pull_weights(
+            weights,
+            modes=modes or (DEFAULT_MODE,),
+            resolutions=resolutions or (BASE_RESOLUTION,),
+            endpoint=endpoint,
+            token=token,
+        )
         click.echo(f"pulled {name} into {path}; use it with: dubkit localize ... --weights {path}")
         return
     path = pull_model(name, endpoint=endpoint)
@@ -145,10 +208,20 @@ def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> N
 
 @models_group.command("check")
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
-@click.option("--mode", "modes", multiple=True, type=click.Choice(list(MODES)),
-              help="Sampling modes to check for (default: distill); repeatable.")
-@click.option("--resolution", "resolutions", multiple=True, type=click.Choice(list(RESOLUTIONS)),
-              help="Output resolutions to check for (540p/1080p need an SR model); repeatable.")
+@click.option(
+    "--mode",
+    "modes",
+    multiple=True,
+    type=click.Choice(list(MODES)),
+    help="Sampling modes to check for (default: distill); repeatable.",
+)
+@click.option(
+    "--resolution",
+    "resolutions",
+    multiple=True,
+    type=click.Choice(list(RESOLUTIONS)),
+    help="Output resolutions to check for (540p/1080p need an SR model); repeatable.",
+)
 def models_check_command(folder, modes, resolutions) -> None:
     """Check a MagiHuman weights FOLDER (default: $DUBKIT_WEIGHTS, else where `models pull` puts it): which layout
     it has (dubkit's or the official download), what is missing, and whether the Turbo VAE checkpoint's tensor
@@ -157,8 +230,10 @@ def models_check_command(folder, modes, resolutions) -> None:
     result = check_weights(folder, modes=modes or (DEFAULT_MODE,), resolutions=resolutions or (BASE_RESOLUTION,))
     click.echo(f"weights folder: {result.folder}")
     click.echo(f"layout: {result.layout} ({result.layout_note})")
-    click.echo(f"needed for {'+'.join(modes or (DEFAULT_MODE,))} at {'+'.join(resolutions or (BASE_RESOLUTION,))}: "
-               f"{', '.join(result.components)}")
+    click.echo(
+        f"needed for {'+'.join(modes or (DEFAULT_MODE,))} at {'+'.join(resolutions or (BASE_RESOLUTION,))}: "
+        f"{', '.join(result.components)}"
+    )
     if result.missing:
         click.echo(f"missing ({len(result.missing)}):")
         for item in result.missing:
@@ -177,64 +252,103 @@ def models_check_command(folder, modes, resolutions) -> None:
 @main.command("localize")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--to", "languages", required=True, help="Target languages, comma-separated: zh,ko,ja.")
-@click.option("-o", "--out", "out", type=click.Path(path_type=Path), default=None,
-              help="Output folder (default: <source dir>/out).")
-@click.option("--source-script", type=click.Path(path_type=Path), default=None,
-              help="The source's timed script (SRT, VTT, ASS, JSON) instead of speech recognition.")
-@click.option("--scripts", "scripts_dir", type=click.Path(path_type=Path), default=None,
-              help="Folder of translated scripts (<stem>.<lang>.srt); default: beside the source.")
-@click.option("--translator", "translators", multiple=True,
-              help="ct2:FOLDER[#nllb|#m2m] or openai:URL[#MODEL], optionally LANG=... for one language; "
-                   "repeatable.")
-@click.option("--glossary", type=click.Path(path_type=Path), default=None, help="Glossary (TOML/JSON) to enforce and check.")
-@click.option("--engine", type=click.Choice(["auto", "preview", "magihuman"]), default="auto", show_default=True,
-              help="auto: magihuman when CUDA and complete --weights are present, else the CPU preview.")
-@click.option("--weights", type=click.Path(path_type=Path), default=None, envvar="DUBKIT_WEIGHTS",
-              help="MagiHuman models folder (default: $DUBKIT_WEIGHTS, else where `dubkit models pull magihuman` "
-                   "puts them when that folder exists).")
-@click.option("--resolution", type=click.Choice(list(RESOLUTIONS)), default=BASE_RESOLUTION, show_default=True,
-              help="magihuman output resolution (540p/1080p add the SR model).")
-@click.option("--mode", type=click.Choice(list(MODES)), default=DEFAULT_MODE, show_default=True,
-              help="magihuman sampling mode.")
-@click.option("--voice-track", "voice_tracks", multiple=True, help="LANG=FILE: a voice actor's track (audio-conditioned mode).")
-@click.option("--me-track", type=click.Path(path_type=Path), default=None, help="Music-and-effects stem to mix the speech over.")
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder (default: <source dir>/out).",
+)
+@click.option(
+    "--source-script",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The source's timed script (SRT, VTT, ASS, JSON) instead of speech recognition.",
+)
+@click.option(
+    "--scripts",
+    "scripts_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of translated scripts (<stem>.<lang>.srt); default: beside the source.",
+)
+@click.option(
+    "--translator",
+    "translators",
+    multiple=True,
+    help="ct2:FOLDER[#nllb|#m2m] or openai:URL[#MODEL], optionally LANG=... for one language; repeatable.",
+)
+@click.option(
+    "--glossary", type=click.Path(path_type=Path), default=None, help="Glossary (TOML/JSON) to enforce and check."
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "preview", "magihuman"]),
+    default="auto",
+    show_default=True,
+    help="auto: magihuman when CUDA and complete --weights are present, else the CPU preview.",
+)
+@click.option(
+    "--weights",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="DUBKIT_WEIGHTS",
+    help="MagiHuman models folder (default: $DUBKIT_WEIGHTS, else where `dubkit models pull magihuman` "
+    "puts them when that folder exists).",
+)
+@click.option(
+    "--resolution",
+    type=click.Choice(list(RESOLUTIONS)),
+    default=BASE_RESOLUTION,
+    show_default=True,
+    help="magihuman output resolution (540p/1080p add the SR model).",
+)
+@click.option(
+    "--mode", type=click.Choice(list(MODES)), default=DEFAULT_MODE, show_default=True, help="magihuman sampling mode."
+)
+@click.option(
+    "--voice-track", "voice_tracks", multiple=True, help="LANG=FILE: a voice actor's track (audio-conditioned mode)."
+)
+@click.option(
+    "--me-track", type=click.Path(path_type=Path), default=None, help="Music-and-effects stem to mix the speech over."
+)
 @click.option("--loudness", type=float, default=-23.0, show_default=True, help="Integrated loudness target, LUFS.")
-@click.option("--speaker", "speakers", multiple=True,
-              help='S1=Anna renames a speaker; Anna="warm female voice, 30s" describes one for the prompt; repeatable.')
+@click.option(
+    "--speaker",
+    "speakers",
+    multiple=True,
+    help='S1=Anna renames a speaker; Anna="warm female voice, 30s" describes one for the prompt; repeatable.',
+)
 @click.option("--diarize", is_flag=True, help="Find who speaks when in a recognised source script (S1, S2 ...).")
-@click.option("--speakers", "n_speakers", type=click.IntRange(min=1), default=None,
-              help="The number of speakers in the source (implies --diarize; default: found automatically).")
+@click.option(
+    "--speakers",
+    "n_speakers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The number of speakers in the source (implies --diarize; default: found automatically).",
+)
 @click.option("--max-attempts", type=int, default=3, show_default=True, help="Renders per window before giving up.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Job seed; each attempt's seed derives from (seed, window, language, attempt).")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Job seed; each attempt's seed derives from (seed, window, language, attempt).",
+)
 @click.option("--asr-model", default=None, help="Whisper folder or pulled name for recognition and the gate.")
-@click.option("--threshold", type=float, default=None, help="Gate threshold for every language (default: per language).")
+@click.option(
+    "--threshold", type=float, default=None, help="Gate threshold for every language (default: per language)."
+)
 @click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
-def localize_command(source, languages, out, source_script, scripts_dir, translators, glossary, engine, weights,
-                     resolution, mode, voice_tracks, me_track, loudness, speakers, diarize, n_speakers, max_attempts,
-                     seed, asr_model,
-                     threshold, force) -> None:
+def localize_command(translators, voice_tracks, speakers, **params) -> None:
     """Localize SOURCE into each --to language. Exit 0 all passed, 1 a language failed, 2 bad input."""
-
     options = LocalizeOptions(
-        source=source, languages=languages, out=out, source_script=source_script, scripts_dir=scripts_dir,
-        translators=tuple(translators), glossary=glossary, engine=engine, weights=weights, resolution=resolution,
-        mode=mode, voice_tracks=parse_pairs(voice_tracks, flag="--voice-track"), me_track=me_track,
-        loudness=loudness, speakers=parse_pairs(speakers, flag="--speaker"), diarize=diarize,
-        n_speakers=n_speakers, max_attempts=max_attempts,
-        seed=seed, asr_model=asr_model, threshold=threshold, force=force,
+        translators=tuple(translators), voice_tracks=parse_pairs(voice_tracks, flag="--voice-track"),
+        speakers=parse_pairs(speakers, flag="--speaker"), **params,
     )
     console = Console(stderr=True, soft_wrap=True)  # long paths and reasons stay one line each
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TimeElapsedColumn())
-    # off when stderr is not a terminal: there it cannot redraw, and would leave a stray blank line
-    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
-        task = bar.add_task("localize", total=None)
-
-        def progress(what: str, done: int, total: int) -> None:
-            bar.update(task, description=what, completed=done, total=max(total, 1))
-
-        result = localize(options, progress=progress)
+    result = _localize_with_progress(options, console)
     console.print(f"engine: {result.engine} ({result.engine_reason})")
     for code, output in result.outputs.items():
         verdict = "[green]PASS[/green]" if output.passed else "[red]FAIL[/red]"
@@ -245,38 +359,87 @@ def localize_command(source, languages, out, source_script, scripts_dir, transla
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED_GATE)
 
 
+def _localize_with_progress(options: LocalizeOptions, console: Console):
+    """Run the job with a progress bar on stderr when it is a terminal (there it cannot redraw otherwise,
+    and would leave a stray blank line)."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("localize", total=None)
+
+        def progress(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=max(total, 1))
+
+        return localize(options, progress=progress)
+
+
 # --- script ---
 
 
 @main.command("script")
 @click.argument("media", type=click.Path(path_type=Path))
 @click.option("--to", "languages", required=True, help="Target languages, comma-separated: zh,ko,ja.")
-@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
-              help="Folder for the source script, the templates and the fit tables.")
-@click.option("--source-script", type=click.Path(path_type=Path), default=None,
-              help="The source's timed script instead of speech recognition (MEDIA may also be a script).")
-@click.option("--scripts", "scripts_dir", type=click.Path(path_type=Path), default=None,
-              help="Folder of finished translated scripts to check (default: beside MEDIA).")
-@click.option("--format", "fmt", type=click.Choice(["srt", "vtt"]), default="srt", show_default=True,
-              help="Template format.")
-@click.option("--asr-model", default=None, help="Whisper folder or pulled name for recognition; default: packaged base.")
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder for the source script, the templates and the fit tables.",
+)
+@click.option(
+    "--source-script",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The source's timed script instead of speech recognition (MEDIA may also be a script).",
+)
+@click.option(
+    "--scripts",
+    "scripts_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of finished translated scripts to check (default: beside MEDIA).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["srt", "vtt"]), default="srt", show_default=True, help="Template format."
+)
+@click.option(
+    "--asr-model", default=None, help="Whisper folder or pulled name for recognition; default: packaged base."
+)
 @click.option("--diarize", is_flag=True, help="Find who speaks when in the recognised lines (S1, S2 ...).")
-@click.option("--speakers", "n_speakers", type=click.IntRange(min=1), default=None,
-              help="The number of speakers (implies --diarize; default: found automatically).")
+@click.option(
+    "--speakers",
+    "n_speakers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The number of speakers (implies --diarize; default: found automatically).",
+)
 @click.option("--speaker", "names", multiple=True, help="S1=Anna: name a speaker; repeatable.")
-def script_command(media, languages, out, source_script, scripts_dir, fmt, asr_model, diarize, n_speakers,
-                   names) -> None:
+def script_command(
+    media, languages, out, source_script, scripts_dir, fmt, asr_model, diarize, n_speakers, names
+) -> None:
     """Write MEDIA's timed source script and a template per language for translators; flag lines
     too long for their time. Re-run after filling templates to re-check them."""
 
-    package = make_script_package(media, parse_languages(languages), out, source_script=source_script,
-                                  scripts_dir=scripts_dir, asr_model=asr_model, fmt=fmt, diarize=diarize,
-                                  n_speakers=n_speakers, names=parse_pairs(names, flag="--speaker"))
+    package = make_script_package(
+        media,
+        parse_languages(languages),
+        out,
+        source_script=source_script,
+        scripts_dir=scripts_dir,
+        asr_model=asr_model,
+        fmt=fmt,
+        diarize=diarize,
+        n_speakers=n_speakers,
+        names=parse_pairs(names, flag="--speaker"),
+    )
     click.echo(f"source script: {package.source}")
     for code, lang in package.packages.items():
         state = "kept (filled lines preserved)" if lang.kept else "written"
-        click.echo(f"{code}: template {lang.template} {state}; {lang.filled}/{lang.total} line(s) translated; "
-                   f"fit table {lang.fit_table}")
+        click.echo(
+            f"{code}: template {lang.template} {state}; {lang.filled}/{lang.total} line(s) translated; "
+            f"fit table {lang.fit_table}"
+        )
         for fit in lang.overflow:
             click.secho(
                 f"  line {fit.index + 1} ({fit.start:.2f}-{fit.end:.2f} s) too long: needs {fit.estimated:.2f} s "

@@ -33,7 +33,7 @@ def cues_for(code: str):
 
     english = read_script(HERE / "ad.en.srt").cues
     if code in EXTRA:
-        return tuple(Cue(text, c.start, c.end) for text, c in zip(EXTRA[code], english))
+        return tuple(Cue(text, c.start, c.end) for text, c in zip(EXTRA[code], english, strict=False))
     return read_script(HERE / f"ad.{code}.srt").cues
 
 
@@ -43,10 +43,10 @@ def main() -> None:
     parser.add_argument("--assembled", action="store_true", help="also transcribe the assembled mp4")
     args = parser.parse_args()
 
-    from dubkit.stages.deliver import PlacedRender, assemble
+    from dubkit.adapters.av import probe, read_audio
     from dubkit.engines.base import WindowRequest
     from dubkit.engines.preview import PreviewEngine
-    from dubkit.adapters.av import probe, read_audio
+    from dubkit.stages.deliver import PlacedRender, assemble
     from eval.asr import SAMPLE_RATE, Recognizer
     from eval.scoring import score
     from langs import parse_languages

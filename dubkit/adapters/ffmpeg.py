@@ -7,9 +7,9 @@ command and the tail of ffmpeg's stderr, so the user sees ffmpeg's own reason.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import ffmpeg
 import numpy as np
@@ -57,7 +57,7 @@ def _execute(args: list[str], what: str, input_bytes: bytes | None) -> str:
     if input_bytes is not None and "-nostdin" in args:
         args.remove("-nostdin")  # the frames arrive on stdin
     try:
-        proc = subprocess.run(args, input=input_bytes, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        proc = subprocess.run(args, input=input_bytes, capture_output=True, check=False)
     except OSError as err:
         raise FFmpegError(f"{what}: cannot start ffmpeg ({err})", args, "") from err
     stderr = proc.stderr.decode("utf-8", "replace")

@@ -102,8 +102,9 @@ def fit_frames(frames: np.ndarray, reference: np.ndarray | None, width: int, hei
     """Generated frames at the source's size.
 
     Same aspect (within 2 %): resized. Otherwise the model saw the centre crop of the reference at its
-    own aspect (the reference image is centre-cropped to the target aspect, docs/model.md), so the frames are resized to that crop and pasted into the
-    reference frame; the border keeps the window's first source frame.
+    own aspect (the reference image is centre-cropped to the target aspect, docs/model.md), so the frames
+    are resized to that crop and pasted into the reference frame; the border keeps the window's first
+    source frame.
     """
     n, h, w, _ = frames.shape
     if abs((w / h) / (width / height) - 1) <= 0.02 or reference is None:
@@ -116,7 +117,7 @@ def fit_frames(frames: np.ndarray, reference: np.ndarray | None, width: int, hei
     base = _resize(reference, width, height) if reference.shape[:2] != (height, width) else reference
     out = np.repeat(base[None], n, axis=0)
     for i, f in enumerate(frames):
-        out[i, y:y + ch, x:x + cw] = _resize(f, cw, ch)
+        out[i, y : y + ch, x : x + cw] = _resize(f, cw, ch)
     return out, {"fit": "centre-crop paste", "crop": [x, y, cw, ch]}
 
 
@@ -147,7 +148,9 @@ def checkpoint_hashes(folder: Path, components: tuple[str, ...] | None = None) -
     """
     folder = Path(folder)
     roots = [component_path(folder, c) for c in (components or ())] or [folder]
-    files = sorted({p for r in roots if r.is_dir() for p in r.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES})
+    files = sorted(
+        {p for r in roots if r.is_dir() for p in r.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES}
+    )
     store = checkpoint_hash_store()
     try:
         known = json.loads(store.read_text("utf-8")) if store.is_file() else {}
@@ -185,16 +188,29 @@ class MagiHumanEngine:
     is_preview = False
     uses_seed = True
 
-    def __init__(self, generator, *, resolution: str = BASE_RESOLUTION, mode: str = DEFAULT_MODE,
-                 checkpoint_hashes: dict[str, str] | None = None):
+    def __init__(
+        self,
+        generator,
+        *,
+        resolution: str = BASE_RESOLUTION,
+        mode: str = DEFAULT_MODE,
+        checkpoint_hashes: dict[str, str] | None = None,
+    ):
         self.generator = generator
         self.resolution = resolution
         self.mode = mode
         self._hashes = checkpoint_hashes
 
     @classmethod
-    def from_weights(cls, weights: Path, *, resolution: str = BASE_RESOLUTION, mode: str = DEFAULT_MODE,
-                     device: str | None = None, preset: str = "15b") -> MagiHumanEngine:
+    def from_weights(
+        cls,
+        weights: Path,
+        *,
+        resolution: str = BASE_RESOLUTION,
+        mode: str = DEFAULT_MODE,
+        device: str | None = None,
+        preset: str = "15b",
+    ) -> MagiHumanEngine:
         """Load the generator from a weights folder (model.weights layout) onto `device`.
 
         `preset` is the DiT architecture: "15b" for the released weights, "tiny" for tests that
@@ -204,7 +220,11 @@ class MagiHumanEngine:
 
         device = device or ("cuda" if cuda_available() else "cpu")
         generator = Generator.from_pretrained(
-            Path(weights), device=device, modes=(mode,), resolutions=(resolution,), preset=preset,
+            Path(weights),
+            device=device,
+            modes=(mode,),
+            resolutions=(resolution,),
+            preset=preset,
         )
         hashes = checkpoint_hashes(Path(weights), required_components(resolution, mode))
         return cls(generator, resolution=resolution, mode=mode, checkpoint_hashes=hashes)
@@ -212,12 +232,26 @@ class MagiHumanEngine:
     def identity(self) -> dict[str, Any]:
         """Engine, resolution, mode and the checkpoint hashes (file sha256, or in-memory weights)."""
         if self._hashes is None:
-            parts = {k: getattr(self.generator, k, None) for k in ("dit", "text_encoder", "video_vae", "audio_vae", "turbo_vae")}
-            self._hashes = {k: "state:" + state_digest(getattr(v, "module", v)) for k, v in parts.items()
-                            if v is not None and hasattr(getattr(v, "module", v), "state_dict")}
+            parts = {
+                k: getattr(self.generator, k, None)
+                for k in ("dit", "text_encoder", "video_vae", "audio_vae", "turbo_vae")
+            }
+            self._hashes = {
+                k: "state:" + state_digest(getattr(v, "module", v))
+                for k, v in parts.items()
+                if v is not None and hasattr(getattr(v, "module", v), "state_dict")
+            }
         torch_version = package_version("torch")
-        return {"engine": self.name, "preview": False, "resolution": self.resolution, "mode": self.mode,
-                "checkpoints": self._hashes, "torch": torch_version, "fps": MODEL_FPS, "sample_rate": MODEL_RATE}
+        return {
+            "engine": self.name,
+            "preview": False,
+            "resolution": self.resolution,
+            "mode": self.mode,
+            "checkpoints": self._hashes,
+            "torch": torch_version,
+            "fps": MODEL_FPS,
+            "sample_rate": MODEL_RATE,
+        }
 
     def render(self, request: WindowRequest) -> WindowRender:
         """Generate the window: reference frame + prompt (+ voice track) -> frames and speech."""
@@ -232,9 +266,12 @@ class MagiHumanEngine:
         voice = _conditioning_voice(request)
         try:
             generation = self.generator.generate(
-                prompt, reference_image=request.reference_frame,
+                prompt,
+                reference_image=request.reference_frame,
                 voice_track=VoiceTrack(samples=voice, sample_rate=MODEL_RATE) if voice is not None else None,
-                seconds=model_seconds(request.duration), resolution=self.resolution, mode=self.mode,
+                seconds=model_seconds(request.duration),
+                resolution=self.resolution,
+                mode=self.mode,
                 seed=request.seed,
             )
         except GeneratorInputError as err:  # e.g. a voice track the audio VAE cannot take
@@ -247,10 +284,18 @@ class MagiHumanEngine:
         height = request.height or request.reference_frame.shape[0]
         frames, fit = fit_frames(frames[:n_frames], request.reference_frame, width, height)
         audio = voice if voice is not None else fit_length(to_stereo(generation.audio), n_audio)
-        info = {"engine": self.name, "preview": False, "prompt": prompt, "seed": request.seed,
-                "mode": self.mode, "resolution": self.resolution, "a2v": voice is not None,
-                "model_seconds": model_seconds(request.duration), "generated_shape": list(generation.frames.shape),
-                **fit}
+        info = {
+            "engine": self.name,
+            "preview": False,
+            "prompt": prompt,
+            "seed": request.seed,
+            "mode": self.mode,
+            "resolution": self.resolution,
+            "a2v": voice is not None,
+            "model_seconds": model_seconds(request.duration),
+            "generated_shape": list(generation.frames.shape),
+            **fit,
+        }
         return WindowRender(audio=audio, sample_rate=MODEL_RATE, frames=frames, fps=MODEL_FPS, info=info)
 
 

@@ -14,9 +14,9 @@ the tables, so a translator sees which lines are still too long. Format: docs/tr
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from dubkit.adapters.subtitles import (
     TIMED_FORMATS,
@@ -69,7 +69,7 @@ class ScriptPackage:
 def _same_timing(a: Sequence[Cue], b: Sequence[Cue]) -> bool:
     return len(a) == len(b) and all(
         round(x.start or 0.0, 3) == round(y.start or 0.0, 3) and round(x.end or 0.0, 3) == round(y.end or 0.0, 3)
-        for x, y in zip(a, b)
+        for x, y in zip(a, b, strict=False)
     )
 
 
@@ -123,12 +123,12 @@ def _language_package(source_cues: Sequence[Cue], language: Language, out_dir: P
             )
     if not kept:
         write_script([replace(c, text=template_text(c.text, language, t.text))
-                      for c, t in zip(source_cues, filled_cues)], template)
+                      for c, t in zip(source_cues, filled_cues, strict=False)], template)
     if translation is not None:
         # A finished script the translator delivered: checked against its own timing.
         rows = [(_source_text(source_cues, c), c) for c in translation]
     else:
-        rows = [(s.text, t) for s, t in zip(source_cues, filled_cues)]
+        rows = [(s.text, t) for s, t in zip(source_cues, filled_cues, strict=False)]
     table, fits = _fit_table(rows, language)
     atomic_write_text(fit_path, table)
     filled = sum(1 for _, c in rows if c.text.strip())

@@ -8,9 +8,9 @@ and audio are kept untouched.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -161,7 +161,7 @@ def assign_lines(windows: Sequence[Window], cues: Sequence[Cue]) -> tuple[tuple[
         if not cue.timed:
             raise ScriptError(f"cue {cue.text!r} has no start/end time; it cannot be placed in a window")
 
-        def overlap(w: Window) -> float:
+        def overlap(w: Window, cue: Cue = cue) -> float:
             return min(w.end, cue.end) - max(w.start, cue.start)  # type: ignore[type-var]
 
         best = max(range(len(windows)), key=lambda k: overlap(windows[k]))
@@ -185,7 +185,7 @@ def shot_cuts(path: Path, digest: str, fps: float, cache: StageCache) -> tuple[f
 def first_frames(path: Path, windows: Sequence[Window]) -> dict[int, np.ndarray]:
     """Each window's first source frame (the generator's reference image), in one decoding pass."""
     frames = read_frames(path, [w.start for w in windows]) if windows else []
-    return {w.index: f for w, f in zip(windows, frames)}
+    return {w.index: f for w, f in zip(windows, frames, strict=False)}
 
 
 @dataclass(frozen=True)

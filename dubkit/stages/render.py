@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -159,7 +160,7 @@ class Verdict:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Verdict":
+    def from_json(cls, data: Mapping[str, Any]) -> Verdict:
         return cls(passed=bool(data["passed"]), error_rate=float(data["error_rate"]), metric=str(data["metric"]),
                    threshold=float(data["threshold"]), heard=str(data["heard"]),
                    notes=tuple(data.get("notes", ())), seconds=float(data.get("seconds", 0.0)))
@@ -288,7 +289,7 @@ def render_language(
     its original frames and sound stay, which is what the source had there besides speech.
     """
     outcomes = []
-    for window, lines in zip(plan.windows, lines_per_window):
+    for window, lines in zip(plan.windows, lines_per_window, strict=False):
         if not lines:
             continue
         request = WindowRequest(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import html
 import json
 import platform
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from dubkit.adapters import package_version
 from dubkit.stages.deliver import LanguageSummary
@@ -169,7 +170,8 @@ def render_html(report: dict[str, Any]) -> str:
     src = report.get("source", {})
     parts.append(
         f"<p>Source <code>{html.escape(str(src.get('path', '')))}</code>, {src.get('duration', 0):.2f} s, "
-        f"{src.get('width')}×{src.get('height')} at {src.get('fps')} fps. Engine <b>{html.escape(engine.get('name', ''))}</b>. "
+        f"{src.get('width')}×{src.get('height')} at {src.get('fps')} fps. "
+        f"Engine <b>{html.escape(engine.get('name', ''))}</b>. "
         f"Source script: {html.escape(str(report.get('source_script', {}).get('origin', '')))}.</p>"
     )
     for code, lang in report["languages"].items():
@@ -183,8 +185,11 @@ def render_html(report: dict[str, Any]) -> str:
             f"<th></th></tr>{_window_rows(lang)}</table>"
         )
     repro = {k: report.get(k) for k in ("versions", "engine", "options", "seed")}
-    parts.append("<h2>Reproduction</h2><pre class='small'>"
-                 + html.escape(json.dumps(repro, indent=1, ensure_ascii=False, default=str)) + "</pre>")
+    parts.append(
+        "<h2>Reproduction</h2><pre class='small'>"
+        + html.escape(json.dumps(repro, indent=1, ensure_ascii=False, default=str))
+        + "</pre>"
+    )
     parts.append("</body></html>")
     return "\n".join(parts)
 

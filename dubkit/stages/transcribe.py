@@ -65,7 +65,9 @@ def split_segment(segment: TranscriptSegment, max_len: float) -> list[Cue]:
     # Cut at the largest pause in the middle half; recurse on both sides.
     lo, hi = len(words) // 4, max(len(words) // 4 + 1, 3 * len(words) // 4)
     cut = max(range(max(1, lo), min(hi, len(words) - 1) + 1), key=lambda k: words[k].start - words[k - 1].end)
-    left = TranscriptSegment(words[0].start, words[cut - 1].end, "".join(w.text for w in words[:cut]), tuple(words[:cut]))
+    left = TranscriptSegment(
+        words[0].start, words[cut - 1].end, "".join(w.text for w in words[:cut]), tuple(words[:cut])
+    )
     right = TranscriptSegment(words[cut].start, words[-1].end, "".join(w.text for w in words[cut:]), tuple(words[cut:]))
     return split_segment(left, max_len) + split_segment(right, max_len)
 
@@ -113,22 +115,35 @@ def load_source_script(
         script_path = require_file(script_path, "source script", ScriptError)
         script = read_script(script_path, duration=source.duration, need_timed=True)
         cues = rename_speakers(script.cues, speakers.names)
-        return SourceScript(cues=cues, origin=f"file:{script_path}", language=language_from_name(script_path),
-                            pitch=_pitch(source, cues))
+        return SourceScript(
+            cues=cues,
+            origin=f"file:{script_path}",
+            language=language_from_name(script_path),
+            pitch=_pitch(source, cues),
+        )
     if not source.has_audio:
         raise MediaError(
             f"source {source.path} has no audio stream to recognise; give the spoken lines with --source-script"
         )
     diarize = speakers.diarize or speakers.count is not None
-    key = cache_key("source_script", source=source.digest, asr=recognizer.name, max_cue=max_cue, cues="word-span",
-                    **({"diarize": speakers.count or "auto"} if diarize else {}))
+    key = cache_key(
+        "source_script",
+        source=source.digest,
+        asr=recognizer.name,
+        max_cue=max_cue,
+        cues="word-span",
+        **({"diarize": speakers.count or "auto"} if diarize else {}),
+    )
     hit = cache.get_json("source_script", key)
     if hit is None:
         transcript = recognizer.transcribe(source.path, None)
         who = diarize_file(source.path, speakers=speakers.count) if diarize else None
         cues = cues_from_transcript(transcript, duration=source.duration, max_len=max_cue, diarization=who)
-        hit = {"language": transcript.language, "model": transcript.model,
-               "cues": [[c.text, c.start, c.end, c.speaker] for c in cues]}
+        hit = {
+            "language": transcript.language,
+            "model": transcript.model,
+            "cues": [[c.text, c.start, c.end, c.speaker] for c in cues],
+        }
         cache.put_json("source_script", key, hit)
     cues = rename_speakers(tuple(Cue(t, s, e, sp) for t, s, e, sp in hit["cues"]), speakers.names)
     if not cues:
@@ -136,8 +151,9 @@ def load_source_script(
             f"speech recognition ({recognizer.name}) heard no speech in {source.path}; there is nothing to dub "
             "(give the lines with --source-script if the recogniser missed them)"
         )
-    return SourceScript(cues=cues, origin=f"asr:{recognizer.name}", language=hit["language"],
-                        pitch=_pitch(source, cues))
+    return SourceScript(
+        cues=cues, origin=f"asr:{recognizer.name}", language=hit["language"], pitch=_pitch(source, cues)
+    )
 
 
 def _pitch(source: SourceInfo, cues: tuple[Cue, ...]) -> dict[str, float]:

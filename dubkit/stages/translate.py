@@ -8,9 +8,9 @@ twice), and keeps the glossary violations and overflowing lines it found for the
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 from dubkit.stages.plan import Plan, assign_lines
 from dubkit.stages.probe import SourceInfo

@@ -9,9 +9,9 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from filelock import FileLock, Timeout
 
@@ -118,7 +118,7 @@ class RunLock:
         self.path = Path(out) / LOCK_NAME
         self._lock = FileLock(str(self.path), timeout=0)
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         try:
             self._lock.acquire()
         except Timeout as err:

@@ -5,9 +5,10 @@ script. Public API: docs/api/translate.md; user guide: docs/translation.md.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from dubkit.store.files import file_digest
 from dubkit.translate.base import (
@@ -99,7 +100,7 @@ def translate_cues(
         slots.append(slot)
     result = translator.translate(texts, target, source)
     out = []
-    for i, (cue, line) in enumerate(zip(cues, result.lines)):
+    for i, (cue, line) in enumerate(zip(cues, result.lines, strict=False)):
         line = enforce(cue.text, restore(line, slots[i]), glossary, target)
         if cue.text.strip() and not line.strip():
             raise TranslationError(

@@ -7,8 +7,9 @@ that silently burn tokens on retries are what users complain about).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from dubkit.errors import DubkitError, InputError
 from langs import Language

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from dubkit.errors import InputError, require_file
 from dubkit.store.files import file_digest
@@ -164,7 +165,7 @@ class CTranslate2Translator:
                 f"CTranslate2 model {self.model_dir} failed to translate: {err}", engine=self.name, detail=str(err)
             ) from err
         out = [""] * len(lines)
-        for i, result in zip(todo, results):
+        for i, result in zip(todo, results, strict=False):
             tokens = list(result.hypotheses[0])
             if tgt_token and tokens and tokens[0] == tgt_token:
                 tokens = tokens[1:]  # the forced target prefix is echoed in the hypothesis

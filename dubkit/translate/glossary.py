@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from dubkit.errors import require_file
 from dubkit.translate.base import GlossaryError
@@ -126,7 +126,8 @@ def parse_glossary(data: object, path: Path) -> Glossary:
         for source_term, target_term in table.items():
             if not str(source_term).strip() or not isinstance(target_term, str) or not target_term.strip():
                 raise GlossaryError(
-                    f"glossary {path}: forced.{tag}: {source_term!r} = {target_term!r} is not a pair of non-empty strings"
+                    f"glossary {path}: forced.{tag}: {source_term!r} = {target_term!r} "
+                    "is not a pair of non-empty strings"
                 )
             terms[str(source_term).strip()] = target_term.strip()
         forced[code] = terms
@@ -166,6 +167,7 @@ def protect(text: str, glossary: Glossary, language: Language) -> tuple[str, dic
 
 def restore(text: str, slots: Mapping[str, str]) -> str:
     """Put the target terms back where the engine kept the placeholders (spacing variants tolerated)."""
+
     def put_back(match: re.Match[str]) -> str:
         return slots.get(PLACEHOLDER.format(int(match.group(1))), match.group(0))
 
@@ -187,8 +189,12 @@ def _overlaps(a: Cue, b: Cue) -> bool:
 
 
 def check_lines(
-    source: Sequence[Cue], translated: Sequence[Cue], glossary: Glossary, language: Language,
-    *, where: str = "script",
+    source: Sequence[Cue],
+    translated: Sequence[Cue],
+    glossary: Glossary,
+    language: Language,
+    *,
+    where: str = "script",
 ) -> tuple[GlossaryViolation, ...]:
     """Which source lines' required terms are missing from their translation.
 
@@ -210,14 +216,16 @@ def check_lines(
                 text = translated[i].text
             violations += [
                 GlossaryViolation(language.code, i, cue.start, cue.end, term, text, where)
-                for term in required if not contains_term(text, term)
+                for term in required
+                if not contains_term(text, term)
             ]
         return tuple(violations)
     whole_source = "\n".join(c.text for c in source)
     whole = "\n".join(c.text for c in translated)
     return tuple(
         GlossaryViolation(language.code, None, None, None, term, whole[:200], where)
-        for term in glossary.required_terms(whole_source, language) if not contains_term(whole, term)
+        for term in glossary.required_terms(whole_source, language)
+        if not contains_term(whole, term)
     )
 
 
@@ -228,8 +236,14 @@ def _spoken_form(text: str, language: Language) -> str:
 
 
 def check_speech(
-    line: str, heard: str, glossary: Glossary, language: Language,
-    *, index: int | None = None, start: float | None = None, end: float | None = None,
+    line: str,
+    heard: str,
+    glossary: Glossary,
+    language: Language,
+    *,
+    index: int | None = None,
+    start: float | None = None,
+    end: float | None = None,
 ) -> tuple[GlossaryViolation, ...]:
     """Glossary terms the (translated) `line` contains that the transcript `heard` lacks.
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from dubkit.errors import InputError
 from dubkit.translate.base import TranslationError, TranslationResult
@@ -99,7 +99,9 @@ class OpenAITranslator:
         if not model:
             raise InputError("the OpenAI-compatible translator needs a model name")
         if timeout <= 0 or max_lines_per_request < 1:
-            raise InputError(f"timeout ({timeout}) must be > 0 and max_lines_per_request ({max_lines_per_request}) >= 1")
+            raise InputError(
+                f"timeout ({timeout}) must be > 0 and max_lines_per_request ({max_lines_per_request}) >= 1"
+            )
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key_env = api_key_env
@@ -153,7 +155,7 @@ class OpenAITranslator:
             raise TranslationError(
                 f"{url} answered HTTP {err.code}: {_quote(str(message))}", engine=self.name, detail=body
             ) from err
-        except (urllib.error.URLError, http.client.HTTPException, socket.timeout, TimeoutError, ConnectionError) as err:
+        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as err:
             reason = getattr(err, "reason", err)
             raise TranslationError(
                 f"cannot reach {url} (timeout {self.timeout:g} s): {reason}", engine=self.name, detail=str(reason)
@@ -178,11 +180,13 @@ class OpenAITranslator:
         except (KeyError, IndexError, TypeError) as err:
             raise TranslationError(
                 f"reply lacks choices[0].message.content: {_quote(json.dumps(reply))!r}",
-                engine=self.name, detail=json.dumps(reply),
+                engine=self.name,
+                detail=json.dumps(reply),
             ) from err
         if not isinstance(content, str):
             raise TranslationError(
-                f"reply's message content is {type(content).__name__}, not text", engine=self.name,
+                f"reply's message content is {type(content).__name__}, not text",
+                engine=self.name,
                 detail=json.dumps(reply),
             )
         if choice.get("finish_reason") == "length":
@@ -191,9 +195,7 @@ class OpenAITranslator:
             )
         return parse_reply(content, len(lines))
 
-    def translate(
-        self, lines: Sequence[str], target: Language, source: Language | None = None
-    ) -> TranslationResult:
+    def translate(self, lines: Sequence[str], target: Language, source: Language | None = None) -> TranslationResult:
         """Translate in requests of at most `max_lines_per_request` lines (context helps an LLM)."""
         started = time.monotonic()
         lines = tuple(lines)
@@ -201,6 +203,10 @@ class OpenAITranslator:
         for i in range(0, len(lines), self.max_lines_per_request):
             out.extend(self._translate_chunk(lines[i : i + self.max_lines_per_request], target, source))
         return TranslationResult(
-            lines=tuple(s.strip() for s in out), source_lines=lines, language=target.code, engine=self.name,
-            identity=self.identity(), seconds=time.monotonic() - started,
+            lines=tuple(s.strip() for s in out),
+            source_lines=lines,
+            language=target.code,
+            engine=self.name,
+            identity=self.identity(),
+            seconds=time.monotonic() - started,
         )

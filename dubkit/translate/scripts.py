@@ -13,9 +13,9 @@ both, never a silent pick.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 from dubkit.adapters.subtitles import read_script
 from dubkit.errors import ScriptError

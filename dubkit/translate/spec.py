@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from dubkit.errors import InputError
 from langs import get_language

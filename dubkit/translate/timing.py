@@ -3,14 +3,15 @@
 Durations come from langs (`estimate_duration`: the language's measured speaking rate plus pauses
 for punctuation). A line may be sped up at most the language's limit (langs.MAX_SPEED_FACTOR) and
 is never slowed down to fill its slot: users hear squeezed speech and stretched short lines as the
-two ways dubbing goes wrong (users' most common complaint, docs/translation.md), so a line that needs more than the limit is flagged for the
-translator instead.
+two ways dubbing goes wrong (users' most common complaint, docs/translation.md), so a line that needs
+more than the limit is flagged for the translator instead.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from dubkit.errors import ScriptError
 from eval.types import Cue
@@ -48,8 +49,14 @@ class LineFit:
 
 
 def fit_line(
-    text: str, language: Language, budget: float, *, index: int = 0,
-    start: float | None = None, end: float | None = None, max_speed: float = MAX_SPEED_FACTOR,
+    text: str,
+    language: Language,
+    budget: float,
+    *,
+    index: int = 0,
+    start: float | None = None,
+    end: float | None = None,
+    max_speed: float = MAX_SPEED_FACTOR,
 ) -> LineFit:
     """Estimate `text`'s spoken duration in `language` and compare it with `budget` seconds."""
     if budget < 0 or math.isnan(budget):
@@ -62,15 +69,26 @@ def fit_line(
     else:
         ratio = estimated / budget if budget > 0 else math.inf
     return LineFit(
-        index=index, text=text, language=language.code, start=start, end=end, budget=budget,
-        estimated=estimated, ratio=ratio, speed_factor=max(1.0, ratio), max_speed=max_speed,
+        index=index,
+        text=text,
+        language=language.code,
+        start=start,
+        end=end,
+        budget=budget,
+        estimated=estimated,
+        ratio=ratio,
+        speed_factor=max(1.0, ratio),
+        max_speed=max_speed,
         fits=ratio <= max_speed,
     )
 
 
 def fit_cues(
-    cues: Sequence[Cue], language: Language, budgets: Sequence[float] | None = None,
-    *, max_speed: float = MAX_SPEED_FACTOR,
+    cues: Sequence[Cue],
+    language: Language,
+    budgets: Sequence[float] | None = None,
+    *,
+    max_speed: float = MAX_SPEED_FACTOR,
 ) -> tuple[LineFit, ...]:
     """Fit every cue; budgets default to each cue's own duration (its slot in the timeline)."""
     if budgets is not None and len(budgets) != len(cues):

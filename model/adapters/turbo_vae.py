@@ -101,18 +101,26 @@ def read_config_fields(path: str | Path) -> dict[str, Any]:
 def _parse(raw: dict[str, Any], source: str) -> TurboVAEConfig:
     values = {k: raw.get(k, v) for k, v in CLASS_DEFAULTS.items()}
     defaulted = tuple(k for k in CLASS_DEFAULTS if k not in raw and k not in _UNUSED_FIELDS)
-    ignored = tuple(sorted(k for k in raw if not k.startswith("_") and (k not in CLASS_DEFAULTS or k in _UNUSED_FIELDS)))
+    ignored = tuple(
+        sorted(k for k in raw if not k.startswith("_") and (k not in CLASS_DEFAULTS or k in _UNUSED_FIELDS))
+    )
     try:
         cfg = TurboVAEConfig(
             block_out_channels=_ints(values["decoder_block_out_channels"]),
             layers_per_block=_ints(values["decoder_layers_per_block"]),
             spatio_temporal_scaling=_bools(values["decoder_spatio_temporal_scaling"]),
             spatio_only=_bools(values["decoder_spatio_only"]),
-            latent_channels=_int(values["latent_channels"]), out_channels=_int(values["out_channels"]),
-            patch_size=_int(values["patch_size"]), resnet_norm_eps=float(values["resnet_norm_eps"]),
-            first_chunk_size=_int(values["first_chunk_size"]), step_size=_int(values["step_size"]),
+            latent_channels=_int(values["latent_channels"]),
+            out_channels=_int(values["out_channels"]),
+            patch_size=_int(values["patch_size"]),
+            resnet_norm_eps=float(values["resnet_norm_eps"]),
+            first_chunk_size=_int(values["first_chunk_size"]),
+            step_size=_int(values["step_size"]),
             temporal_compression_ratio=_int(values["temporal_compression_ratio"]),
-            source=source, defaulted=defaulted, ignored=ignored, fields=raw,
+            source=source,
+            defaulted=defaulted,
+            ignored=ignored,
+            fields=raw,
         )
     except (TypeError, ValueError) as err:
         raise ConfigError(f"Turbo VAE config {source}: {err}") from err
@@ -148,8 +156,10 @@ def _validate(cfg: TurboVAEConfig, values: Mapping[str, Any]) -> None:
     problems = []
     n = len(cfg.block_out_channels)
     if len(cfg.layers_per_block) != n + 1:
-        problems.append(f"decoder_layers_per_block needs {n + 1} entries (mid block + {n} up blocks), "
-                        f"got {len(cfg.layers_per_block)}")
+        problems.append(
+            f"decoder_layers_per_block needs {n + 1} entries (mid block + {n} up blocks), "
+            f"got {len(cfg.layers_per_block)}"
+        )
     if len(cfg.spatio_temporal_scaling) != n or len(cfg.spatio_only) != n:
         problems.append(f"decoder_spatio_temporal_scaling and decoder_spatio_only need {n} entries each")
     if cfg.latent_channels != len(LATENT_MEAN):
@@ -163,10 +173,12 @@ def _validate(cfg: TurboVAEConfig, values: Mapping[str, Any]) -> None:
     if any(v is not False for v in _list(values["decoder_is_dw_conv"])):
         problems.append("decoder_is_dw_conv must be all false (depthwise convs are not supported)")
     if not problems:
-        time_up = 2 ** sum(s and not o for s, o in zip(cfg.spatio_temporal_scaling, cfg.spatio_only))
+        time_up = 2 ** sum(s and not o for s, o in zip(cfg.spatio_temporal_scaling, cfg.spatio_only, strict=False))
         if time_up != cfg.temporal_compression_ratio:
-            problems.append(f"the up blocks upsample time {time_up}x but temporal_compression_ratio is "
-                            f"{cfg.temporal_compression_ratio}")
+            problems.append(
+                f"the up blocks upsample time {time_up}x but temporal_compression_ratio is "
+                f"{cfg.temporal_compression_ratio}"
+            )
     if problems:
         raise ConfigError(f"Turbo VAE config {cfg.source}: " + "; ".join(problems))
 
@@ -375,8 +387,9 @@ class TurboVAE(nn.Module):
 
         `offload_output` collects the decoded windows on the CPU (1080p clips on a small card)."""
         if latent.dim() != 5 or latent.shape[1] != self.config.latent_channels or latent.shape[2] < 1:
-            raise VideoVAEError(f"latent must be (B, {self.config.latent_channels}, T, H, W) with T >= 1, "
-                                f"got {tuple(latent.shape)}")
+            raise VideoVAEError(
+                f"latent must be (B, {self.config.latent_channels}, T, H, W) with T >= 1, got {tuple(latent.shape)}"
+            )
         z = self.denormalise(latent)
         windows, pad = self.windows(z.shape[2])
         if pad:
@@ -401,8 +414,9 @@ def build_turbo_vae(config, device: str | torch.device = "cpu", dtype: torch.dty
     return vae.eval().requires_grad_(False)
 
 
-def load_turbo_vae(config, weights: str | Path, device: str | torch.device = "cpu",
-                   dtype: torch.dtype = torch.float32) -> TurboVAE:
+def load_turbo_vae(
+    config, weights: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
+) -> TurboVAE:
     """Build the decoder from `config` (dict of the official config's fields, or a JSON path) and load `weights`
     (safetensors with the official names, or the official `.ckpt`) strictly: CheckpointError lists missing,
     unexpected and mis-shaped tensors. Training-only feature heads in a `.ckpt` are skipped."""
@@ -451,8 +465,9 @@ def _ckpt_state(path: Path) -> dict[str, torch.Tensor]:
     except (RuntimeError, OSError, EOFError, ValueError) as err:
         raise CheckpointError(f"{path} is not a readable torch checkpoint (corrupt or truncated?): {err}") from err
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("ema_state_dict"), dict):
-        raise CheckpointError(f"{path} has no 'ema_state_dict' (the official Turbo VAE checkpoint keeps its "
-                              f"weights there)")
+        raise CheckpointError(
+            f"{path} has no 'ema_state_dict' (the official Turbo VAE checkpoint keeps its weights there)"
+        )
     state = {k.removeprefix("module."): v for k, v in ckpt["ema_state_dict"].items()}
     if not any(k.startswith("decoder.") for k in state):
         state = {(k if k.startswith(TRAINING_ONLY_PREFIX) else f"decoder.{k}"): v for k, v in state.items()}
@@ -484,8 +499,11 @@ class StateDiff:
     def problems(self) -> str:
         from model.loading import _listing
 
-        parts = [f"{len(v)} {k} tensors: {_listing(list(v))}" for k, v in
-                 (("missing", self.missing), ("unexpected", self.unexpected), ("mis-shaped", self.misshaped)) if v]
+        parts = [
+            f"{len(v)} {k} tensors: {_listing(list(v))}"
+            for k, v in (("missing", self.missing), ("unexpected", self.unexpected), ("mis-shaped", self.misshaped))
+            if v
+        ]
         return "; ".join(parts) or "none"
 
 
@@ -495,11 +513,15 @@ def compare_state(expected: Mapping[str, torch.Tensor], state: Mapping[str, torc
     names = set(state) - set(ignored)
     misshaped = tuple(
         f"{k}: checkpoint {list(state[k].shape)} vs config {list(expected[k].shape)}"
-        for k in expected if k in names and tuple(state[k].shape) != tuple(expected[k].shape)
+        for k in expected
+        if k in names and tuple(state[k].shape) != tuple(expected[k].shape)
     )
     return StateDiff(
-        missing=tuple(k for k in expected if k not in names), unexpected=tuple(sorted(names - set(expected))),
-        misshaped=misshaped, ignored=ignored, tensors=len(names),
+        missing=tuple(k for k in expected if k not in names),
+        unexpected=tuple(sorted(names - set(expected))),
+        misshaped=misshaped,
+        ignored=ignored,
+        tensors=len(names),
         parameters=sum(state[k].numel() for k in names),
     )
 
@@ -527,8 +549,10 @@ class TurboVAECheck:
     def lines(self) -> list[str]:
         """What a person reads: one line per finding."""
         t = self.tensors
-        out = [f"turbo_vae checkpoint {self.checkpoint.name}: {t.tensors} tensors, {t.parameters:,} parameters"
-               + (f" (+{len(t.ignored)} training-only tensors, not loaded)" if t.ignored else "")]
+        out = [
+            f"turbo_vae checkpoint {self.checkpoint.name}: {t.tensors} tensors, {t.parameters:,} parameters"
+            + (f" (+{len(t.ignored)} training-only tensors, not loaded)" if t.ignored else "")
+        ]
         if t.ok:
             out.append("turbo_vae tensor names and shapes match the released config")
         else:
@@ -545,8 +569,11 @@ def compare_config_fields(fields: Mapping[str, Any], reference: Mapping[str, Any
     def shown(d: Mapping[str, Any], k: str) -> str:
         return repr(d[k]) if k in d else "(absent)"
 
-    return tuple(f"{k}: file {shown(fields, k)}, released {shown(reference, k)}"
-                 for k in keys if (k in fields, fields.get(k)) != (k in reference, reference.get(k)))
+    return tuple(
+        f"{k}: file {shown(fields, k)}, released {shown(reference, k)}"
+        for k in keys
+        if (k in fields, fields.get(k)) != (k in reference, reference.get(k))
+    )
 
 
 def _shapes_decoding(name: str) -> bool:
@@ -559,7 +586,8 @@ def check_turbo_vae(folder: str | Path, layout: str | None = None) -> TurboVAECh
     released = released_config()
     differences = compare_config_fields(read_config_fields(config_path), released.fields)
     return TurboVAECheck(
-        config=config_path, checkpoint=checkpoint,
+        config=config_path,
+        checkpoint=checkpoint,
         config_differences=tuple(d for d in differences if _shapes_decoding(d.split(":")[0])),
         config_notes=tuple(d for d in differences if not _shapes_decoding(d.split(":")[0])),
         tensors=check_turbo_checkpoint(checkpoint, released),

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterator
 
 # respond(body) -> (HTTP status, reply); a dict reply is sent as JSON, a str as-is.
 Responder = Callable[[dict], "tuple[int, dict | str]"]

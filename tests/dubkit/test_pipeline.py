@@ -105,7 +105,7 @@ def test_every_window_of_every_language_was_scored_by_the_gate(job):
 def test_exit_status_says_whether_every_language_passed(job):
     expected = 0 if job["report"]["passed"] else 1
     assert job["rc"] == (expected, expected), job["output"][-2000:]
-    assert job["report"]["passed"] == all(l["passed"] for l in job["report"]["languages"].values())
+    assert job["report"]["passed"] == all(lang["passed"] for lang in job["report"]["languages"].values())
     for lang in job["report"]["languages"].values():  # a failed window's reason gives its span and score
         for w in lang["windows"]:
             if not w["passed"]:
@@ -130,7 +130,7 @@ def test_restarts_after_kills_do_not_render_finished_windows_again(job):
     runs = [([(e["window"], e["language"], e["seed"]) for e in log if e["event"] == "start"],
              [(e["window"], e["language"], e["seed"]) for e in log if e["event"] == "done"]) for log in job["logs"]]
     (start0, done0), (start1, done1), (start2, done2), (start3, _) = runs
-    total = sum(len(l["windows"]) for l in job["report"]["languages"].values())
+    total = sum(len(lang["windows"]) for lang in job["report"]["languages"].values())
     assert 1 <= len(done0) == job["finished_before_kill"] < total
     assert not set(done0) & set(start1 + start2)  # killed run 1: its finished window is not redone
     assert not set(done1) & set(start2)  # killed run 2 (during assembly): nothing it rendered is redone
@@ -192,7 +192,7 @@ def test_a_language_without_a_script_is_translated_by_the_engine_once(tmp_path):
     shutil.copy(EXAMPLE, source)  # no ad.zh.srt beside this copy
     english = read_script(REPO / "examples" / "ad.en.srt").cues
     chinese = read_script(REPO / "examples" / "ad.zh.srt").cues
-    with serve_chat(dictionary_responder({e.text: z.text for e, z in zip(english, chinese)})) as server:
+    with serve_chat(dictionary_responder({e.text: z.text for e, z in zip(english, chinese, strict=False)})) as server:
         options = LocalizeOptions(source=source, languages="zh", source_script=REPO / "examples" / "ad.en.srt",
                                   translators=(f"openai:{server.base_url}#test-model",), threshold=1.0)
         first = localize(options)

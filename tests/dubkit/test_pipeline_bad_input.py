@@ -84,17 +84,26 @@ def test_unknown_language(approved):
     _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh,xx", "-o", str(out)), "xx")
 
 
-@pytest.mark.parametrize("cues, words", [
-    ("1\n00:00:00,400 --> 00:00:03,000\nOne.\n\n2\n00:00:02,500 --> 00:00:04,000\nTwo.\n", ("overlap",)),
-    ("1\n00:00:00,400 --> 00:00:03,000\nOne.\n\n2\n00:00:06,000 --> 00:00:09,500\nTwo.\n", ("after the media", "8.000")),
-])
+@pytest.mark.parametrize(
+    "cues, words",
+    [
+        ("1\n00:00:00,400 --> 00:00:03,000\nOne.\n\n2\n00:00:02,500 --> 00:00:04,000\nTwo.\n", ("overlap",)),
+        (
+            "1\n00:00:00,400 --> 00:00:03,000\nOne.\n\n2\n00:00:06,000 --> 00:00:09,500\nTwo.\n",
+            ("after the media", "8.000"),
+        ),
+    ],
+)
 def test_source_script_that_overlaps_or_runs_past_the_end(tmp_path, approved, cues, words):
     out, fingerprint = approved
     before = fingerprint()
     script = tmp_path / "bad.srt"
     script.write_text(cues, "utf-8")
-    _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--source-script", str(script)),
-             "bad.srt", *words)
+    _refused(
+        _localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--source-script", str(script)),
+        "bad.srt",
+        *words,
+    )
     assert fingerprint() == before
 
 
@@ -104,9 +113,19 @@ def test_translated_script_whose_cues_overlap(tmp_path, approved):
     scripts = tmp_path / "scripts"
     scripts.mkdir()
     (scripts / "ad.zh.srt").write_text(
-        "1\n00:00:00,400 --> 00:00:03,500\n美好的一天。\n\n2\n00:00:03,100 --> 00:00:05,900\n日出咖啡。\n", "utf-8")
-    result = _localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--scripts", str(scripts),
-                       "--source-script", str(SOURCE_SCRIPT))
+        "1\n00:00:00,400 --> 00:00:03,500\n美好的一天。\n\n2\n00:00:03,100 --> 00:00:05,900\n日出咖啡。\n", "utf-8"
+    )
+    result = _localize(
+        str(EXAMPLES / "ad.mp4"),
+        "--to",
+        "zh",
+        "-o",
+        str(out),
+        "--scripts",
+        str(scripts),
+        "--source-script",
+        str(SOURCE_SCRIPT),
+    )
     _refused(result, "ad.zh.srt", "overlap")
     assert fingerprint() == before
 
@@ -123,20 +142,27 @@ def test_missing_voice_or_music_track(tmp_path, approved, flag):
 
 def test_voice_track_without_audio(approved):
     out, _ = approved
-    _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--voice-track",
-                       f"zh={SOURCE_SCRIPT}"), "ad.en.srt")
+    _refused(
+        _localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--voice-track", f"zh={SOURCE_SCRIPT}"),
+        "ad.en.srt",
+    )
 
 
 def test_voice_track_for_a_language_not_asked_for(approved):
     out, _ = approved
-    _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--voice-track",
-                       f"ko={EXAMPLES / 'ad.me.m4a'}"), "ko")
+    _refused(
+        _localize(
+            str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--voice-track", f"ko={EXAMPLES / 'ad.me.m4a'}"
+        ),
+        "ko",
+    )
 
 
 def test_malformed_speaker_flag(approved):
     out, _ = approved
-    _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--speaker", "no-equals-sign"),
-             "--speaker")
+    _refused(
+        _localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--speaker", "no-equals-sign"), "--speaker"
+    )
 
 
 def test_full_disk_is_refused_before_any_work(approved, monkeypatch):
@@ -160,16 +186,25 @@ def test_second_run_on_the_same_output_folder_at_the_same_time(approved):
     out, fingerprint = approved
     before = fingerprint()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys,time\nfrom dubkit.store.files import RunLock\n"
-         f"with RunLock({str(out)!r}):\n print('held', flush=True)\n time.sleep(60)"],
-        cwd=REPO, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys,time\nfrom dubkit.store.files import RunLock\n"
+            f"with RunLock({str(out)!r}):\n print('held', flush=True)\n time.sleep(60)",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"
         t0 = time.time()
         second = subprocess.run(
             [sys.executable, "cli.py", "localize", str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out)],
-            cwd=REPO, capture_output=True, text=True, timeout=120,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert second.returncode == 2, second.stderr
         assert "another dubkit run" in second.stderr and str(out) in second.stderr
@@ -184,8 +219,13 @@ def test_second_run_on_the_same_output_folder_at_the_same_time(approved):
 def test_magihuman_without_weights_is_refused_before_any_stage_runs(tmp_path, approved):
     out, fingerprint = approved
     before = fingerprint()
-    _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--engine", "magihuman",
-                       "--weights", str(tmp_path)), "magihuman", "missing")
+    _refused(
+        _localize(
+            str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--engine", "magihuman", "--weights", str(tmp_path)
+        ),
+        "magihuman",
+        "missing",
+    )
     assert fingerprint() == before
     assert not (out / ".dubkit-cache").exists()
 
@@ -205,25 +245,52 @@ def test_magihuman_without_weights_looks_in_the_folder_models_pull_fills(tmp_pat
     monkeypatch.setenv("DUBKIT_HOME", str(tmp_path / "home"))
     pulled = tmp_path / "home" / "models" / "magihuman"
     pulled.mkdir(parents=True)  # there, but empty: the error lists what that folder lacks
-    _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--engine", "magihuman"),
-             "magihuman", "missing", str(pulled))
+    _refused(
+        _localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--engine", "magihuman"),
+        "magihuman",
+        "missing",
+        str(pulled),
+    )
 
 
 def test_speaker_voice_track_without_a_speaker_name(approved):
     out, _ = approved
-    _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--voice-track",
-                       f"zh:={EXAMPLES / 'ad.me.m4a'}"), "no speaker name")
+    _refused(
+        _localize(
+            str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--voice-track", f"zh:={EXAMPLES / 'ad.me.m4a'}"
+        ),
+        "no speaker name",
+    )
 
 
 def test_renaming_a_speaker_no_line_has(approved, tmp_path):
     out, _ = approved
-    _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), "--source-script",
-                       str(SOURCE_SCRIPT), "--speaker", "S3=Anna"), "S3", "no line is spoken by S3")
+    _refused(
+        _localize(
+            str(EXAMPLES / "ad.mp4"),
+            "--to",
+            "zh",
+            "-o",
+            str(out),
+            "--source-script",
+            str(SOURCE_SCRIPT),
+            "--speaker",
+            "S3=Anna",
+        ),
+        "S3",
+        "no line is spoken by S3",
+    )
 
 
 def test_a_speaker_voice_track_is_checked_and_kept_per_speaker():
     from dubkit.options import LocalizeOptions, checked
 
-    opts = checked(LocalizeOptions(source=EXAMPLES / "ad.mp4", languages="zh",
-                                   voice_tracks={"zh:Anna": EXAMPLES / "ad.me.m4a"}, engine="preview"))
+    opts = checked(
+        LocalizeOptions(
+            source=EXAMPLES / "ad.mp4",
+            languages="zh",
+            voice_tracks={"zh:Anna": EXAMPLES / "ad.me.m4a"},
+            engine="preview",
+        )
+    )
     assert dict(opts.voice_tracks) == {"zh:Anna": EXAMPLES / "ad.me.m4a"}

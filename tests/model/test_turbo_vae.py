@@ -226,7 +226,9 @@ def test_folder_check_separates_decoding_fields_from_the_rest(tmp_path):
     tiny_turbo_vae_folder(tmp_path / "daVinci-MagiHuman" / "turbo_vae")
     result = check_turbo_vae(tmp_path)
     assert not result.ok and not result.tensors.ok
-    assert result.config_differences == ("decoder_block_out_channels: file [8, 10, 12, 16], released [64, 128, 256, 512]",)
+    assert result.config_differences == (
+        "decoder_block_out_channels: file [8, 10, 12, 16], released [64, 128, 256, 512]",
+    )
     assert "aligned_blks_indices: file (absent), released [0, 1]" in result.config_notes
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import _ctypes
 import ctypes
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Iterator
 
 import numpy as np
 

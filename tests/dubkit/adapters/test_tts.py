@@ -92,7 +92,10 @@ def test_neural_and_hts_voices_are_read_back_by_whisper(code, limit):
     from eval.asr import SAMPLE_RATE, Recognizer
     from eval.scoring import score
 
-    text = {"en": "Every great day starts with a single cup of coffee.", "ja": "素敵な一日は一杯のコーヒーから始まる。"}[code]
+    text = {
+        "en": "Every great day starts with a single cup of coffee.",
+        "ja": "素敵な一日は一杯のコーヒーから始まる。",
+    }[code]
     lang = get_language(code)
     speech = voice_for(lang).synthesize(text)
     audio = librosa.resample(speech.samples, orig_sr=speech.sample_rate, target_sr=SAMPLE_RATE)

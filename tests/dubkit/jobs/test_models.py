@@ -46,7 +46,9 @@ def _released_shaped_turbo(folder):
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(RELEASED_CONFIG, folder / "TurboV3-Wan22-TinyShallow_7_7.json")
     zero = torch.zeros(())
-    state = {f"module.{k}": zero.expand(v.shape) for k, v in build_turbo_vae(released_config(), "meta").state_dict().items()}
+    state = {
+        f"module.{k}": zero.expand(v.shape) for k, v in build_turbo_vae(released_config(), "meta").state_dict().items()
+    }
     state["module.aligned_feature_projection_heads.0.0.conv.weight"] = zero.expand(1024, 512, 1, 1, 1)
     state["module.aligned_feature_projection_heads.0.0.conv.bias"] = zero.expand(1024)
     torch.save({"ema_state_dict": state}, folder / "checkpoint-340000.ckpt")
@@ -60,8 +62,10 @@ def test_models_check_reports_a_complete_dubkit_folder_with_the_released_turbo_v
     result = CliRunner().invoke(main, ["models", "check", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "layout: dubkit" in result.output and "missing: nothing" in result.output
-    assert ("turbo_vae checkpoint checkpoint-340000.ckpt: 80 tensors, 107,122,892 parameters (+2 training-only "
-            "tensors, not loaded)") in result.output
+    assert (
+        "turbo_vae checkpoint checkpoint-340000.ckpt: 80 tensors, 107,122,892 parameters (+2 training-only "
+        "tensors, not loaded)"
+    ) in result.output
     assert "turbo_vae tensor names and shapes match the released config" in result.output
     assert result.output.rstrip().endswith("ok")
 
@@ -77,10 +81,14 @@ def test_models_check_on_the_official_layout_names_the_missing_shard_and_the_tur
     assert result.exit_code == 1, result.output
     assert "layout: official" in result.output
     assert "missing (1):\n  base/model-00001-of-00002.safetensors\n" in result.output
-    assert "turbo_vae tensors differ from the released config: 79 mis-shaped tensors: decoder.conv_in.conv.weight: " \
-           "checkpoint [16, 48, 3, 3, 3] vs config [512, 48, 3, 3, 3]" in result.output
-    assert ("turbo_vae config TurboV3-Wan22-TinyShallow_7_7.json differs: decoder_block_out_channels: file "
-            "[8, 10, 12, 16], released [64, 128, 256, 512]") in result.output
+    assert (
+        "turbo_vae tensors differ from the released config: 79 mis-shaped tensors: decoder.conv_in.conv.weight: "
+        "checkpoint [16, 48, 3, 3, 3] vs config [512, 48, 3, 3, 3]" in result.output
+    )
+    assert (
+        "turbo_vae config TurboV3-Wan22-TinyShallow_7_7.json differs: decoder_block_out_channels: file "
+        "[8, 10, 12, 16], released [64, 128, 256, 512]"
+    ) in result.output
 
 
 def test_models_check_of_a_missing_folder_is_bad_input(tmp_path):

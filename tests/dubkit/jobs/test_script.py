@@ -26,7 +26,7 @@ SOURCE = (
 
 def read_tsv(path: Path) -> list[dict[str, str]]:
     header, *rows = path.read_text(encoding="utf-8").splitlines()
-    return [dict(zip(header.split("\t"), row.split("\t"))) for row in rows]
+    return [dict(zip(header.split("\t"), row.split("\t"), strict=False)) for row in rows]
 
 
 def fill(template: Path, translations: list[str], language=ZH) -> None:

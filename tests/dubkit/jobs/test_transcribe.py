@@ -15,16 +15,23 @@ def _segment(text, start, end, *words):
 
 
 def test_cues_are_trimmed_to_their_first_and_last_word():
-    t = Transcript("en", 5.0, (_segment(" Hello there.", 0.0, 2.0, (" Hello", 0.4, 0.8), (" there.", 0.8, 1.5)),), "base")
+    t = Transcript(
+        "en", 5.0, (_segment(" Hello there.", 0.0, 2.0, (" Hello", 0.4, 0.8), (" there.", 0.8, 1.5)),), "base"
+    )
     assert cues_from_transcript(t, duration=t.duration) == (Cue("Hello there.", 0.4, 1.5),)
 
 
 def test_cues_never_overlap_and_never_have_zero_length():
-    t = Transcript("en", 5.0, (
-        _segment(" One two", 0.0, 2.0, (" One", 0.2, 0.6), (" two", 0.6, 1.6)),
-        _segment(" three", 1.4, 2.0, (" three", 1.5, 1.5)),
-        _segment("  ", 2.0, 3.0),
-    ), "base")
+    t = Transcript(
+        "en",
+        5.0,
+        (
+            _segment(" One two", 0.0, 2.0, (" One", 0.2, 0.6), (" two", 0.6, 1.6)),
+            _segment(" three", 1.4, 2.0, (" three", 1.5, 1.5)),
+            _segment("  ", 2.0, 3.0),
+        ),
+        "base",
+    )
     first, second = cues_from_transcript(t, duration=t.duration)
     assert second.start >= first.end and second.end > second.start
     assert second.text == "three"
@@ -41,8 +48,9 @@ def test_transcribe_diarize_finds_two_speakers_with_boundaries_near_the_truth(tm
 
     dialogue = build_dialogue(tmp_path, "reader-fr", ["reader", "fr"], per_speaker=2)
     out = tmp_path / "s.json"
-    result = CliRunner().invoke(main, ["transcribe", str(dialogue.path), "-o", str(out), "--lang", "en",
-                                       "--diarize", "--speaker", "S1=Reader"])
+    result = CliRunner().invoke(
+        main, ["transcribe", str(dialogue.path), "-o", str(out), "--lang", "en", "--diarize", "--speaker", "S1=Reader"]
+    )
     assert result.exit_code == 0, result.output
     cues = read_script(out).cues
     assert {c.speaker for c in cues} == {"Reader", "S2"}

@@ -77,7 +77,9 @@ def test_output_has_h264_aac_and_a_language_tagged_subtitle_track_labelled_previ
         assert kinds["audio"].codec_context.name == "aac"
         assert kinds["subtitle"].codec_context.name == "mov_text"
         assert kinds["subtitle"].metadata.get("language") == "kor" == kinds["audio"].metadata.get("language")
-        assert PREVIEW_TAG in container.metadata.get("title", "") and PREVIEW_TAG in container.metadata.get("comment", "")
+        assert PREVIEW_TAG in container.metadata.get("title", "") and PREVIEW_TAG in container.metadata.get(
+            "comment", ""
+        )
     srt = result.subtitles.read_text(encoding="utf-8")
     assert PREVIEW_NOTE in srt and CUES[0].text in srt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spot.ko.mp4", "spot.ko.srt"]  # no temp files left
@@ -164,8 +166,14 @@ def test_a_failed_run_leaves_existing_outputs_untouched(source, tmp_path):
     first = assemble(info, [PlacedRender(*WINDOW, _render(1.2))], CUES, get_language("ko"), tmp_path)
     before = first.video.read_bytes(), first.subtitles.read_bytes()
     with pytest.raises(MediaError, match="no-me.wav"):
-        assemble(info, [PlacedRender(*WINDOW, _render(1.2))], CUES, get_language("ko"), tmp_path,
-                 me_track=tmp_path / "no-me.wav")
+        assemble(
+            info,
+            [PlacedRender(*WINDOW, _render(1.2))],
+            CUES,
+            get_language("ko"),
+            tmp_path,
+            me_track=tmp_path / "no-me.wav",
+        )
     assert (first.video.read_bytes(), first.subtitles.read_bytes()) == before
 
 

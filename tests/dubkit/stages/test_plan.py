@@ -40,7 +40,7 @@ def test_windows_never_exceed_the_clip_length():
     windows = plan_windows(cues, duration=21.0, fps=FPS)
     assert all(w.duration <= MAX_WINDOW + 1e-9 for w in windows)
     assert sum(len(w.cues) for w in windows) == 20
-    assert all(a.end <= b.start for a, b in zip(windows, windows[1:]))
+    assert all(a.end <= b.start for a, b in zip(windows, windows[1:], strict=False))
 
 
 def test_window_stays_inside_the_source():

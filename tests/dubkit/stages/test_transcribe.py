@@ -35,17 +35,22 @@ def test_a_very_long_segment_is_cut_until_every_piece_fits():
 
 
 def test_short_segments_stay_whole_and_touching_segments_do_not_overlap():
-    transcript = Transcript("en", 10.0, (TranscriptSegment(0.0, 2.05, " one"), TranscriptSegment(2.0, 3.0, " two")), "base")
+    transcript = Transcript(
+        "en", 10.0, (TranscriptSegment(0.0, 2.05, " one"), TranscriptSegment(2.0, 3.0, " two")), "base"
+    )
     cues = cues_from_transcript(transcript, duration=2.9, max_len=8.0)
     assert cues == (Cue("one", 0.0, 2.05), Cue("two", 2.05, 2.9))
 
 
-@pytest.mark.parametrize("cues, words", [
-    ([Cue("a", 0.0, 2.0), Cue("b", 1.5, 3.0)], "overlap"),
-    ([Cue("a", 0.0, 9.0)], "past the end"),
-    ([Cue("a")], "no start/end"),
-    ([Cue("a", 2.0, 1.0)], "before it starts"),
-])
+@pytest.mark.parametrize(
+    "cues, words",
+    [
+        ([Cue("a", 0.0, 2.0), Cue("b", 1.5, 3.0)], "overlap"),
+        ([Cue("a", 0.0, 9.0)], "past the end"),
+        ([Cue("a")], "no start/end"),
+        ([Cue("a", 2.0, 1.0)], "before it starts"),
+    ],
+)
 def test_bad_scripts_are_refused_naming_the_cue(cues, words):
     with pytest.raises(ScriptError, match=words) as err:
         check_cues(cues, 8.0, name="ad.en.srt")
@@ -56,8 +61,9 @@ def test_a_cue_ending_within_rounding_of_the_end_is_accepted():
     check_cues([Cue("a", 7.0, 8.05)], 8.0, name="ad.en.srt")
 
 
-@pytest.mark.parametrize("name, code", [("ad.en.srt", "en"), ("ad.zh-CN.vtt", "zh"), ("ad.final.srt", None),
-                                        ("ad.srt", None)])
+@pytest.mark.parametrize(
+    "name, code", [("ad.en.srt", "en"), ("ad.zh-CN.vtt", "zh"), ("ad.final.srt", None), ("ad.srt", None)]
+)
 def test_a_scripts_name_gives_its_language_when_it_carries_a_tag(name, code):
     assert language_from_name(name) == code
 
@@ -69,8 +75,16 @@ def test_a_user_source_script_named_with_its_language_tells_the_translators_the_
     from dubkit.store.cache import StageCache
 
     examples = Path(__file__).resolve().parents[3] / "examples"
-    source = SourceInfo(path=examples / "ad.mp4", duration=8.0, fps=25.0, width=384, height=384, has_audio=True,
-                        sample_rate=48_000, digest="x")
+    source = SourceInfo(
+        path=examples / "ad.mp4",
+        duration=8.0,
+        fps=25.0,
+        width=384,
+        height=384,
+        has_audio=True,
+        sample_rate=48_000,
+        digest="x",
+    )
 
     class NoRecognition:
         name = "base"
@@ -78,8 +92,9 @@ def test_a_user_source_script_named_with_its_language_tells_the_translators_the_
         def transcribe(self, audio, language):
             raise AssertionError("a given script needs no recognition")
 
-    script = load_source_script(source, examples / "ad.en.srt", cache=StageCache(tmp_path),
-                                recognizer=NoRecognition(), max_cue=8.0)
+    script = load_source_script(
+        source, examples / "ad.en.srt", cache=StageCache(tmp_path), recognizer=NoRecognition(), max_cue=8.0
+    )
     assert script.language == "en" and script.origin.endswith("ad.en.srt") and len(script.cues) == 3
 
 
@@ -93,9 +108,13 @@ def test_a_recognised_source_script_is_diarized_renamed_and_pitched(tmp_path, re
     from tests.dialogues import as_video, build_dialogue
 
     dialogue = build_dialogue(tmp_path, "reader-fr", ["reader", "fr"], per_speaker=2)
-    script = load_source_script(probe_source(as_video(dialogue)), None, StageCache(tmp_path / "out"),
-                                LazyRecognizer(recognizer=recognizer),
-                                SpeakerSettings(diarize=True, names={"S2": "Claire"}))
+    script = load_source_script(
+        probe_source(as_video(dialogue)),
+        None,
+        StageCache(tmp_path / "out"),
+        LazyRecognizer(recognizer=recognizer),
+        SpeakerSettings(diarize=True, names={"S2": "Claire"}),
+    )
     assert {c.speaker for c in script.cues} == {"S1", "Claire"}
     assert script.cues[0].speaker == "S1" and abs(script.cues[0].start - dialogue.reference[0][0]) <= 0.3
     # the LibriVox reader is a man, the Asterisk voice a woman: their median F0 say so

@@ -46,9 +46,9 @@ def test_sends_no_authorization_header_without_a_key(monkeypatch):
 
 def test_splits_long_scripts_into_requests_and_keeps_order():
     lines = [f"line {i}" for i in range(5)]
-    with serve_chat(dictionary_responder({l: l.upper() for l in lines})) as server:
+    with serve_chat(dictionary_responder({line: line.upper() for line in lines})) as server:
         result = OpenAITranslator(server.base_url, "m", max_lines_per_request=2).translate(lines, ZH)
-    assert result.lines == tuple(l.upper() for l in lines)
+    assert result.lines == tuple(line.upper() for line in lines)
     assert [len(json.loads(r["body"]["messages"][1]["content"])) for r in server.requests] == [2, 2, 1]
 
 
