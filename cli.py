@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from dubkit.adapters import package_version
 from dubkit.errors import DubkitError
 from dubkit.jobs.evaluate import evaluate
-from dubkit.jobs.models import list_models, pull_model, pull_weights
+from dubkit.jobs.models import check_weights, list_models, pull_model, pull_weights
 from dubkit.jobs.script import make_script_package
 from dubkit.jobs.transcribe import transcribe
 from dubkit.options import LocalizeOptions, parse_pairs
@@ -20,6 +20,7 @@ from dubkit.store.paths import MAGIHUMAN
 from eval.errors import EvalError
 from eval.whisper_models import models_dir
 from langs import MAX_SPEED_FACTOR, LanguageError, parse_languages
+from model.config import BASE_RESOLUTION, DEFAULT_MODE, MODES, RESOLUTIONS
 from model.errors import ModelError
 
 # Exit statuses shared by every command.
@@ -28,10 +29,7 @@ USER_ERRORS = (DubkitError, EvalError, LanguageError, ModelError)
 
 
 def _version() -> str:
-    try:
-        return version("dubkit")
-    except PackageNotFoundError:  # running from a source tree without installing
-        return "0.0.0+source"
+    return package_version("dubkit", "0.0.0+source")  # the fallback: a source tree run without installing
 
 
 class DubkitGroup(click.Group):
@@ -120,9 +118,9 @@ def models_list_command() -> None:
 @click.option("--endpoint", default=None, envvar="HF_ENDPOINT", help="Hub address (a mirror); default: huggingface.co.")
 @click.option("--weights", type=click.Path(path_type=Path), default=None,
               help="magihuman only: weights folder (default: $DUBKIT_WEIGHTS, else $DUBKIT_HOME/models/magihuman).")
-@click.option("--mode", "modes", multiple=True, type=click.Choice(["distill", "base"]),
+@click.option("--mode", "modes", multiple=True, type=click.Choice(list(MODES)),
               help="magihuman only: sampling modes to fetch (default: distill); repeatable.")
-@click.option("--resolution", "resolutions", multiple=True, type=click.Choice(["256p", "540p", "1080p"]),
+@click.option("--resolution", "resolutions", multiple=True, type=click.Choice(list(RESOLUTIONS)),
               help="magihuman only: output resolutions to fetch (540p/1080p add an SR model); repeatable.")
 @click.option("--token", default=None, envvar="HF_TOKEN",
               help="magihuman only: hub token of an account that accepted the T5Gemma and Stable Audio Open terms.")
@@ -130,12 +128,40 @@ def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> N
     """Fetch the known model NAME (large-v3 ..., or magihuman for the generator's weights)."""
 
     if name == MAGIHUMAN:
-        path = pull_weights(weights, modes=modes or ("distill",), resolutions=resolutions or ("256p",),
+        path = pull_weights(weights, modes=modes or (DEFAULT_MODE,), resolutions=resolutions or (BASE_RESOLUTION,),
                             endpoint=endpoint, token=token)
         click.echo(f"pulled {name} into {path}; use it with: dubkit localize ... --weights {path}")
         return
     path = pull_model(name, endpoint=endpoint)
     click.echo(f"pulled {name} into {path}")
+
+
+@models_group.command("check")
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.option("--mode", "modes", multiple=True, type=click.Choice(list(MODES)),
+              help="Sampling modes to check for (default: distill); repeatable.")
+@click.option("--resolution", "resolutions", multiple=True, type=click.Choice(list(RESOLUTIONS)),
+              help="Output resolutions to check for (540p/1080p need an SR model); repeatable.")
+def models_check_command(folder, modes, resolutions) -> None:
+    """Check a MagiHuman weights FOLDER (default: $DUBKIT_WEIGHTS, else where `models pull` puts it): which layout
+    it has (dubkit's or the official download), what is missing, and whether the Turbo VAE checkpoint's tensor
+    names and shapes match the released config. Exit status 0 when complete and matching, 1 otherwise."""
+
+    result = check_weights(folder, modes=modes or (DEFAULT_MODE,), resolutions=resolutions or (BASE_RESOLUTION,))
+    click.echo(f"weights folder: {result.folder}")
+    click.echo(f"layout: {result.layout} ({result.layout_note})")
+    click.echo(f"needed for {'+'.join(modes or (DEFAULT_MODE,))} at {'+'.join(resolutions or (BASE_RESOLUTION,))}: "
+               f"{', '.join(result.components)}")
+    if result.missing:
+        click.echo(f"missing ({len(result.missing)}):")
+        for item in result.missing:
+            click.echo(f"  {item}")
+    else:
+        click.echo("missing: nothing")
+    for line in result.turbo_lines:
+        click.echo(line)
+    click.echo("ok" if result.ok else "not ready: see above")
+    sys.exit(EXIT_OK if result.ok else EXIT_FAILED_GATE)
 
 
 # --- localize ---
@@ -159,9 +185,9 @@ def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> N
 @click.option("--weights", type=click.Path(path_type=Path), default=None, envvar="DUBKIT_WEIGHTS",
               help="MagiHuman models folder (default: $DUBKIT_WEIGHTS, else where `dubkit models pull magihuman` "
                    "puts them when that folder exists).")
-@click.option("--resolution", type=click.Choice(["256p", "540p", "1080p"]), default="256p", show_default=True,
+@click.option("--resolution", type=click.Choice(list(RESOLUTIONS)), default=BASE_RESOLUTION, show_default=True,
               help="magihuman output resolution (540p/1080p add the SR model).")
-@click.option("--mode", type=click.Choice(["distill", "base"]), default="distill", show_default=True,
+@click.option("--mode", type=click.Choice(list(MODES)), default=DEFAULT_MODE, show_default=True,
               help="magihuman sampling mode.")
 @click.option("--voice-track", "voice_tracks", multiple=True, help="LANG=FILE: a voice actor's track (audio-conditioned mode).")
 @click.option("--me-track", type=click.Path(path_type=Path), default=None, help="Music-and-effects stem to mix the speech over.")

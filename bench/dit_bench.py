@@ -1,4 +1,4 @@
-"""Benchmark one DiT forward and one sampling step at the packed lengths of a 5 s clip (COST.md).
+"""Benchmark one DiT forward and one sampling step at the packed lengths of a 5 s clip (docs/cost.md).
 
     python bench/dit_bench.py                          # CUDA if present: 15B, random bf16 weights built on the GPU
     python bench/dit_bench.py --preset tiny --device cpu --seconds 1   # the same code path on a CPU
@@ -8,7 +8,8 @@ Cases (5 s, T = 32 latent frames, Na = 126 audio frames, Nt = 350 text tokens by
   540p  896x512  latent 32x56  448 tokens/frame   L = 14,812  coords v1, full attention
   1080p 1920x1088 latent 68x120 2,040 tokens/frame L = 65,756 coords v1, local attention in 32 layers, rf 11
 A "step" is pack -> forward -> unpack -> Euler update x += (σ_next - σ)·v of the video and audio latents.
-FLOPs follow COST.md: matmuls only (block linears, adapters, heads, QKᵀ and PV), a multiply-add = 2 FLOPs.
+FLOPs follow docs/cost.md §Counting rule: matmuls only (block linears, adapters, heads, QKᵀ and PV),
+a multiply-add = 2 FLOPs.
 """
 
 from __future__ import annotations

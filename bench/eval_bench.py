@@ -136,7 +136,7 @@ def main() -> None:
     wall = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
     cpu = {k: statistics.median(r[1] for r in v) for k, v in runs.items()}
     rss = {k: max(r[2] for r in v) for k, v in runs.items()}
-    pairs = list(zip(runs["eval"], runs["bare"]))
+    pairs = list(zip(runs["eval"], runs["bare"], strict=True))
     wall_pairs = ", ".join(f"{e[0] / b[0]:.3f}" for e, b in pairs)
     cpu_pairs = ", ".join(f"{e[1] / b[1]:.3f}" for e, b in pairs)
     report = "\n".join([

@@ -12,9 +12,10 @@ from typing import Mapping, Sequence
 
 from dubkit.adapters.av import probe
 from dubkit.engines import check_engine_request
-from dubkit.errors import InputError, MediaError
+from dubkit.errors import InputError, MediaError, require_file
 from dubkit.store.paths import weights_dir
 from langs import Language, get_language, parse_languages
+from model.config import BASE_RESOLUTION, DEFAULT_MODE
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,8 @@ class LocalizeOptions:
     glossary: Path | None = None
     engine: str = "auto"  # auto | preview | magihuman
     weights: Path | None = None
-    resolution: str = "256p"
-    mode: str = "distill"
+    resolution: str = BASE_RESOLUTION
+    mode: str = DEFAULT_MODE
     voice_tracks: Mapping[str, Path] = field(default_factory=dict)  # language code -> file
     me_track: Path | None = None
     loudness: float = -23.0
@@ -62,9 +63,7 @@ def parse_pairs(items: Sequence[str], *, flag: str) -> dict[str, str]:
 
 
 def _require_audio_file(path: Path, what: str) -> Path:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} {path} does not exist")
+    path = require_file(path, what)
     if not probe(path).has_audio:
         raise MediaError(f"{what} {path} has no audio stream")
     return path
@@ -84,15 +83,13 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
         raise InputError(f"--seed must be >= 0, got {options.seed}")
     if not -70.0 <= options.loudness <= -5.0:
         raise InputError(f"--loudness {options.loudness} LUFS is outside -70..-5")
-    source = Path(options.source)
-    if not source.is_file():
-        raise MediaError(f"source {source} does not exist or is not a file")
-    if options.source_script is not None and not Path(options.source_script).is_file():
-        raise InputError(f"--source-script {options.source_script} does not exist")
+    source = require_file(options.source, "source", MediaError)
+    if options.source_script is not None:
+        require_file(options.source_script, "--source-script")
     if options.scripts_dir is not None and not Path(options.scripts_dir).is_dir():
         raise InputError(f"--scripts {options.scripts_dir} is not a folder")
-    if options.glossary is not None and not Path(options.glossary).is_file():
-        raise InputError(f"--glossary {options.glossary} does not exist")
+    if options.glossary is not None:
+        require_file(options.glossary, "--glossary")
     codes = {lang.code for lang in languages}
     voice_tracks: dict[str, Path] = {}
     for name, path in options.voice_tracks.items():

@@ -4,7 +4,7 @@ Everything else in dubkit talks to `Recognizer`; nothing else imports faster_whi
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import ctranslate2
@@ -107,7 +107,7 @@ class Recognizer:
         )
 
 
-@lru_cache(maxsize=None)
+@cache
 def shared_recognizer(model: str | Path | None = None, models_dir: Path | None = None) -> Recognizer:
     """One loaded Recognizer per (model, models folder) for the whole process (never evicted: a process
     uses one or two models, and reloading one in the middle of a job costs seconds).

@@ -62,7 +62,7 @@ def render_chart(result: GateResult, width: int = 1000, bar_area: int = 180) -> 
                 f'<line x1="{left}" x2="{width - 10}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#e4e8eb"/>'
                 f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{int(tick * 100)}%</text>'
             )
-    for i, (seg, rate) in enumerate(zip(result.segments, rates)):
+    for i, (seg, rate) in enumerate(zip(result.segments, rates, strict=True)):
         x = left + i * slot + (slot - bar) / 2
         colour = "#1f7a3d" if seg.passed else "#b3261e"
         label = f"line {i + 1}: {_pct(rate)}"

@@ -81,7 +81,7 @@ def score_units(ref_units: list[str], hyp_units: list[str], metric: str) -> Scor
         elif chunk.type == "delete":
             alignment += [AlignedUnit("delete", u, None) for u in ref_span]
         else:  # "equal" and "substitute" pair units one to one
-            alignment += [AlignedUnit(chunk.type, r, h) for r, h in zip(ref_span, hyp_span)]
+            alignment += [AlignedUnit(chunk.type, r, h) for r, h in zip(ref_span, hyp_span, strict=True)]
     result = from_alignment(metric, alignment)
     # The counts we derive must be jiwer's own; a mismatch would mean the alignment was misread.
     assert (result.hits, result.substitutions, result.deletions, result.insertions) == (

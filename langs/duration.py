@@ -2,7 +2,8 @@
 
 Counting: English, German, French words by vowel groups with each language's silent-ending rule; one syllable
 per Han character (zh, yue) and per Hangul block (ko); Japanese syllables from the kana reading (OpenJTalk
-reads the kanji; long vowels, ン and ッ join the syllable before them). Digits are spelled out first (langs.numerals) so "1999" counts as the words a speaker says.
+reads the kanji; long vowels, ン and ッ join the syllable before them). Digits are spelled out first
+(langs.numerals) so "1999" counts as the words a speaker says.
 Rates exclude pauses (langs.rates), so pauses are added for punctuation inside the line.
 """
 from __future__ import annotations
@@ -10,12 +11,10 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
-from functools import lru_cache
 
 from langs.errors import LanguageError
 from langs.numerals import spell_out_numerals
-from langs.rates import DELIVERY_PACE, MAX_SPEED_FACTOR
+from langs.rates import DELIVERY_PACE
 from langs.registry import Language, get_language
 
 # Pause time added for punctuation inside a line (not at its end): rates are measured with pauses removed.
@@ -128,32 +127,3 @@ def estimate_duration(text: str, lang: str | Language, pace: float = DELIVERY_PA
     if syllables == 0:
         return 0.0
     return syllables / rate + pause_seconds(unicodedata.normalize("NFKC", text))
-
-
-@dataclass(frozen=True)
-class TimingFit:
-    """Whether a line fits the time it has.
-
-    estimated_s: natural duration (estimate_duration). available_s: the window's speech time.
-    speed_factor: estimated_s / available_s, how much faster than natural it would have to be said
-        (below 1.0 means it fits with time to spare; short lines are never stretched to fill).
-    fits: speed_factor <= the allowed maximum.
-    """
-
-    estimated_s: float
-    available_s: float
-    speed_factor: float
-    fits: bool
-
-
-def check_fit(text: str, lang: str | Language, available_s: float,
-              max_speed: float = MAX_SPEED_FACTOR, pace: float = DELIVERY_PACE) -> TimingFit:
-    """Estimate the line's duration and say whether it fits `available_s` seconds when sped up at most `max_speed`."""
-    if not isinstance(available_s, (int, float)) or not math.isfinite(available_s) or available_s <= 0:
-        raise LanguageError(f"available time must be a positive number of seconds, got {available_s!r}", available_s)
-    if not isinstance(max_speed, (int, float)) or not math.isfinite(max_speed) or max_speed < 1.0:
-        raise LanguageError(f"max_speed must be at least 1.0 (never slow speech down), got {max_speed!r}", max_speed)
-    estimated = estimate_duration(text, lang, pace)
-    factor = estimated / available_s
-    return TimingFit(estimated_s=estimated, available_s=float(available_s), speed_factor=factor,
-                     fits=factor <= max_speed)

@@ -1,9 +1,9 @@
 """Text normalisation for scoring speech against its script, and the units WER or CER is computed over.
 
-The convention follows the MagiHuman evaluation (MAGIHUMAN.md §13): NFKC, lower case, ASCII and CJK punctuation
-removed, whitespace collapsed, characters as units for CJK. dubkit adds two steps so that writing conventions
-are not counted as speech errors: Chinese is compared in simplified characters (Whisper often writes
-traditional), and Arabic numerals are spelled out in the language's words (langs.numerals).
+The convention follows the MagiHuman evaluation (docs/eval.md §Published figures): NFKC, lower case, ASCII and
+CJK punctuation removed, whitespace collapsed, characters as units for CJK. dubkit adds two steps so that
+writing conventions are not counted as speech errors: Chinese is compared in simplified characters (Whisper often
+writes traditional), and Arabic numerals are spelled out in the language's words (langs.numerals).
 """
 from __future__ import annotations
 

@@ -25,8 +25,9 @@ COUPE_2019 = (
 # measured span (tests/langs/test_duration_real_speech.py). Override per call for faster or slower voices.
 DELIVERY_PACE = 0.70
 
-# Dubbing practice: speech sped up by more than ~15% starts to sound rushed (USERS.md: users complain of
-# "squeezed" lines). Lines are never slowed down to fill a window (no stretching of short lines).
+# Dubbing practice: speech sped up by more than ~15% starts to sound rushed (dubbing users complain of
+# "squeezed" lines: docs/languages.md §Speaking rates and duration estimates). Lines are never slowed down to
+# fill a window (no stretching of short lines).
 MAX_SPEED_FACTOR = 1.15
 
 

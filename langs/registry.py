@@ -23,6 +23,13 @@ class Language:
     metric: "cer" (character error rate) or "wer" (word error rate) for the quality gate.
     espeak_voice: the espeak-ng 1.52 voice name for the CPU preview voice.
     cjk: Chinese, Japanese or Korean: scored by characters and spaced per character in the prompt.
+    iso639_2: the three-letter ISO 639-2/T code (639-3 for Cantonese) that tags audio and subtitle tracks.
+    nllb_code / m2m_code: the language token of NLLB-200 / M2M-100 translation models (None: the model
+        has no such language; M2M-100 has no Cantonese).
+    written_as: how a translator is told to write the language for speech (Cantonese colloquially, 嘅 咗 喺,
+        not as Standard Written Chinese read aloud).
+    preview_voice: the packaged CPU voice, "<kind>:<name>" (piper, openjtalk, espeak-ng: docs/preview-and-assembly.md).
+    gate_threshold: the quality gate's default error-rate threshold (reasons in docs/eval.md).
     script: notes on the writing system.
     rate: the speaking-rate figure (langs.rates).
     """
@@ -36,6 +43,12 @@ class Language:
     metric: str
     espeak_voice: str
     cjk: bool
+    iso639_2: str
+    nllb_code: str
+    m2m_code: str | None
+    written_as: str
+    preview_voice: str
+    gate_threshold: float
     script: str = field(repr=False)
     rate: SpeakingRate = field(repr=False)
 
@@ -44,10 +57,20 @@ class Language:
 
 
 def _lang(code: str, prompt_name: str, english_name: str, aliases: tuple[str, ...], *, whisper_fallback: str = "",
-          metric: str, espeak_voice: str, cjk: bool, script: str) -> Language:
+          metric: str, espeak_voice: str, cjk: bool, script: str, iso639_2: str, nllb_code: str,
+          m2m: bool = True, written_as: str = "", preview_voice: str = "", gate_threshold: float) -> Language:
     return Language(code=code, prompt_name=prompt_name, english_name=english_name, aliases=aliases,
                     whisper_code=code, whisper_fallback=whisper_fallback or code, metric=metric,
-                    espeak_voice=espeak_voice, cjk=cjk, script=script, rate=RATES[code])
+                    espeak_voice=espeak_voice, cjk=cjk, iso639_2=iso639_2, nllb_code=nllb_code,
+                    m2m_code=f"__{code}__" if m2m else None, written_as=written_as or english_name,
+                    preview_voice=preview_voice or f"espeak-ng:{espeak_voice}", gate_threshold=gate_threshold,
+                    script=script, rate=RATES[code])
+
+
+# Default gate thresholds on the whole-file error rate (pass if error_rate <= threshold). The reasons are in
+# docs/eval.md ("Default thresholds"): above what Whisper base gets wrong on correct speech (5.7 % en, 14.3 % fr,
+# 6.7 % zh on the test clips) plus the generator's own published WER (14.6 %), with room for short lines, where
+# one word is 10-20 % of the line, and well below what a wrong or garbled line scores (0.7 and above).
 
 
 _TABLE = (
@@ -56,31 +79,40 @@ _TABLE = (
           ("zh-cn", "zh-hans", "zh-hans-cn", "zh-sg", "zh-hans-sg", "zh-my", "zh-tw", "zh-hant", "zh-hant-tw",
            "cmn", "cmn-hans", "cmn-hant", "cmn-cn", "cmn-tw", "zho", "chi", "chinese", "mandarin",
            "普通话", "普通話", "国语", "國語", "华语", "華語", "中文", "汉语", "漢語"),
-          metric="cer", espeak_voice="cmn", cjk=True,
+          metric="cer", espeak_voice="cmn", cjk=True, iso639_2="zho", nllb_code="zho_Hans",
+          written_as="Mandarin Chinese, written in simplified Chinese characters", gate_threshold=0.30,
           script="Han characters, simplified (mainland, Singapore) or traditional (Taiwan); scored in simplified"),
     _lang("yue", "Cantonese", "Cantonese",
           # Hong Kong and Macau Chinese is Cantonese speech in traditional characters.
           ("zh-hk", "zh-hant-hk", "zh-mo", "zh-hant-mo", "yue-hk", "yue-hant", "yue-hans", "yue-cn", "zh-yue",
            "cantonese", "粤语", "粵語", "广东话", "廣東話", "广府话", "廣府話"),
-          whisper_fallback="zh", metric="cer", espeak_voice="yue", cjk=True,
-          script="Han characters, usually traditional, with Cantonese-only characters (嘅 咗 喺); scored in simplified"),
+          whisper_fallback="zh", metric="cer", espeak_voice="yue", cjk=True, iso639_2="yue", nllb_code="yue_Hant",
+          m2m=False, gate_threshold=0.45,
+          written_as="spoken Cantonese, written in traditional characters with colloquial Cantonese characters",
+          script="Han characters, usually traditional, with Cantonese-only characters (嘅 咗 喺); "
+                 "scored in simplified"),
     _lang("en", "English", "English",
           ("en-us", "en-gb", "en-au", "en-ca", "en-ie", "en-in", "en-nz", "en-za", "eng", "english"),
-          metric="wer", espeak_voice="en-us", cjk=False, script="Latin alphabet, words separated by spaces"),
+          metric="wer", espeak_voice="en-us", cjk=False, iso639_2="eng", nllb_code="eng_Latn",
+          preview_voice="piper:en_US-joe-medium", gate_threshold=0.25,
+          script="Latin alphabet, words separated by spaces"),
     _lang("ja", "Japanese", "Japanese",
           ("ja-jp", "jpn", "japanese", "日本語", "にほんご"),
-          metric="cer", espeak_voice="ja", cjk=True,
+          metric="cer", espeak_voice="ja", cjk=True, iso639_2="jpn", nllb_code="jpn_Jpan",
+          preview_voice="openjtalk:mei_normal", gate_threshold=0.35,
           script="kanji with hiragana and katakana, no spaces between words"),
     _lang("ko", "Korean", "Korean",
           ("ko-kr", "kor", "korean", "한국어", "조선말"),
-          metric="cer", espeak_voice="ko", cjk=True,
+          metric="cer", espeak_voice="ko", cjk=True, iso639_2="kor", nllb_code="kor_Hang", gate_threshold=0.35,
           script="Hangul syllable blocks, spaces between phrases (eojeol); scored by block"),
     _lang("de", "German", "German",
           ("de-de", "de-at", "de-ch", "de-li", "de-lu", "deu", "ger", "german", "deutsch"),
-          metric="wer", espeak_voice="de", cjk=False, script="Latin alphabet with ä ö ü ß, nouns capitalised"),
+          metric="wer", espeak_voice="de", cjk=False, iso639_2="deu", nllb_code="deu_Latn", gate_threshold=0.30,
+          script="Latin alphabet with ä ö ü ß, nouns capitalised"),
     _lang("fr", "French", "French",
           ("fr-fr", "fr-ca", "fr-be", "fr-ch", "fr-lu", "fra", "fre", "french", "français", "francais"),
-          metric="wer", espeak_voice="fr", cjk=False, script="Latin alphabet with accents and elision (l', qu')"),
+          metric="wer", espeak_voice="fr", cjk=False, iso639_2="fra", nllb_code="fra_Latn", gate_threshold=0.30,
+          script="Latin alphabet with accents and elision (l', qu')"),
 )
 
 LANGUAGES = MappingProxyType({lang.code: lang for lang in _TABLE})
@@ -152,14 +184,3 @@ def whisper_language(lang: str | Language, model_supports_yue: bool) -> str:
     """Whisper's `language=` for this language: Cantonese is "yue" only when the model has that token, else "zh"."""
     language = get_language(lang)
     return language.whisper_code if model_supports_yue else language.whisper_fallback
-
-
-def model_supports_yue(model_name: str) -> bool:
-    """Whether a Whisper model name belongs to the large-v3 family, the only one with a Cantonese ("yue") token.
-
-    A name is a faster-whisper size ("large-v3", "large-v3-turbo", "turbo") or a repo/folder name containing
-    one ("Systran/faster-whisper-large-v3", "distil-large-v3"). For a model folder, prefer checking the
-    tokenizer for "<|yue|>" directly; this is the fallback when only a name is known.
-    """
-    name = model_name.lower().replace("_", "-")
-    return "large-v3" in name or name.rstrip("/").split("/")[-1] in {"turbo", "faster-whisper-turbo"}

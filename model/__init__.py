@@ -10,8 +10,8 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "model.config": ("AUDIO", "FRAME_RECEPTIVE_FIELD_1080P", "LOCAL_ATTN_LAYERS_1080P", "PRESETS", "TEXT", "VIDEO",
-                     "DiTConfig"),
+    "model.config": ("AUDIO", "BASE_RESOLUTION", "DEFAULT_MODE", "FRAME_RECEPTIVE_FIELD_1080P",
+                     "LOCAL_ATTN_LAYERS_1080P", "MODES", "PRESETS", "RESOLUTIONS", "TEXT", "VIDEO", "DiTConfig"),
     "model.dit": ("DiT",),
     "model.errors": ("CheckpointError", "ConfigError", "ModelError", "PackingError"),
     "model.loading": ("build_dit", "load_dit"),

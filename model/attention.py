@@ -1,8 +1,9 @@
 """Attention kernels: full (non-causal) and block-sparse local attention, with GQA and scale 1/√head_dim.
 
 Layout everywhere: q [L, Hq, D], k and v [L, Hkv, D]; query head h reads KV head h // (Hq/Hkv). One packed sample,
-no padding mask (MAGIHUMAN.md §4.2). Local attention (§9) is given as rows of half-open token ranges
-(q_ranges[r], k_ranges[r]); a query's allowed keys are the union of the k ranges of the rows that contain it.
+no padding mask (docs/model.md §Attention). Local attention (§Local attention) is given as rows of half-open
+token ranges (q_ranges[r], k_ranges[r]); a query's allowed keys are the union of the k ranges of the rows that
+contain it.
 
 Backends (each has a CPU equivalence test against "reference"):
 * "reference": plain softmax in float32 (dense boolean mask for local layers). Small inputs only.
@@ -52,7 +53,7 @@ class LocalPlan:
         words = max(1, -(-len(q_ranges) // _BITS))
         q_bits = torch.zeros(words, length, dtype=torch.int64)
         k_bits = torch.zeros(words, length, dtype=torch.int64)
-        for r, ((qs, qe), (ks, ke)) in enumerate(zip(q_ranges, k_ranges)):
+        for r, ((qs, qe), (ks, ke)) in enumerate(zip(q_ranges, k_ranges, strict=True)):
             word, bit = divmod(r, _BITS)
             q_bits[word, qs:qe] |= 1 << bit
             k_bits[word, ks:ke] |= 1 << bit

@@ -5,14 +5,24 @@ Field names follow the official `ModelConfig`. MagiHuman is timestep-free, so th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from model.errors import ConfigError
 
+# What a generation can be asked for, the one list (the generator, the weights' components, dubkit and its
+# CLI all read it here; this module imports no torch). Sampling modes: 8-step distilled or 32-step UniPC.
+MODES = ("distill", "base")
+DEFAULT_MODE = "distill"
+BASE_RESOLUTION = "256p"
+# Output resolutions as (width, height) in pixels, as the official example scripts run them
+# (docs/model.md §Resolutions and lengths).
+RESOLUTIONS: Mapping[str, tuple[int, int]] = {"256p": (448, 256), "540p": (896, 512), "1080p": (1920, 1088)}
+
 VIDEO, AUDIO, TEXT = 0, 1, 2  # modality ids; expert weights are stacked in this order
 NUM_MODALITIES = 3
 
-# The 1080p SR run (`SR2_1080=true`): full attention only in layers 3, 7, ..., 31 (MAGIHUMAN.md §9).
+# The 1080p SR run (`SR2_1080=true`): full attention only in layers 3, 7, ..., 31 (docs/model.md §Local attention).
 LOCAL_ATTN_LAYERS_1080P: tuple[int, ...] = tuple(i for i in range(40) if i >= 32 or i % 4 != 3)
 FRAME_RECEPTIVE_FIELD_1080P = 11
 
@@ -77,11 +87,6 @@ class DiTConfig:
         """Rows of the fused projection per expert: q | k | v | one gate per query head."""
         gate = self.num_heads_q if self.enable_attn_gating else 0
         return (self.num_heads_q + 2 * self.num_heads_kv) * self.head_dim + gate
-
-    @property
-    def max_in_channels(self) -> int:
-        """Width of a packed input row (every modality right-padded with zeros to the widest)."""
-        return max(self.video_in_channels, self.audio_in_channels, self.text_in_channels)
 
     @property
     def out_channels(self) -> int:

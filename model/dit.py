@@ -1,11 +1,12 @@
-"""The daVinci-MagiHuman DiT (MAGIHUMAN.md §2-6): config -> building blocks -> network. No I/O here.
+"""The daVinci-MagiHuman DiT (docs/model.md §The DiT): config -> building blocks -> network. No I/O here.
 
 One packed sample: x [L, C] (video, audio, text tokens), coords [L, 9], modality [L] -> velocity rows [L, 192].
 There is no timestep input: the network infers the noise level from the latents.
 
 Precision follows the dtype of the block-linear weights (linear_qkv, linear_proj, up_gate_proj, down_proj):
-float32 weights run float32 throughout; bf16 weights run the official recipe (§4.4): bf16 matmul inputs and
-outputs, bf16 attention inputs, and float32 residual stream, norms, RoPE, activations, adapters and heads.
+float32 weights run float32 throughout; bf16 weights run the official recipe (docs/model.md §Precision): bf16
+matmul inputs and outputs, bf16 attention inputs, and float32 residual stream, norms, RoPE, activations, adapters
+and heads.
 """
 
 from __future__ import annotations
@@ -340,7 +341,7 @@ def modality_segments(modality: Tensor) -> Segments:
     starts = [0, *change.tolist()]
     ends = [*starts[1:], modality.numel()]
     ids = modality[torch.tensor(starts, device=modality.device)].tolist()
-    return tuple((int(e), s, t) for e, s, t in zip(ids, starts, ends))
+    return tuple((int(e), s, t) for e, s, t in zip(ids, starts, ends, strict=True))
 
 
 def slice_segments(segments: Segments, start: int, end: int) -> Segments:

@@ -1,13 +1,14 @@
 """daVinci-MagiHuman end to end: prompt (+ reference image, + voice track) -> 25 fps frames + 44.1 kHz stereo.
 
-`Generator.generate` is a numbered recipe over the stages (MAGIHUMAN.md §1, §8-§10):
+`Generator.generate` is a numbered recipe over the stages (docs/model.md §Generator):
 
 1. encode the prompt (and, for the base sampler, the negative prompt, once per Generator);
 2. reference image (TI2V): centre-crop to the target aspect, resize, scale to [−1, 1], encode as a 1-frame video;
 3. starting noise (video; audio too unless a voice track is given, which is encoded and kept fixed: A2V);
 4. base stage at 256p: 8-step distilled sampler, or 32-step UniPC with CFG against the negative prompt;
 5. optional latent super-resolution to 540p / 1080p (5 UniPC steps; 1080p with local attention);
-6. decode video (Wan2.2 decoder, see `adapters/video_vae.py`) and audio (Stable Audio Open decoder).
+6. decode video (the Turbo VAE by default, as the official pipeline; or the full Wan2.2 decoder) and audio
+   (Stable Audio Open decoder).
 
 All randomness comes from one CPU `torch.Generator` seeded with `seed`, drawn in a fixed order, so the same
 seed gives the same output on the same device and software.
@@ -15,10 +16,10 @@ seed gives the same output on the same device and software.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -26,22 +27,31 @@ from PIL import Image
 
 from model.adapters.audio_vae import OUTPUT_RATE, AudioVAE
 from model.adapters.text_encoder import TextEncoder
+from model.adapters.turbo_vae import TurboVAE, load_turbo_vae
 from model.adapters.video_vae import SPATIAL_COMPRESSION, TEMPORAL_COMPRESSION, VideoVAE, to_uint8_frames
-from model.config import FRAME_RECEPTIVE_FIELD_1080P, LOCAL_ATTN_LAYERS_1080P
+from model.config import (
+    BASE_RESOLUTION,
+    FRAME_RECEPTIVE_FIELD_1080P,
+    LOCAL_ATTN_LAYERS_1080P,
+    MODES,
+    RESOLUTIONS,
+)
 from model.errors import ModelError
 from model.packing import local_attention_ranges, pack, unpack
 from model.prompt import NEGATIVE_PROMPT
 from model.samplers import Velocity, prepare_sr, sample_base, sample_distill, sample_sr
 from model.schedule import flow_schedule
-from model.weights import WeightsMissingError, check, component_names, component_path
+from model.weights import (
+    WeightsMissingError,
+    check,
+    component_names,
+    component_path,
+    turbo_vae_files,
+)
 
 FPS = 25
-MODES = ("distill", "base")
-STEPS = {"distill": 8, "base": 32}
+STEPS = {"distill": 8, "base": 32}  # per mode in model.config.MODES
 SR_STEPS = 5
-BASE_RESOLUTION = "256p"
-# (width, height) in pixels, as the official example scripts run them (§10.4).
-RESOLUTIONS: Mapping[str, tuple[int, int]] = {"256p": (448, 256), "540p": (896, 512), "1080p": (1920, 1088)}
 
 Progress = Callable[[str, int, int], None]
 """Called as (stage name, steps done, steps in stage)."""
@@ -143,15 +153,19 @@ class Generator:
         audio_vae: AudioVAE,
         *,
         sr_dits: Mapping[str, torch.nn.Module] | None = None,
+        turbo_vae: TurboVAE | None = None,
         device: str | torch.device = "cpu",
         offload: bool | str = False,
         resolutions: Mapping[str, tuple[int, int]] = RESOLUTIONS,
     ):
         """`dits` maps "distill"/"base" to base-stage DiTs; `sr_dits` maps "540p"/"1080p" to SR DiTs (the 1080p
-        one built with `LOCAL_ATTN_LAYERS_1080P`). `offload`: False/"none" keeps everything on `device`;
+        one built with `LOCAL_ATTN_LAYERS_1080P`). Video is decoded with `turbo_vae` when given, else with
+        `video_vae`'s own (Wan2.2) decoder; `video_vae` always encodes reference images.
+        `offload`: False/"none" keeps everything on `device`;
         "text" keeps only the text encoder on the CPU, moved to `device` just to encode (the 9B encoder is idle
         while the DiTs run: this is what lets base + 1080p SR DiTs share one 80 GB card); True/"all" also
-        keeps the DiTs on the CPU and moves each to `device` only around its stage (smaller cards). `resolutions` maps names to (width, height); tests shrink it.
+        keeps the DiTs on the CPU and moves each to `device` only around its stage (smaller cards).
+        `resolutions` maps names to (width, height); tests shrink it.
         """
         unknown = set(dits) - set(MODES)
         if unknown or not dits:
@@ -162,6 +176,7 @@ class Generator:
         if bad_sr:
             raise GeneratorError(f"sr_dits keys {sorted(bad_sr)} are not SR resolutions of {sorted(resolutions)}")
         self.text_encoder, self.video_vae, self.audio_vae = text_encoder, video_vae, audio_vae
+        self.turbo_vae = turbo_vae
         self.device = torch.device(device)
         self.offload = _offload_level(offload)
         self.resolutions = dict(resolutions)
@@ -181,9 +196,13 @@ class Generator:
         modes: tuple[str, ...] = ("distill",),
         resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
         preset: str = "15b",
-    ) -> "Generator":
+        vae: str = "turbo",
+    ) -> Generator:
         """Load the real weights from a models folder (layout: `model.weights`): bf16 DiTs, bf16 T5Gemma and
-        Wan2.2 VAE, float32 audio VAE. Only the DiTs for `modes` and the SR models for `resolutions` load.
+        Wan2.2 VAE, float32 audio VAE, and (`vae="turbo"`, the default) the Turbo VAE that decodes video as the
+        official pipeline does (bf16 on CUDA, float32 on a CPU); `vae="wan"` decodes with the full Wan2.2 decoder
+        instead. Only the DiTs for `modes` and the SR models for `resolutions` load. The folder may be in
+        dubkit's or the official layout.
 
         Raises WeightsMissingError listing every missing file, or NoCudaError ("no CUDA device") when `device`
         is a CUDA device and none is available. Pass device="cpu" deliberately to run without a GPU.
@@ -193,7 +212,7 @@ class Generator:
 
         device = torch.device(device)
         no_cuda = device.type == "cuda" and not torch.cuda.is_available()
-        missing = check(folder, component_names(modes, resolutions))
+        missing = check(folder, component_names(modes, resolutions, vae))
         if missing:
             raise WeightsMissingError(Path(folder), missing, extra="\nand no CUDA device" if no_cuda else "")
         if no_cuda:
@@ -204,6 +223,9 @@ class Generator:
                                            device if level == "none" else torch.device("cpu"), torch.bfloat16)
         video = VideoVAE.from_pretrained(component_path(folder, "wan22_vae"), device, torch.bfloat16)
         audio = AudioVAE.from_pretrained(component_path(folder, "sao_vae"), device, torch.float32)
+        # bf16 as the official pipeline on a GPU; float32 on a CPU, where bf16 3-D convolutions are far slower
+        turbo_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+        turbo = load_turbo_vae(*turbo_vae_files(folder), device, turbo_dtype) if vae == "turbo" else None
         dits = {m: load_dit(component_path(folder, m), preset, resident, torch.bfloat16) for m in modes}
         sr = {}
         for res in resolutions:
@@ -212,7 +234,7 @@ class Generator:
                 sr[res] = load_dit(component_path(folder, f"{res}_sr"), preset, resident, torch.bfloat16, local)
         for dit in (*dits.values(), *sr.values()):
             dit.chunk_mlp(MLP_CHUNK_TOKENS)  # exact; bounds the MLP intermediates at 540p/1080p
-        return cls(dits, text, video, audio, sr_dits=sr, device=device, offload=offload)
+        return cls(dits, text, video, audio, sr_dits=sr, turbo_vae=turbo, device=device, offload=offload)
 
     # ------------------------------------------------------------------------------------------ the recipe
     @torch.no_grad()
@@ -234,7 +256,8 @@ class Generator:
             resolution=resolution, mode=mode, seed=seed, progress=progress,
         )
         # 6. decode
-        frames = to_uint8_frames(self.video_vae.decode(latents.video)[0]).cpu().numpy()
+        decoder = self.turbo_vae if self.turbo_vae is not None else self.video_vae
+        frames = to_uint8_frames(decoder.decode(latents.video)[0]).cpu().numpy()
         audio = self.audio_vae.decode(latents.audio)
         return Generation(frames=frames, audio=audio, seed=seed, mode=mode, resolution=resolution)
 
@@ -408,5 +431,6 @@ def _offload_level(offload: bool | str) -> str:
     """False/True are the old spellings of "none"/"all"."""
     level = ("all" if offload else "none") if isinstance(offload, bool) else offload
     if level not in OFFLOAD_LEVELS:
-        raise GeneratorInputError(f"offload must be one of {', '.join(OFFLOAD_LEVELS)} (or True/False), got {offload!r}")
+        raise GeneratorInputError(
+            f"offload must be one of {', '.join(OFFLOAD_LEVELS)} (or True/False), got {offload!r}")
     return level

@@ -1,4 +1,4 @@
-"""Building the DiT and loading official checkpoints strictly (MAGIHUMAN.md §12).
+"""Building the DiT and loading official checkpoints strictly (docs/model.md §Loading).
 
 The model is built on the meta device, every checkpoint key is checked against it (missing, unexpected,
 mis-shaped, unsupported dtype), and only then are real tensors allocated and filled one at a time, cast into the model's
@@ -109,7 +109,8 @@ def _sharded_sources(index: Path) -> dict[str, Path]:
     for shard_name in sorted(set(weight_map.values())):
         shard = index.parent / shard_name
         if not shard.is_file():
-            hint = " (a .zst copy exists: decompress it with `zstd -d`)" if shard.with_name(shard.name + ".zst").is_file() else ""
+            zst = shard.with_name(shard.name + ".zst").is_file()
+            hint = " (a .zst copy exists: decompress it with `zstd -d`)" if zst else ""
             raise CheckpointError(f"shard {shard} listed in {index} is missing{hint}")
         in_shard = set(_keys_of(shard))
         listed = {k for k, v in weight_map.items() if v == shard_name}

@@ -1,4 +1,4 @@
-"""Packing one sample into the DiT's single token sequence, and back (MAGIHUMAN.md §5.1, §6, §9).
+"""Packing one sample into the DiT's single token sequence, and back (docs/model.md §Packing conventions).
 
 Order: all video tokens (latent frame, patch row, patch col), then audio frames, then the text tokens (only the
 true prompt length). Each row is right-padded with zeros to the widest modality. No batch dim anywhere: the

@@ -1,4 +1,4 @@
-"""The prompt format daVinci-MagiHuman was trained on (MAGIHUMAN.md §11).
+"""The prompt format daVinci-MagiHuman was trained on (docs/model.md §Prompt).
 
 A prompt has three paragraphs separated by a blank line:
 
@@ -15,8 +15,8 @@ the fixed negative prompt below, not an empty prompt.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from model.errors import ModelError
 
@@ -51,6 +51,7 @@ NEGATIVE_PROMPT = (
 # (first, last) code points of the scripts written one character at a time.
 _CJK_RANGES = (
     (0x1100, 0x11FF),  # Hangul Jamo
+    (0x3005, 0x3007),  # 々 〆 〇
     (0x3040, 0x30FF),  # Hiragana, Katakana
     (0x3130, 0x318F),  # Hangul Compatibility Jamo
     (0x31F0, 0x31FF),  # Katakana Phonetic Extensions
@@ -94,7 +95,9 @@ def space_cjk(text: str) -> str:
     """Write CJK text with one space between characters: "你好，世界！" -> "你 好， 世 界！".
 
     Runs of other characters (Latin words, digits) stay whole; existing whitespace becomes one space;
-    punctuation is attached to the preceding token, opening brackets/quotes to the following one.
+    punctuation is attached to the preceding token, opening brackets/quotes (and punctuation that starts the
+    text) to the following one. Symbols ($ € ° +) are not punctuation: "$9.99" and "25°C" stay whole.
+    Spacing a spaced text again changes nothing.
     """
     tokens: list[str] = []
     pending_open = ""  # opening punctuation waiting for the next token
@@ -105,12 +108,12 @@ def space_cjk(text: str) -> str:
         elif _opens(ch):
             pending_open += ch
             in_word = False
-        elif _is_punctuation(ch) and (tokens or pending_open):
-            if pending_open:
-                pending_open += ch
+        elif _is_punctuation(ch):
+            if pending_open or not tokens:
+                pending_open += ch  # nothing before it on the line: it belongs to what follows
             else:
                 tokens[-1] += ch
-        elif is_cjk_char(ch) or _is_punctuation(ch):
+        elif is_cjk_char(ch):
             tokens.append(pending_open + ch)
             pending_open, in_word = "", False
         elif in_word and not pending_open:
@@ -121,6 +124,26 @@ def space_cjk(text: str) -> str:
     if pending_open:
         tokens.append(pending_open)
     return " ".join(tokens)
+
+
+def clean_line(text: str) -> str:
+    """A spoken line ready to sit inside the prompt's "..." quote: runs of whitespace (line breaks too) become one
+    space, and ASCII double quotes, which would end the quote early, become typographic ones, alternating
+    opening and closing. Raises PromptError for a non-string or a blank line."""
+    if not isinstance(text, str):
+        raise PromptError(f"dialogue line must be a string, got {text!r}")
+    line = " ".join(text.split())
+    if not line:
+        raise PromptError(f"dialogue line {text!r} is blank: there is nothing to say")
+    parts = line.split('"')
+    return "".join(part + ("\u201c" if i % 2 == 0 else "\u201d") for i, part in enumerate(parts[:-1])) + parts[-1]
+
+
+def space_line(text: str, language: str) -> str:
+    """`text` as the prompt writes it for `language` (a name in LANGUAGES), in the inline quote and in the
+    ``Dialogue:`` paragraph alike: CJK languages spaced per character (space_cjk), others unchanged."""
+    _check_language(language)
+    return space_cjk(text) if language in CJK_LANGUAGES else text
 
 
 def _check_language(language: str) -> None:
@@ -136,9 +159,7 @@ def format_utterance(utterance: Utterance) -> str:
         raise PromptError(f"speaker description {utterance.speaker!r} must be non-empty, one line, without < or >")
     if not text or "\n" in text or '"' in text:
         raise PromptError(f"dialogue line {utterance.text!r} must be non-empty, one line, without double quotes")
-    if utterance.language in CJK_LANGUAGES:
-        text = space_cjk(text)
-    return f'<{speaker}, {utterance.language}>: "{text}"'
+    return f'<{speaker}, {utterance.language}>: "{space_line(text, utterance.language)}"'
 
 
 def build_prompt(

@@ -1,4 +1,4 @@
-"""3-axis RoPE from per-token coordinates (MAGIHUMAN.md §5).
+"""3-axis RoPE from per-token coordinates (docs/model.md §Positions (RoPE)).
 
 Each token carries 9 float32 coordinates (t, h, w, T, H, W, Tref, Href, Wref). Per axis the position is
 `(coord - centre) * scale` with `scale = (ref - 1) / (size - 1)` (1 when ref = size = 1) and h, w centred. Angles

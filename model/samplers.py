@@ -1,4 +1,4 @@
-"""Sampling loops of MagiHuman (MAGIHUMAN.md §7-§9).
+"""Sampling loops of MagiHuman (docs/model.md §What the model predicts, §Schedule, §Samplers).
 
 Every sampler is a function of (velocity function, latents, schedule). A velocity function maps the current
 (video, audio) latents to the model's flow velocities v ≈ ε − x₀; it never receives the step or σ, because the
@@ -12,7 +12,7 @@ coefficients are computed in float64 from the float32 σ table.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -48,7 +48,7 @@ def _lambda(sigma: float) -> float:
 
 
 class FlowUniPC:
-    """UniPC-bh2 multistep solver in x₀-prediction form for one latent stream (§8.3).
+    """UniPC-bh2 multistep solver in x₀-prediction form for one latent stream.
 
     Order 2 predictor (UniP) and corrector (UniC); step 0 is first order (warm-up) and the last step is
     first order (`lower_order_final`). Video and audio each get their own instance on the same schedule.
@@ -129,7 +129,7 @@ class FlowUniPC:
 
 
 def stitch_reference(video: torch.Tensor, reference: torch.Tensor | None) -> torch.Tensor:
-    """Return `video` with latent frame 0 (dim −3) replaced by the clean reference latent (TI2V, §8.5)."""
+    """Return `video` with latent frame 0 (dim −3) replaced by the clean reference latent (TI2V)."""
     if reference is None:
         return video
     expected = video.shape[:-3] + (1,) + video.shape[-2:]
@@ -148,7 +148,7 @@ def _guided(v_cond: torch.Tensor, v_uncond: torch.Tensor, scale: float) -> torch
 
 
 def video_guidance_scale(timestep: int) -> float:
-    """Video CFG scale of the base sampler: 5 while t > 500, else 2 (§8.1)."""
+    """Video CFG scale of the base sampler: 5 while t > 500, else 2."""
     return VIDEO_GUIDANCE if timestep > VIDEO_GUIDANCE_SWITCH_T else VIDEO_GUIDANCE_LATE
 
 
@@ -163,7 +163,7 @@ def sample_base(
     audio_fixed: bool = False,
     on_step: StepCallback | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Base sampler: flow UniPC with two-branch CFG (§8.1, §8.3).
+    """Base sampler: flow UniPC with two-branch CFG.
 
     `cond` sees the prompt, `uncond` the negative prompt; both get identical latents. Video guidance is
     5 while t > 500 else 2, audio guidance 5. With `reference`, latent frame 0 is overwritten before every
@@ -195,7 +195,7 @@ def sample_distill(
     audio_fixed: bool = False,
     on_step: StepCallback | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Distilled sampler: conditional only, x̂₀ = x − σ_i v, then x ← σ_{i+1}·ε + (1−σ_{i+1})·x̂₀ (§8.4).
+    """Distilled sampler: conditional only, x̂₀ = x − σ_i v, then x ← σ_{i+1}·ε + (1−σ_{i+1})·x̂₀.
 
     Fresh noise is drawn every step, video before audio, through `noise` (so the caller's RNG order is the
     official one). The last step (σ = 0) returns x̂₀. With `audio_fixed` (A2V) the supplied audio stays clean
@@ -224,7 +224,7 @@ def prepare_sr(
     latent_hw: tuple[int, int],
     noise: NoiseFn,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inputs of the SR stage (§9 steps 1-3): (re-noised upsampled video, perturbed audio context).
+    """Inputs of the SR stage: (re-noised upsampled video, perturbed audio context).
 
     The video latent [B, C, T, h, w] is resized trilinearly (align_corners=True, time unchanged) to
     [B, C, T, H, W] and re-noised variance-preservingly, z = 0.8389·z_up + 0.5443·ε. The audio context is
@@ -254,7 +254,7 @@ def sample_sr(
     reference: torch.Tensor | None = None,
     on_step: StepCallback | None = None,
 ) -> torch.Tensor:
-    """SR sampler: UniPC on video only, conditional only (released `sr_cfg_number = 1`), §9 steps 4-5.
+    """SR sampler: UniPC on video only, conditional only (released `sr_cfg_number = 1`).
 
     The audio context is fed every step and never updated; the caller keeps the clean base audio as output.
     Returns the final SR video latent (reference re-stitched after the loop).

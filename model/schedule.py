@@ -1,4 +1,4 @@
-"""Noise schedules of the MagiHuman samplers (MAGIHUMAN.md §8.2 and §9).
+"""Noise schedules of the MagiHuman samplers (docs/model.md §Schedule).
 
 Two tables live here and nothing else:
 
@@ -51,7 +51,7 @@ class FlowSchedule:
 
 
 def flow_schedule(steps: int, shift: float = SHIFT) -> FlowSchedule:
-    """The shifted flow schedule of `FlowUniPCMultistepScheduler.set_timesteps` (§8.2).
+    """The shifted flow schedule of `FlowUniPCMultistepScheduler.set_timesteps`.
 
     s_i = linspace(σ_max, 0, N+1)[:N] in float64, σ_i = shift·s_i / (1 + (shift−1)·s_i), σ_N = 0,
     t_i = trunc(1000·σ_i); σ is stored as float32.

@@ -1,14 +1,21 @@
 """Where the real MagiHuman weights live on disk, what is missing, and how to fetch them.
 
-A models folder holds one snapshot per hub repository, each in its own sub-folder:
+A models folder holds one snapshot per hub repository, each in its own sub-folder ("dubkit" layout):
 
     <models>/daVinci-MagiHuman/{base,distill,540p_sr,1080p_sr}/   GAIR/daVinci-MagiHuman (the four DiTs)
+    <models>/daVinci-MagiHuman/turbo_vae/                         its Turbo VAE decoder (JSON config + .ckpt)
     <models>/t5gemma-9b-9b-ul2/                                   google/t5gemma-9b-9b-ul2 (text encoder + tokenizer)
     <models>/Wan2.2-TI2V-5B-Diffusers/vae/                        Wan-AI/Wan2.2-TI2V-5B-Diffusers (video VAE)
     <models>/stable-audio-open-1.0/vae/                           stabilityai/stable-audio-open-1.0 (audio VAE)
 
+The folder the official README and example configs produce ("official" layout) is accepted too: the
+GAIR/daVinci-MagiHuman download itself, its sub-folders (base/, distill/, ..., turbo_vae/) at the top, with the
+other models placed inside it. `detect_layout` tells them apart; `check_folder` says which it found and what is
+missing (see docs/model.md, "Weights").
+
 A DiT folder holds `model.safetensors`, or `model.safetensors.index.json` plus every shard it lists. The HF
-folders are the libraries' own formats (config.json + safetensors). Only safetensors are ever loaded.
+folders are the libraries' own formats (config.json + safetensors). The Turbo VAE `.ckpt` is read with
+`torch.load(weights_only=True)`, which refuses pickled code; everything else is safetensors.
 
 `check()` says exactly which files are missing; `pull()` downloads with huggingface_hub's `snapshot_download`
 (endpoint configurable) and then verifies every LFS file against the sha256 the hub reports for it.
@@ -19,13 +26,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
+from model.config import BASE_RESOLUTION, DEFAULT_MODE, MODES, RESOLUTIONS
 from model.errors import ModelError
 
 DIT_VARIANTS = ("base", "distill", "540p_sr", "1080p_sr")
+LAYOUTS = ("dubkit", "official")
+LAYOUT_NOTES = {
+    "dubkit": "dubkit's own: one sub-folder per hub repository (daVinci-MagiHuman/base/ ...)",
+    "official": "the official download: GAIR/daVinci-MagiHuman's sub-folders (base/, distill/, ..., turbo_vae/) at "
+                "the top, the other models inside it",
+}
+VAE_DECODERS = ("turbo", "wan")  # the Turbo VAE (default, as the official pipeline) or the full Wan2.2 decoder
+TURBO_CONFIG_NAME = "TurboV3-Wan22-TinyShallow_7_7.json"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -58,7 +74,7 @@ class Component:
     repo_id: str
     local_dir: str  # snapshot folder inside the models folder
     subfolder: str  # the component's files inside the snapshot ("" = the repository root)
-    kind: str  # "dit" | "transformers" | "diffusers"
+    kind: str  # "dit" | "transformers" | "diffusers" | "turbo"
 
     @property
     def path(self) -> str:
@@ -76,6 +92,7 @@ class Component:
 _MAGI = "GAIR/daVinci-MagiHuman"
 COMPONENTS: dict[str, Component] = {
     **{v: Component(v, _MAGI, "daVinci-MagiHuman", v, "dit") for v in DIT_VARIANTS},
+    "turbo_vae": Component("turbo_vae", _MAGI, "daVinci-MagiHuman", "turbo_vae", "turbo"),
     "t5gemma": Component("t5gemma", "google/t5gemma-9b-9b-ul2", "t5gemma-9b-9b-ul2", "", "transformers"),
     "wan22_vae": Component("wan22_vae", "Wan-AI/Wan2.2-TI2V-5B-Diffusers", "Wan2.2-TI2V-5B-Diffusers", "vae",
                            "diffusers"),
@@ -85,24 +102,51 @@ ALWAYS_NEEDED = ("t5gemma", "wan22_vae", "sao_vae")
 SR_COMPONENT = {"540p": "540p_sr", "1080p": "1080p_sr"}
 
 
-def component_names(modes: Iterable[str] = ("distill",), resolutions: Iterable[str] = ("256p",)) -> list[str]:
-    """Components a generator needs for these sampling modes ("base"/"distill") and output resolutions."""
-    names = list(ALWAYS_NEEDED)
+def component_names(
+    modes: Iterable[str] = (DEFAULT_MODE,), resolutions: Iterable[str] = (BASE_RESOLUTION,), vae: str = "turbo"
+) -> list[str]:
+    """Components a generator needs for these sampling modes and output resolutions (model.config) and video
+    decoder (`vae`: "turbo" also needs the Turbo VAE; the Wan2.2 VAE is always needed, to encode images)."""
+    if vae not in VAE_DECODERS:
+        raise WeightsError(f"unknown video decoder {vae!r}; expected 'turbo' or 'wan'")
+    names = list(ALWAYS_NEEDED) + (["turbo_vae"] if vae == "turbo" else [])
     for mode in modes:
-        if mode not in ("base", "distill"):
-            raise WeightsError(f"unknown sampling mode {mode!r}; expected 'base' or 'distill'")
+        if mode not in MODES:
+            raise WeightsError(f"unknown sampling mode {mode!r}; expected one of {', '.join(MODES)}")
         names.append(mode)
     for res in resolutions:
-        if res not in ("256p", *SR_COMPONENT):
-            raise WeightsError(f"unknown resolution {res!r}; expected 256p, 540p or 1080p")
+        if res not in RESOLUTIONS:
+            raise WeightsError(f"unknown resolution {res!r}; expected one of {', '.join(RESOLUTIONS)}")
         if res in SR_COMPONENT:
             names.append(SR_COMPONENT[res])
     return list(dict.fromkeys(names))
 
 
-def component_path(folder: str | Path, name: str) -> Path:
-    """Absolute folder of one component inside the models folder."""
-    return Path(folder) / _component(name).path
+def detect_layout(folder: str | Path) -> str:
+    """"dubkit" when the folder holds `daVinci-MagiHuman/` (or nothing yet), "official" when the
+    GAIR/daVinci-MagiHuman sub-folders (base/, distill/, ..., turbo_vae/) sit at its top."""
+    folder = Path(folder)
+    if (folder / COMPONENTS["base"].local_dir).is_dir():
+        return "dubkit"
+    magi = [c.subfolder for c in COMPONENTS.values() if c.repo_id == _MAGI]
+    return "official" if any((folder / sub).is_dir() for sub in magi) else "dubkit"
+
+
+def _relative(comp: Component, layout: str) -> str:
+    """The component's folder relative to the models folder in `layout`."""
+    if layout not in LAYOUTS:
+        raise WeightsError(f"unknown weights layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+    return comp.subfolder if layout == "official" and comp.repo_id == _MAGI else comp.path
+
+
+def _snapshot_dir(comp: Component, layout: str) -> str:
+    """Where the component's hub repository is downloaded to, relative to the models folder."""
+    return "" if layout == "official" and comp.repo_id == _MAGI else comp.local_dir
+
+
+def component_path(folder: str | Path, name: str, layout: str | None = None) -> Path:
+    """Absolute folder of one component inside the models folder (layout detected unless given)."""
+    return Path(folder) / _relative(_component(name), layout or detect_layout(folder))
 
 
 def _component(name: str) -> Component:
@@ -131,29 +175,90 @@ def _missing_weights(folder: Path, rel: str, single: str) -> list[str]:
     return [f"{rel}/{single} (or {single}.index.json + shards)"]
 
 
-def missing_files(folder: str | Path, name: str) -> list[str]:
+# Files the official layout holds where dubkit needs the diffusers copy (same weights, other format).
+_OFFICIAL_FORMAT = {
+    "wan22_vae": ("Wan2.2-TI2V-5B/Wan2.2_VAE.pth", "the original Wan-format pickle, which dubkit does not load"),
+    "sao_vae": ("stable-audio-open-1.0/model.safetensors",
+                "the stable-audio-tools file; dubkit loads the repository's diffusers vae/ sub-folder"),
+}
+
+
+def missing_files(folder: str | Path, name: str, layout: str | None = None) -> list[str]:
     """What one component lacks in `folder`, as paths relative to it ([] when complete)."""
     comp = _component(name)
-    base = Path(folder) / comp.path
+    rel = _relative(comp, layout or detect_layout(folder))
+    base = Path(folder) / rel
     if not base.is_dir():
-        return [f"{comp.path}/ (the whole folder; from {comp.repo_id})"]
+        hint = ""
+        if name in _OFFICIAL_FORMAT and (Path(folder) / _OFFICIAL_FORMAT[name][0]).is_file():
+            hint = f"; {_OFFICIAL_FORMAT[name][0]} is present but is {_OFFICIAL_FORMAT[name][1]}"
+        return [f"{rel}/ (the whole folder; from {comp.repo_id}{hint})"]
     if comp.kind == "dit":
-        return _missing_weights(base, comp.path, "model.safetensors")
-    missing = [] if (base / "config.json").is_file() else [f"{comp.path}/config.json"]
+        return _missing_weights(base, rel, "model.safetensors")
+    if comp.kind == "turbo":
+        return _missing_turbo(base, rel)
+    missing = [] if (base / "config.json").is_file() else [f"{rel}/config.json"]
     if comp.kind == "transformers":
         if not ((base / "tokenizer.json").is_file() or (base / "tokenizer.model").is_file()):
-            missing.append(f"{comp.path}/tokenizer.json (or tokenizer.model)")
-        return missing + _missing_weights(base, comp.path, "model.safetensors")
-    return missing + _missing_weights(base, comp.path, "diffusion_pytorch_model.safetensors")
+            missing.append(f"{rel}/tokenizer.json (or tokenizer.model)")
+        return missing + _missing_weights(base, rel, "model.safetensors")
+    return missing + _missing_weights(base, rel, "diffusion_pytorch_model.safetensors")
 
 
-def check(folder: str | Path, components: Iterable[str] | None = None) -> list[str]:
+def _turbo_checkpoints(base: Path) -> list[Path]:
+    return sorted(p for p in base.iterdir() if p.is_file() and p.suffix in (".ckpt", ".safetensors"))
+
+
+def _missing_turbo(base: Path, rel: str) -> list[str]:
+    missing = [] if (base / TURBO_CONFIG_NAME).is_file() else [f"{rel}/{TURBO_CONFIG_NAME}"]
+    if not _turbo_checkpoints(base):
+        missing.append(f"{rel}/*.ckpt (the Turbo VAE checkpoint, checkpoint-340000.ckpt in the release)")
+    return missing
+
+
+def turbo_vae_files(folder: str | Path, layout: str | None = None) -> tuple[Path, Path]:
+    """(config JSON, checkpoint) of the Turbo VAE in the models folder; WeightsMissingError or WeightsError
+    (several checkpoints, naming them) otherwise."""
+    missing = missing_files(folder, "turbo_vae", layout)
+    if missing:
+        raise WeightsMissingError(Path(folder), missing)
+    base = component_path(folder, "turbo_vae", layout)
+    checkpoints = _turbo_checkpoints(base)
+    if len(checkpoints) > 1:
+        raise WeightsError(f"{base} holds several Turbo VAE checkpoints ({', '.join(p.name for p in checkpoints)});"
+                           f" keep one")
+    return base / TURBO_CONFIG_NAME, checkpoints[0]
+
+
+def check(folder: str | Path, components: Iterable[str] | None = None, layout: str | None = None) -> list[str]:
     """Everything missing for `components` (default: all) in the models folder; [] when all is present."""
     names = list(COMPONENTS) if components is None else list(components)
+    layout = layout or detect_layout(folder)
     missing: list[str] = []
     for name in names:
-        missing += missing_files(folder, name)
+        missing += missing_files(folder, name, layout)
     return missing
+
+
+@dataclass(frozen=True)
+class FolderCheck:
+    """Which layout a models folder has and what it lacks for some components."""
+
+    folder: Path
+    layout: str  # "dubkit" | "official"
+    components: tuple[str, ...]
+    missing: tuple[str, ...]  # paths relative to the folder, each shard named
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def check_folder(folder: str | Path, components: Iterable[str] | None = None) -> FolderCheck:
+    """Detect the layout of `folder` and list what `components` (default: all) lack in it."""
+    names = tuple(COMPONENTS) if components is None else tuple(components)
+    layout = detect_layout(folder)
+    return FolderCheck(Path(folder), layout, names, tuple(check(folder, names, layout)))
 
 
 def pull(
@@ -176,9 +281,10 @@ def pull(
     folder = Path(folder)
     names = list(COMPONENTS) if components is None else list(components)
     comps = [_component(n) for n in names]
+    layout = detect_layout(folder)  # an official-layout folder is completed in place
     by_repo: dict[tuple[str, str], list[str]] = {}  # one download per repository, all wanted sub-folders at once
     for comp in comps:
-        by_repo.setdefault((comp.repo_id, comp.local_dir), []).extend(comp.allow_patterns)
+        by_repo.setdefault((comp.repo_id, _snapshot_dir(comp, layout)), []).extend(comp.allow_patterns)
     for (repo_id, local_dir), patterns in by_repo.items():
         snapshot_download(
             repo_id, revision=revision, local_dir=folder / local_dir, allow_patterns=sorted(set(patterns)),
@@ -186,7 +292,7 @@ def pull(
         )
         if verify:
             verify_download(folder / local_dir, repo_id, patterns, endpoint=endpoint, token=token, revision=revision)
-    missing = check(folder, names)
+    missing = check(folder, names, layout)
     if missing:
         raise WeightsMissingError(folder, missing, extra="\n(the hub repositories did not provide these files)")
     return folder

@@ -5,7 +5,7 @@
 - Mandarin: isolated syllables (gcin-voice) named by zhuyin and tone, concatenated into sentences.
 
 A clip is several utterances joined with silent gaps, so a timed script for it is known exactly.
-See /work/shared/design/OFFLINE.md.
+The packages and their licences are listed in docs/eval.md §Real speech for tests.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from typing import Iterator, Sequence
 import av
 import numpy as np
 
-from dubkit.errors import MediaError
+from dubkit.errors import MediaError, require_file
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,7 @@ class MediaInfo:
 
 
 def _open(path: Path):
-    path = Path(path)
-    if not path.exists():
-        raise MediaError(f"media file {path} does not exist")
-    if not path.is_file():
-        raise MediaError(f"media file {path} is not a file")
+    path = require_file(path, "media file", MediaError)
     if path.stat().st_size == 0:
         raise MediaError(f"media file {path} is empty (0 bytes)")
     try:

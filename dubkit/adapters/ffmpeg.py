@@ -6,7 +6,6 @@ command and the tail of ffmpeg's stderr, so the user sees ffmpeg's own reason.
 """
 from __future__ import annotations
 
-import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,8 +78,13 @@ def encode_frames(frames: np.ndarray, fps: float, path: Path) -> Path:
     return path
 
 
-def encode_video(frames: np.ndarray, fps: float, audio: Path, out: Path, *, crf: int = 23) -> Path:
-    """Write uint8 (n, H, W, 3) RGB frames plus an audio file as an H.264/AAC mp4 (yuv420p)."""
+def encode_video(frames: np.ndarray, fps: float, audio: Path, out: Path, *, crf: int = 23,
+                 threads: int | None = None) -> Path:
+    """Write uint8 (n, H, W, 3) RGB frames plus an audio file as an H.264/AAC mp4 (yuv420p).
+
+    libx264's bytes depend on its thread count (ffmpeg's default follows the machine's cores);
+    pass `threads` to get the same picture bytes on every machine.
+    """
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise DubkitError(f"frames for {out} must be uint8 (n, H, W, 3), got {frames.dtype} {frames.shape}")
     n, h, w, _ = frames.shape
@@ -89,7 +93,7 @@ def encode_video(frames: np.ndarray, fps: float, audio: Path, out: Path, *, crf:
     stream = ffmpeg.output(
         picture, sound, str(out), vcodec="libx264", crf=crf, preset="slow", pix_fmt="yuv420p", r=fps,
         acodec="aac", audio_bitrate="96k", ar=48000, t=f"{n / fps:.6f}", map_metadata=-1,
-        movflags="+faststart", format="mp4",
+        movflags="+faststart", format="mp4", **({"threads": threads} if threads else {}),
         # a fixed encoder setup keeps the example byte-stable across runs
         **{"fflags": "+bitexact", "flags:v": "+bitexact", "flags:a": "+bitexact"},
     )
@@ -158,13 +162,3 @@ def mux(spec: MuxSpec) -> Path:
     args[at:at] = tags
     _execute(args, f"writing {spec.out}", None)
     return spec.out
-
-
-def measure_loudness(path: Path) -> float:
-    """Integrated loudness (EBU R128, LUFS) of a media file's audio, by ffmpeg's ebur128 filter."""
-    stream = ffmpeg.input(str(path)).audio.filter("ebur128").output("-", format="null")
-    stderr = run(stream, what=f"measuring loudness of {path}")
-    found = re.findall(r"I:\s+(-?[\d.]+|-inf)\s+LUFS", stderr)
-    if not found:
-        raise FFmpegError(f"no integrated loudness in ebur128 output for {path}", [], stderr)
-    return float(found[-1])  # the last one is the summary

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import pysubs2
 
-from dubkit.errors import ScriptError
+from dubkit.errors import ScriptError, require_file
 from dubkit.store.files import atomic_write_text
 from eval.types import Cue
 
@@ -42,23 +42,16 @@ class Script:
         return " ".join(c.text for c in self.cues)
 
 
-def _where(path: Path, i: int, cue: Cue) -> str:
-    return f"{path}: cue {i + 1} ({cue.start:.3f}-{cue.end:.3f} s, {cue.text[:40]!r})"
-
-
 def read_script(
-    path: str | Path, duration: float | None = None, allow_overlap: bool = False
+    path: str | Path, duration: float | None = None, allow_overlap: bool = False, *, need_timed: bool = False
 ) -> Script:
-    """Read and validate a script.
+    """Read and validate a script (`check_cues`).
 
     `duration` (seconds) is the media's length: a cue ending after it is an error. Overlapping
-    cues are an error unless `allow_overlap` (scoring needs each spoken word in one cue).
+    cues are an error unless `allow_overlap` (scoring needs each spoken word in one cue). Plain
+    text is an error when `need_timed`.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ScriptError(f"script {path} does not exist")
-    if not path.is_file():
-        raise ScriptError(f"script {path} is not a file")
+    path = require_file(path, "script", ScriptError)
     suffix = path.suffix.lower()
     if suffix not in TIMED_FORMATS and suffix not in UNTIMED_FORMATS:
         known = ", ".join(sorted([*TIMED_FORMATS, *UNTIMED_FORMATS]))
@@ -71,11 +64,13 @@ def read_script(
         raise ScriptError(f"script {path} is empty")
     if suffix in UNTIMED_FORMATS:
         cues = tuple(Cue(text=line.strip()) for line in text.splitlines() if line.strip())
+        if need_timed:
+            check_cues(cues, duration, name=str(path))
         return Script(cues=cues, timed=False, path=path)
     cues = _parse_timed(path, text, TIMED_FORMATS[suffix])
     if not cues:
         raise ScriptError(f"script {path} has no cues with text (empty or unparsable)")
-    _validate(path, cues, duration, allow_overlap)
+    check_cues(cues, duration, name=str(path), allow_overlap=allow_overlap)
     return Script(cues=cues, timed=True, path=path)
 
 
@@ -123,22 +118,36 @@ def _parse_cue_list(path: Path, data) -> tuple[Cue, ...]:
     return tuple(cues)
 
 
-def _validate(path: Path, cues: tuple[Cue, ...], duration: float | None, allow_overlap: bool) -> None:
+def _where(name: str, i: int, cue: Cue) -> str:
+    return f"{name}: cue {i + 1} ({cue.start:.3f}-{cue.end:.3f} s, {cue.text[:40]!r})"
+
+
+def check_cues(
+    cues: Sequence[Cue], duration: float | None = None, *, name: str, allow_overlap: bool = False
+) -> None:
+    """The one check of a timed script: ScriptError naming `name` and the cue (its number in `cues`)
+    when a cue has no times, starts before 0 s, ends at or before it starts, ends after the media
+    (`duration` seconds, within DURATION_TOLERANCE), or overlaps another cue (unless `allow_overlap`:
+    scoring needs each spoken word in one cue, so it allows them)."""
     for i, cue in enumerate(cues):
-        if cue.start < 0:
-            raise ScriptError(f"{_where(path, i, cue)} starts before 0 s")
-        if cue.end <= cue.start:
-            raise ScriptError(f"{_where(path, i, cue)} ends at or before it starts")
-        if duration is not None and cue.end > duration + DURATION_TOLERANCE:
+        if not cue.timed:
             raise ScriptError(
-                f"{_where(path, i, cue)} ends after the media, which lasts {duration:.3f} s"
+                f"{name}: cue {i + 1} ({cue.text[:40]!r}) has no timing (no start/end time); a timed script is needed"
+            )
+        if cue.start < 0:  # type: ignore[operator]
+            raise ScriptError(f"{_where(name, i, cue)} starts before 0 s")
+        if cue.end <= cue.start:  # type: ignore[operator]
+            raise ScriptError(f"{_where(name, i, cue)} ends at or before it starts")
+        if duration is not None and cue.end > duration + DURATION_TOLERANCE:  # type: ignore[operator]
+            raise ScriptError(
+                f"{_where(name, i, cue)} ends after the media, which lasts {duration:.3f} s (past the end)"
             )
     if not allow_overlap:
-        ordered = sorted(range(len(cues)), key=lambda i: cues[i].start)
+        ordered = sorted(range(len(cues)), key=lambda i: cues[i].start)  # type: ignore[arg-type, return-value]
         for a, b in zip(ordered, ordered[1:]):
-            if cues[b].start < cues[a].end:
+            if cues[b].start < cues[a].end:  # type: ignore[operator]
                 raise ScriptError(
-                    f"{_where(path, b, cues[b])} overlaps cue {a + 1} "
+                    f"{_where(name, b, cues[b])} overlaps cue {a + 1} {cues[a].text[:40]!r} "
                     f"(which ends at {cues[a].end:.3f} s)"
                 )
 

@@ -12,11 +12,10 @@ from dubkit.engines.base import Engine, WindowRender, WindowRequest, cuda_availa
 from dubkit.engines.magihuman import MagiHumanEngine, required_components
 from dubkit.engines.preview import PreviewEngine
 from dubkit.errors import InputError
+from model.config import BASE_RESOLUTION, DEFAULT_MODE, MODES, RESOLUTIONS
 from model.weights import check
 
 ENGINES = ("auto", "preview", "magihuman")
-RESOLUTIONS = ("256p", "540p", "1080p")
-MODES = ("distill", "base")
 
 __all__ = ["ENGINES", "Engine", "EngineChoice", "WindowRender", "WindowRequest", "select_engine"]
 
@@ -61,8 +60,8 @@ def select_engine(
     name: str = "auto",
     *,
     weights: Path | None = None,
-    resolution: str = "256p",
-    mode: str = "distill",
+    resolution: str = BASE_RESOLUTION,
+    mode: str = DEFAULT_MODE,
 ) -> EngineChoice:
     """Build the engine named `name` (auto, preview, magihuman).
 

@@ -17,14 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from dubkit.adapters import package_version
+from dubkit.adapters.audio import fit_length, time_slice, to_stereo
 from dubkit.adapters.av import read_audio
-from dubkit.adapters.tts import package_version
 from dubkit.engines.base import WindowRender, WindowRequest, cuda_available
 from dubkit.errors import InputError, OutputError
 from dubkit.store.files import atomic_write_text, file_digest
 from dubkit.store.paths import checkpoint_hash_store
-from langs import format_dialogue
-from model.prompt import Utterance
+from model.config import BASE_RESOLUTION, DEFAULT_MODE
+from model.prompt import Utterance, clean_line, space_line
 from model.prompt import build_prompt as model_prompt
 from model.weights import component_names, component_path
 
@@ -64,8 +65,9 @@ def build_prompt(request: WindowRequest) -> str:
     said, dialogue = [], []
     for cue in request.lines:
         who = _speaker(cue.speaker, request.speaker_descriptions)
-        line = format_dialogue(cue.text, lang).replace('"', "\u201d")
-        said.append(f'{who} looks into the camera and says in {lang.english_name}, "{line}"')
+        line = clean_line(cue.text)  # Dialogue: format_utterance spaces it; the inline quote: space_line, once
+        spoken = space_line(line, lang.prompt_name)
+        said.append(f'{who} looks into the camera and says in {lang.english_name}, "{spoken}"')
         dialogue.append(Utterance(speaker=who, language=lang.prompt_name, text=line))
     description = (
         " ".join(s.rstrip(".") + "." for s in said)
@@ -104,21 +106,10 @@ def fit_frames(frames: np.ndarray, reference: np.ndarray | None, width: int, hei
     return out, {"fit": "centre-crop paste", "crop": [x, y, cw, ch]}
 
 
-def fit_audio(audio: np.ndarray, n: int) -> np.ndarray:
-    """(n, 2) float32: trimmed or zero-padded, mono duplicated to stereo."""
-    audio = np.asarray(audio, np.float32).reshape(len(audio), -1)
-    if audio.shape[1] == 1:
-        audio = np.repeat(audio, 2, axis=1)
-    out = np.zeros((n, audio.shape[1]), np.float32)
-    out[: min(n, len(audio))] = audio[:n]
-    return out
-
-
 def voice_segment(path: Path, start: float, end: float) -> np.ndarray:
     """The [start, end) slice of a voice track, stereo 44.1 kHz, zero-padded past its end."""
     track = read_audio(path, sample_rate=MODEL_RATE, mono=False)
-    a, b = round(start * MODEL_RATE), round(end * MODEL_RATE)
-    return fit_audio(track[a:b], b - a)
+    return to_stereo(time_slice(track, MODEL_RATE, start, end))
 
 
 def checkpoint_hashes(folder: Path, components: tuple[str, ...] | None = None) -> dict[str, str]:
@@ -167,7 +158,7 @@ class MagiHumanEngine:
     is_preview = False
     uses_seed = True
 
-    def __init__(self, generator, *, resolution: str = "256p", mode: str = "distill",
+    def __init__(self, generator, *, resolution: str = BASE_RESOLUTION, mode: str = DEFAULT_MODE,
                  checkpoint_hashes: dict[str, str] | None = None):
         self.generator = generator
         self.resolution = resolution
@@ -175,7 +166,7 @@ class MagiHumanEngine:
         self._hashes = checkpoint_hashes
 
     @classmethod
-    def from_weights(cls, weights: Path, *, resolution: str = "256p", mode: str = "distill",
+    def from_weights(cls, weights: Path, *, resolution: str = BASE_RESOLUTION, mode: str = DEFAULT_MODE,
                      device: str | None = None, preset: str = "15b") -> "MagiHumanEngine":
         """Load the generator from a weights folder (model.weights layout) onto `device`.
 
@@ -194,7 +185,7 @@ class MagiHumanEngine:
     def identity(self) -> dict[str, Any]:
         """Engine, resolution, mode and the checkpoint hashes (file sha256, or in-memory weights)."""
         if self._hashes is None:
-            parts = {k: getattr(self.generator, k, None) for k in ("dit", "text_encoder", "video_vae", "audio_vae")}
+            parts = {k: getattr(self.generator, k, None) for k in ("dit", "text_encoder", "video_vae", "audio_vae", "turbo_vae")}
             self._hashes = {k: "state:" + state_digest(getattr(v, "module", v)) for k, v in parts.items()
                             if v is not None and hasattr(getattr(v, "module", v), "state_dict")}
         torch_version = package_version("torch")
@@ -230,7 +221,7 @@ class MagiHumanEngine:
         width = request.width or request.reference_frame.shape[1]
         height = request.height or request.reference_frame.shape[0]
         frames, fit = fit_frames(frames[:n_frames], request.reference_frame, width, height)
-        audio = voice if voice is not None else fit_audio(generation.audio, n_audio)
+        audio = voice if voice is not None else fit_length(to_stereo(generation.audio), n_audio)
         info = {"engine": self.name, "preview": False, "prompt": prompt, "seed": request.seed,
                 "mode": self.mode, "resolution": self.resolution, "a2v": voice is not None,
                 "model_seconds": model_seconds(request.duration), "generated_shape": list(generation.frames.shape),

@@ -11,35 +11,22 @@ Its output is a preview everywhere: `is_preview`, `info["preview"]`, and the ass
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import librosa
 import numpy as np
 
-from dubkit.adapters.tts import (
-    VOICE_PACKAGES,
-    Voice,
-    package_version,
-    voice_for,
-    voice_name,
-)
+from dubkit.adapters import package_version
+from dubkit.adapters.audio import resample, time_slice
+from dubkit.adapters.tts import VOICE_PACKAGES, Voice, voice_for, voice_name
 from dubkit.engines.base import WindowRender, WindowRequest
 from dubkit.errors import ScriptError
-
-if TYPE_CHECKING:
-    from langs import Language
+from langs import LANGUAGES, MAX_SPEED_FACTOR, Language
 
 SAMPLE_RATE = 48_000
 LINE_RMS_DBFS = -20.0  # voices differ by ~10 dB; level each line before the mix so none is buried
 FADE_S = 0.02  # fade where speech is cut at the window's end, so the cut does not click
 TRIM_DB = 40  # voices pad lines with silence (OpenJTalk ~0.3 s each side); fit the spoken part only
-
-
-def max_speed_factor(language: Language) -> float:
-    """The most a line may be sped up in `language` (langs.rates; one figure for all languages today)."""
-    from langs import rates
-
-    return float(rates.MAX_SPEED_FACTOR)
 
 
 def fit_speech(
@@ -82,26 +69,25 @@ class PreviewEngine:
         self,
         sample_rate: int = SAMPLE_RATE,
         voices: Callable[[Language], Voice] = voice_for,
-        max_factor: Callable[[Language], float] = max_speed_factor,
+        max_factor: float = MAX_SPEED_FACTOR,
     ) -> None:
         self.sample_rate = sample_rate
         self._voices = voices
-        self._max_factor = max_factor
+        self._max_factor = float(max_factor)  # the most a line is sped up: one figure for every language
 
     def identity(self) -> dict[str, Any]:
         """Engine name, voice per language, fitting method and the package versions behind the sound."""
-        from langs import LANGUAGES
-
         languages = list(LANGUAGES.values())
         return {
             "engine": self.name,
             "preview": True,
             "sample_rate": self.sample_rate,
             "voices": {lang.code: voice_name(lang) for lang in languages},
-            "max_speed": {lang.code: self._max_factor(lang) for lang in languages},
+            "max_speed": self._max_factor,
             "fit": "librosa.effects.time_stretch (phase vocoder), speed-up only",
+            "resample": "scipy.signal.resample_poly (dubkit.adapters.audio)",
             "line_rms_dbfs": LINE_RMS_DBFS,
-            "packages": {p: package_version(p) for p in (*VOICE_PACKAGES, "librosa")},
+            "packages": {p: package_version(p) for p in (*VOICE_PACKAGES, "librosa", "scipy")},
         }
 
     def render(self, request: WindowRequest) -> WindowRender:
@@ -110,7 +96,7 @@ class PreviewEngine:
             return self._voice_track(request)
         n_total = max(0, round(request.duration * self.sample_rate))
         audio = np.zeros(n_total, np.float32)
-        max_factor = self._max_factor(request.language)
+        max_factor = self._max_factor
         voice = self._voices(request.language) if request.lines else None
         lines_info: list[dict[str, Any]] = []
         cursor = 0.0  # end of the previous line's speech, window-relative seconds
@@ -121,7 +107,7 @@ class PreviewEngine:
             end_rel = min(cue.end - request.start, request.duration)
             speech = voice.synthesize(cue.text)
             spoken, _ = librosa.effects.trim(speech.samples, top_db=TRIM_DB)
-            samples = librosa.resample(spoken, orig_sr=speech.sample_rate, target_sr=self.sample_rate)
+            samples = resample(spoken, speech.sample_rate, self.sample_rate)
             fitted, factor, _ = fit_speech(samples, self.sample_rate, end_rel - start_rel, max_factor)
             fitted = _level(fitted)
             begin = round(start_rel * self.sample_rate)
@@ -164,10 +150,7 @@ class PreviewEngine:
         from dubkit.adapters.av import read_audio
 
         track = read_audio(request.voice_track, sample_rate=self.sample_rate, mono=True)
-        a, b = round(request.start * self.sample_rate), round(request.end * self.sample_rate)
-        piece = np.zeros(max(0, b - a), np.float32)
-        part = track[a:b]
-        piece[: len(part)] = part
+        piece = time_slice(track, self.sample_rate, request.start, request.end)
         info = {"engine": self.name, "preview": True, "language": request.language.code,
                 "voice": f"voice track {request.voice_track.name}", "speed": 1.0, "overrun_s": 0.0,
                 "truncated_s": 0.0, "lines": [{"text": c.text, "start": c.start, "end": c.end} for c in request.lines]}

@@ -1,13 +1,15 @@
 """The `dubkit models` job: list the ASR models on this machine and pull known ones from the hub;
-pull the MagiHuman weights (DiT variants, T5Gemma, the VAEs) into a weights folder."""
+pull the MagiHuman weights (DiT variants, T5Gemma, the VAEs) into a weights folder, and check such a folder."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from dubkit.errors import InputError
 from dubkit.store.paths import weights_dir
 from eval import whisper_models
 from eval.whisper_models import KNOWN_MODELS, ResolvedModel
+from model.config import BASE_RESOLUTION, DEFAULT_MODE
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,8 @@ def pull_model(name: str, models_dir: Path | None = None, endpoint: str | None =
 def pull_weights(
     folder: Path | None = None,
     *,
-    modes: tuple[str, ...] = ("distill",),
-    resolutions: tuple[str, ...] = ("256p",),
+    modes: tuple[str, ...] = (DEFAULT_MODE,),
+    resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
     endpoint: str | None = None,
     token: str | None = None,
 ) -> Path:
@@ -41,6 +43,48 @@ def pull_weights(
     from model.weights import component_names, pull
 
     return pull(folder or weights_dir(), component_names(modes, resolutions), endpoint=endpoint, token=token)
+
+
+@dataclass(frozen=True)
+class WeightsCheck:
+    """What `dubkit models check` found in a MagiHuman weights folder."""
+
+    folder: Path
+    layout: str  # "dubkit" | "official" (model.weights.LAYOUTS)
+    layout_note: str
+    components: tuple[str, ...]  # what the asked modes/resolutions load
+    missing: tuple[str, ...]  # paths in the folder, each missing shard named
+    turbo_lines: tuple[str, ...]  # the Turbo VAE checkpoint against the released config ("" when not checked)
+    turbo_ok: bool | None  # None: its files are missing, so it was not checked
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and self.turbo_ok is not False
+
+
+def check_weights(
+    folder: Path | None = None,
+    *,
+    modes: tuple[str, ...] = (DEFAULT_MODE,),
+    resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
+) -> WeightsCheck:
+    """Detect the folder's layout, list what `modes` and `resolutions` need but lack, and compare the Turbo VAE
+    checkpoint's tensor names and shapes (and its config) with the released config. InputError if the folder
+    does not exist."""
+    from model.adapters.turbo_vae import check_turbo_vae  # imports torch
+    from model.weights import LAYOUT_NOTES, check_folder, component_names, missing_files
+
+    folder = Path(folder or weights_dir())
+    if not folder.is_dir():
+        raise InputError(f"weights folder {folder} does not exist (fetch it with: dubkit models pull magihuman "
+                         f"--weights {folder})")
+    found = check_folder(folder, component_names(modes, resolutions))
+    turbo = None if missing_files(folder, "turbo_vae", found.layout) else check_turbo_vae(folder, found.layout)
+    return WeightsCheck(
+        folder=folder, layout=found.layout, layout_note=LAYOUT_NOTES[found.layout], components=found.components,
+        missing=found.missing, turbo_lines=tuple(turbo.lines()) if turbo else (),
+        turbo_ok=None if turbo is None else turbo.ok,
+    )
 
 
 def list_models(models_dir: Path | None = None) -> list[ModelEntry]:

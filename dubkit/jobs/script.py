@@ -18,7 +18,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from dubkit.adapters.subtitles import TIMED_FORMATS, read_script, write_script
+from dubkit.adapters.subtitles import (
+    TIMED_FORMATS,
+    check_cues,
+    read_script,
+    write_script,
+)
 from dubkit.errors import InputError, OutputError, ScriptError
 from dubkit.stages.probe import probe_source
 from dubkit.stages.transcribe import language_from_name, load_source_script
@@ -147,9 +152,7 @@ def write_script_package(
         raise InputError(f"template format {fmt!r} is not one of {', '.join(TEMPLATE_FORMATS)}")
     if not source_cues:
         raise ScriptError("the source script has no lines: nothing to translate")
-    untimed = [i for i, c in enumerate(source_cues) if not c.timed]
-    if untimed:
-        raise ScriptError(f"source line {untimed[0] + 1} has no timing; templates need a timed source script")
+    check_cues(source_cues, name="the source script")  # templates need a timed source script
     out_dir = _ensure_dir(Path(out_dir))
     source_path = write_script(list(source_cues), out_dir / f"{stem}.source.srt")
     packages = {

@@ -6,29 +6,9 @@ from pathlib import Path
 from dubkit.adapters.av import probe, read_audio
 from dubkit.adapters.subtitles import Script, check_writable_format, write_script
 from dubkit.errors import MediaError, OutputError
+from dubkit.stages.transcribe import cues_from_transcript
 from eval.asr import SAMPLE_RATE, Recognizer, shared_recognizer
-from eval.types import Cue, Transcript
 from langs import get_language
-
-
-def transcript_cues(transcript: Transcript) -> tuple[Cue, ...]:
-    """One cue per recognised segment, trimmed to its first and last word when word times exist.
-
-    Cues never overlap (a script with overlapping cues is refused on reading): a segment whose first
-    word starts before the previous cue ends starts where that cue ends.
-    """
-    cues: list[Cue] = []
-    for seg in transcript.segments:
-        text = " ".join(seg.text.split())
-        if not text:
-            continue
-        start = seg.words[0].start if seg.words else seg.start
-        end = seg.words[-1].end if seg.words else seg.end
-        if cues and start < cues[-1].end:
-            start = cues[-1].end
-        end = max(end, start + 0.01)  # Whisper can give a one-word segment a zero-length span
-        cues.append(Cue(text=text, start=start, end=end))
-    return tuple(cues)
 
 
 def transcribe(
@@ -41,7 +21,8 @@ def transcribe(
 ) -> Script:
     """Transcribe `media` and write the timed script to `out` (.srt .vtt .ass .json .txt).
 
-    `lang=None` lets Whisper detect the language. No speech gives an empty script file and an
+    `lang=None` lets Whisper detect the language. The cues are the ones `dubkit localize` makes
+    (`dubkit.stages.transcribe.cues_from_transcript`). No speech gives an empty script file and an
     empty Script (the caller says so), not an error.
     """
     language = get_language(lang) if lang is not None else None
@@ -55,6 +36,6 @@ def transcribe(
     recognizer = recognizer or shared_recognizer(asr_model)
     audio = read_audio(media, sample_rate=SAMPLE_RATE, mono=True)
     transcript = recognizer.transcribe(audio, language)
-    cues = transcript_cues(transcript)
+    cues = cues_from_transcript(transcript, duration=info.duration or transcript.duration)
     write_script(cues, out)
     return Script(cues=cues, timed=True, path=out)

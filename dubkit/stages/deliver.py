@@ -21,13 +21,13 @@ from typing import Sequence
 
 import numpy as np
 
-from dubkit.adapters import ffmpeg
+from dubkit.adapters import ffmpeg, package_version
+from dubkit.adapters.audio import fit_length, resample, sample_span, to_stereo
 from dubkit.adapters.av import read_audio
 from dubkit.adapters.images import thumbnail_uri
 from dubkit.adapters.subtitles import PREVIEW_NOTE, write_script
-from dubkit.adapters.tts import package_version
 from dubkit.engines.base import WindowRender
-from dubkit.errors import InputError, MediaError, OutputError
+from dubkit.errors import InputError, MediaError, OutputError, require_file
 from dubkit.stages.plan import Plan
 from dubkit.stages.probe import SourceInfo
 from dubkit.stages.render import (
@@ -50,7 +50,6 @@ DUCK_DB = -30.0  # the original under new speech: at -18 and -24 dB Whisper base
 RAMP_S = 0.12  # duck fade in/out, long enough not to pump, short enough not to eat the next word
 PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS sample peak after normalisation
 PREVIEW_TAG = "dubkit PREVIEW"
-ISO639_2 = {"zh": "zho", "yue": "yue", "en": "eng", "ja": "jpn", "ko": "kor", "de": "deu", "fr": "fra"}
 
 
 def identity() -> dict:
@@ -123,9 +122,9 @@ def _mix(source: SourceInfo, renders: Sequence[PlacedRender], me_track: Path | N
     n = round(source.duration * SAMPLE_RATE)
     speech = _speech_timeline(renders, n)
     if me_track is not None:
-        bed = _fit_length(_read_audio(Path(me_track)), n)
+        bed = fit_length(_read_stereo(Path(me_track)), n)
     elif source.has_audio:
-        bed = _fit_length(_read_audio(source.path), n) * _duck_gain(speech, renders, n)[:, None]
+        bed = fit_length(_read_stereo(source.path), n) * _duck_gain(speech, renders, n)[:, None]
     else:
         bed = np.zeros((n, 2), np.float32)
     return _normalise(bed + speech, loudness)
@@ -152,21 +151,20 @@ def _encode(source: SourceInfo, renders: Sequence[PlacedRender], mix: np.ndarray
     muxed = ffmpeg.mux(ffmpeg.MuxSpec(
         source=source.path, audio=wav, subtitles=srt if subtitle_cues else None, out=video,
         duration=source.duration, fps=source.fps, width=source.width, height=source.height,
-        language=ISO639_2.get(language.code, "und"), overlays=overlays, metadata=metadata,
+        language=language.iso639_2, overlays=overlays, metadata=metadata,
         badge=_preview_badge(tmp, source.height) if preview else None,
     ))
     return muxed, srt
 
 
 def _check_inputs(source: SourceInfo, renders, loudness: float, me_track: Path | None) -> None:
-    if not source.path.is_file():
-        raise MediaError(f"source {source.path} does not exist")
+    require_file(source.path, "source", MediaError)
     if not source.fps or not source.width:
         raise MediaError(f"source {source.path} has no video stream to assemble onto")
     if not -70.0 <= loudness <= -5.0:
         raise InputError(f"loudness target {loudness} LUFS is outside the sensible range [-70, -5]")
-    if me_track is not None and not Path(me_track).is_file():
-        raise MediaError(f"music-and-effects track {me_track} does not exist")
+    if me_track is not None:
+        require_file(me_track, "music-and-effects track", MediaError)
     for r in renders:
         if not 0 <= r.start < r.end <= source.duration + 1e-3:
             raise InputError(f"window [{r.start:.3f}, {r.end:.3f}] lies outside {source.path} "
@@ -176,32 +174,17 @@ def _check_inputs(source: SourceInfo, renders, loudness: float, me_track: Path |
             raise InputError(f"window at {r.start:.3f} s: audio must be (samples, 1|2), got {audio.shape}")
 
 
-def _read_audio(path: Path) -> np.ndarray:
-    audio = read_audio(path, sample_rate=SAMPLE_RATE, mono=False).astype(np.float32)
-    if audio.ndim == 1:
-        audio = audio[:, None]
-    return np.repeat(audio, 2, axis=1) if audio.shape[1] == 1 else audio[:, :2]
-
-
-def _fit_length(audio: np.ndarray, n: int) -> np.ndarray:
-    if len(audio) >= n:
-        return audio[:n]
-    return np.concatenate([audio, np.zeros((n - len(audio), audio.shape[1]), audio.dtype)])
+def _read_stereo(path: Path) -> np.ndarray:
+    return to_stereo(read_audio(path, sample_rate=SAMPLE_RATE, mono=False))
 
 
 def _speech_timeline(renders: Sequence[PlacedRender], n: int) -> np.ndarray:
     """All windows' speech on one stereo timeline; each render is trimmed to its window span."""
     out = np.zeros((n, 2), np.float32)
     for r in renders:
-        audio = r.render.audio.astype(np.float32)
-        if r.render.sample_rate != SAMPLE_RATE:
-            import librosa  # heavy import, only when a render's rate differs
-
-            audio = librosa.resample(audio.T, orig_sr=r.render.sample_rate, target_sr=SAMPLE_RATE).T
-        if audio.shape[1] == 1:
-            audio = np.repeat(audio, 2, axis=1)
-        begin = round(r.start * SAMPLE_RATE)
-        take = min(len(audio), round((r.end - r.start) * SAMPLE_RATE), n - begin)
+        audio = to_stereo(resample(r.render.audio, r.render.sample_rate, SAMPLE_RATE))
+        begin, end = sample_span(r.start, r.end, SAMPLE_RATE)
+        take = min(len(audio), end - begin, n - begin)
         out[begin : begin + take] += audio[:take]
     return out
 

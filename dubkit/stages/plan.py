@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from dubkit.adapters.av import read_frames, small_frames
+from dubkit.adapters.subtitles import check_cues
 from dubkit.errors import ScriptError
 from dubkit.stages.probe import SourceInfo
 from dubkit.store.cache import StageCache, cache_key
@@ -111,13 +112,12 @@ def plan_windows(
 
     Cues separated by a pause longer than JOIN_GAP or by a shot cut start a new window; each window
     is padded by PAD around its speech but never crosses a cut, a neighbour or the source's ends.
-    Raises ScriptError for an untimed cue or one longer than `max_len` (it cannot be generated in
-    one clip; split the line in the script).
+    Raises ScriptError for cues `check_cues` refuses or one longer than `max_len` (it cannot be
+    generated in one clip; split the line in the script).
     """
-    ordered = sorted(cues, key=lambda c: (c.start if c.start is not None else -1.0))
+    check_cues(cues, duration, name="the source script")
+    ordered = sorted(cues, key=lambda c: c.start)  # type: ignore[arg-type, return-value]
     for cue in ordered:
-        if not cue.timed:
-            raise ScriptError(f"cue {cue.text!r} has no start/end time; windows need a timed script")
         if cue.duration > max_len:  # type: ignore[operator]
             raise ScriptError(
                 f"cue {cue.text!r} at {cue.start:.2f}-{cue.end:.2f} s lasts {cue.duration:.2f} s, longer "

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dubkit.errors import MediaError
+from dubkit.adapters.av import probe
+from dubkit.errors import MediaError, require_file
 from dubkit.store.files import file_digest
 
 
@@ -29,11 +30,7 @@ def probe_source(path: Path) -> SourceInfo:
     stream. A source without audio is accepted (there is nothing to duck; the dub is the only speech),
     but recognition then needs a --source-script.
     """
-    from dubkit.adapters.av import probe
-
-    path = Path(path)
-    if not path.is_file():
-        raise MediaError(f"source {path} does not exist or is not a file")
+    path = require_file(path, "source", MediaError)
     info = probe(path)
     if not info.has_video or not info.fps or not info.width or not info.height:
         raise MediaError(f"source {path} has no video stream; localize needs a video to dub")

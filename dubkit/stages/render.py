@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import asdict, dataclass, field, replace
-from math import gcd
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from dubkit.adapters.audio import resample, to_mono
 from dubkit.engines.base import Engine, WindowRender, WindowRequest
 from dubkit.stages.plan import Plan
 from dubkit.store.cache import StageCache, cache_key
@@ -78,11 +78,7 @@ def window_seed(base_seed: int, window_index: int, language: str, attempt: int) 
 
 def to_asr_audio(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """float32 (n,) mono at 16 kHz, as the recogniser takes it."""
-    mono = audio.astype(np.float32).reshape(len(audio), -1).mean(axis=1)
-    g = gcd(sample_rate, ASR_RATE)
-    from scipy.signal import resample_poly  # heavy import (~1.5 s), only when scoring
-
-    return resample_poly(mono, ASR_RATE // g, sample_rate // g).astype(np.float32)
+    return resample(to_mono(audio), sample_rate, ASR_RATE)
 
 
 def render_key(engine_identity: dict, request: WindowRequest, context: dict) -> str:

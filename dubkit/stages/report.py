@@ -11,10 +11,10 @@ import html
 import json
 import platform
 from dataclasses import asdict
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Sequence
 
+from dubkit.adapters import package_version
 from dubkit.stages.deliver import LanguageSummary
 from dubkit.store.files import atomic_write_text
 from dubkit.translate.timing import LineFit
@@ -27,11 +27,7 @@ _PACKAGES = ("dubkit", "numpy", "torch", "av", "faster-whisper", "ctranslate2", 
 def versions() -> dict[str, str]:
     """Installed versions of the packages that shape the output (for reproduction)."""
     found = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
+    found.update({name: v for name in _PACKAGES if (v := package_version(name, None))})
     return found
 
 

@@ -7,13 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
-from dubkit.adapters.subtitles import (
-    DURATION_TOLERANCE,  # the same rounding slack as every script read
-    read_script,
-)
-from dubkit.errors import MediaError, ScriptError
+from dubkit.adapters.subtitles import read_script
+from dubkit.errors import MediaError, ScriptError, require_file
 from dubkit.stages.plan import MAX_WINDOW
 from dubkit.stages.probe import SourceInfo
 from dubkit.store.cache import StageCache, cache_key
@@ -31,27 +27,6 @@ class SourceScript:
     language: str | None  # detected or given language code of the source speech, if known
 
 
-def check_cues(cues: Sequence[Cue], duration: float, *, name: str) -> None:
-    """ScriptError naming `name` and the cue when a cue is untimed, empty in time, overlaps the
-    previous one, or runs past the end of the source."""
-    previous: Cue | None = None
-    for i, cue in enumerate(sorted(cues, key=lambda c: (c.start is None, c.start))):
-        if not cue.timed:
-            raise ScriptError(f"{name}: cue {i + 1} {cue.text!r} has no start/end time; localize needs a timed script")
-        if cue.end <= cue.start:  # type: ignore[operator]
-            raise ScriptError(f"{name}: cue {i + 1} {cue.text!r} ends ({cue.end:.3f} s) before it starts ({cue.start:.3f} s)")
-        if previous is not None and cue.start < previous.end - 1e-6:  # type: ignore[operator]
-            raise ScriptError(
-                f"{name}: cue {i + 1} {cue.text!r} starts at {cue.start:.3f} s, before cue {i} "
-                f"{previous.text!r} ends at {previous.end:.3f} s (cues overlap)"
-            )
-        if cue.end > duration + DURATION_TOLERANCE:  # type: ignore[operator]
-            raise ScriptError(
-                f"{name}: cue {i + 1} {cue.text!r} ends at {cue.end:.3f} s, past the end of the source ({duration:.3f} s)"
-            )
-        previous = cue
-
-
 def language_from_name(path: Path) -> str | None:
     """The language code a script's name carries (`ad.en.srt` -> "en", `ad.zh-CN.vtt` -> "zh"), else None.
     Multilingual translators need the source language; a user's script names it this way."""
@@ -65,10 +40,17 @@ def language_from_name(path: Path) -> str | None:
 
 
 def split_segment(segment: TranscriptSegment, max_len: float) -> list[Cue]:
-    """One recognised segment as cues of at most `max_len` seconds, cut at the widest word gaps."""
-    if segment.end - segment.start <= max_len or len(segment.words) < 2:
-        return [Cue(segment.text.strip(), segment.start, segment.end)]
+    """One recognised segment as cues of at most `max_len` seconds, cut at the widest word gaps.
+
+    A piece with word times spans its first to its last word (Whisper's segment edges include
+    silence); a segment without word times keeps its own span.
+    """
     words = list(segment.words)
+    if segment.end - segment.start <= max_len or len(words) < 2:
+        start, end = (words[0].start, words[-1].end) if words else (segment.start, segment.end)
+        if end <= start:  # Whisper can give a one-word segment a zero-length span: keep the segment's
+            start, end = segment.start, segment.end
+        return [Cue(" ".join(segment.text.split()), start, end)]
     # Cut at the largest pause in the middle half; recurse on both sides.
     lo, hi = len(words) // 4, max(len(words) // 4 + 1, 3 * len(words) // 4)
     cut = max(range(max(1, lo), min(hi, len(words) - 1) + 1), key=lambda k: words[k].start - words[k - 1].end)
@@ -77,14 +59,20 @@ def split_segment(segment: TranscriptSegment, max_len: float) -> list[Cue]:
     return split_segment(left, max_len) + split_segment(right, max_len)
 
 
-def cues_from_transcript(transcript: Transcript, *, duration: float, max_len: float) -> tuple[Cue, ...]:
-    """Recognised segments as non-overlapping cues inside [0, duration], none longer than `max_len`."""
+def cues_from_transcript(transcript: Transcript, *, duration: float, max_len: float = MAX_WINDOW) -> tuple[Cue, ...]:
+    """Recognised segments as the source script: non-overlapping cues inside [0, duration], none longer
+    than `max_len`, times rounded to the millisecond. `dubkit transcribe` and `dubkit localize` both
+    make their script here, so a transcribed script given back as --source-script is the same script.
+
+    A piece that starts before the previous cue ends starts where that cue ends; one left with no
+    time of its own is dropped (it cannot be placed or dubbed).
+    """
     cues: list[Cue] = []
     for segment in transcript.segments:
         for cue in split_segment(segment, max_len):
             start = max(cue.start, cues[-1].end if cues else 0.0)  # Whisper's segments can touch or overlap by ms
             end = min(cue.end, duration)
-            if cue.text and end > start:
+            if cue.text and round(end, 3) > round(start, 3):
                 cues.append(Cue(cue.text, round(start, 3), round(end, 3)))
     return tuple(cues)
 
@@ -100,18 +88,15 @@ def load_source_script(
     (cached by source content and the recogniser's name). The recogniser's model is loaded only
     when the recognition is not cached."""
     if script_path is not None:
-        script_path = Path(script_path)
-        if not script_path.is_file():
-            raise ScriptError(f"source script {script_path} does not exist")
-        script = read_script(script_path, duration=source.duration)
-        check_cues(script.cues, source.duration, name=str(script_path))
+        script_path = require_file(script_path, "source script", ScriptError)
+        script = read_script(script_path, duration=source.duration, need_timed=True)
         return SourceScript(cues=tuple(script.cues), origin=f"file:{script_path}",
                             language=language_from_name(script_path))
     if not source.has_audio:
         raise MediaError(
             f"source {source.path} has no audio stream to recognise; give the spoken lines with --source-script"
         )
-    key = cache_key("source_script", source=source.digest, asr=recognizer.name, max_cue=max_cue)
+    key = cache_key("source_script", source=source.digest, asr=recognizer.name, max_cue=max_cue, cues="word-span")
     hit = cache.get_json("source_script", key)
     if hit is None:
         transcript = recognizer.transcribe(source.path, None)

@@ -12,13 +12,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
-from dubkit.errors import InputError
 from dubkit.stages.plan import Plan, assign_lines
 from dubkit.stages.probe import SourceInfo
 from dubkit.stages.transcribe import SourceScript
 from dubkit.store.cache import StageCache, cache_key
 from dubkit.store.files import file_digest
-from dubkit.translate import open_translator, prepare_translations
+from dubkit.translate import open_translator, parse_translator_specs, prepare_translations
 from dubkit.translate.base import Translator
 from dubkit.translate.glossary import GlossaryViolation, load_glossary
 from dubkit.translate.scripts import find_script, require_sources
@@ -47,34 +46,6 @@ class TranslateSettings:
     scripts_dir: Path | None = None
     translators: tuple[str, ...] = ()
     glossary: Path | None = None
-
-
-def parse_translator_specs(specs: Sequence[str]) -> dict[str | None, str]:
-    """`--translator` values as {language code or None (all languages): spec}.
-
-    A spec is `ct2:DIR[#nllb|#m2m]` (alias `ctranslate2:`) or `openai:URL[#MODEL]`, optionally
-    prefixed `LANG=` to apply to one language only.
-    """
-    table: dict[str | None, str] = {}
-    for raw in specs:
-        lang, sep, spec = raw.partition("=") if "=" in raw.split(":", 1)[0] else (None, "", raw)
-        code = get_language(lang).code if sep else None
-        kind = spec.split(":", 1)[0]
-        if kind not in ("ct2", "ctranslate2", "openai") or ":" not in spec:
-            raise InputError(f"--translator {raw!r}: expected ct2:FOLDER or openai:URL[#MODEL]")
-        if code in table:
-            raise InputError(f"--translator given twice for {code or 'all languages'}")
-        table[code] = spec
-    return table
-
-
-def open_spec(spec: str):
-    """A Translator for one spec, through dubkit.translate.open_translator."""
-    kind, _, rest = spec.partition(":")
-    if kind in ("ct2", "ctranslate2"):
-        return open_translator(f"ctranslate2:{rest}")
-    url, _, model = rest.partition("#")
-    return open_translator(f"openai:{model or 'default'}", base_url=url)
 
 
 def _known_language(code: str | None) -> Language | None:
@@ -108,7 +79,7 @@ def translate_languages(
         found = find_script(source.path, lang, settings.scripts_dir)
         spec = None if found else specs.get(lang.code, specs.get(None))
         if spec and spec not in opened:
-            opened[spec] = open_spec(spec)
+            opened[spec] = open_translator(spec)
         translator = opened[spec] if spec else None
         done = _translation(source, script, lang, found, translator, glossary, settings, cache)
         cues = tuple(Cue(t, s, e, sp) for t, s, e, sp in done["cues"])

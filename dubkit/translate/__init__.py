@@ -5,12 +5,10 @@ script. Public API: docs/api/translate.md; user guide: docs/translation.md.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from dubkit.errors import InputError
 from dubkit.store.files import file_digest
 from dubkit.translate.base import (
     GlossaryError,
@@ -33,16 +31,19 @@ from dubkit.translate.scripts import (
     load_translation,
     require_sources,
 )
+from dubkit.translate.spec import (
+    BASE_URL_ENV,
+    parse_translator_spec,
+    parse_translator_specs,
+)
 from eval.types import Cue
 from langs import Language
 
 __all__ = [
     "Glossary", "GlossaryError", "GlossaryViolation", "ScriptSource", "TranslatedScript", "TranslationError",
-    "TranslationResult", "Translator", "find_script", "load_glossary", "open_translator", "prepare_translations",
-    "translate_cues",
+    "TranslationResult", "Translator", "BASE_URL_ENV", "find_script", "load_glossary", "open_translator",
+    "parse_translator_spec", "parse_translator_specs", "prepare_translations", "translate_cues",
 ]
-
-BASE_URL_ENV = "DUBKIT_OPENAI_BASE_URL"
 
 
 @dataclass(frozen=True)
@@ -65,27 +66,18 @@ def open_translator(
     spec: str, *, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
     timeout: float = 120.0, device: str = "cpu",
 ) -> Translator:
-    """Build a translator from a command-line spec.
-
-    "ctranslate2:DIR" (bilingual model), "ctranslate2:DIR#nllb" / "#m2m" (multilingual prefix style),
-    or "openai:MODEL" with `base_url` (or $DUBKIT_OPENAI_BASE_URL), e.g. http://127.0.0.1:8000/v1.
+    """Build a translator from a spec in the one grammar (`dubkit.translate.spec`): "ct2:DIR[#nllb|#m2m]"
+    (alias "ctranslate2:"), "openai:URL[#MODEL]", or "openai:MODEL" with `base_url` (or
+    $DUBKIT_OPENAI_BASE_URL), e.g. http://127.0.0.1:8000/v1.
     """
-    kind, _, rest = spec.partition(":")
-    if kind == "ctranslate2" and rest:
+    parsed = parse_translator_spec(spec, base_url=base_url)
+    if parsed.kind == "ctranslate2":
         from dubkit.translate.ctranslate2_engine import CTranslate2Translator
 
-        folder, _, style = rest.partition("#")
-        return CTranslate2Translator(Path(folder), prefix_style=style or "none", device=device)
-    if kind == "openai" and rest:
-        from dubkit.translate.openai_engine import OpenAITranslator
+        return CTranslate2Translator(Path(parsed.model), prefix_style=parsed.prefix_style, device=device)
+    from dubkit.translate.openai_engine import OpenAITranslator
 
-        url = base_url or os.environ.get(BASE_URL_ENV, "")
-        if not url:
-            raise InputError(
-                f"translator {spec!r} needs a base URL: --translator openai:URL[#MODEL] (or ${BASE_URL_ENV})"
-            )
-        return OpenAITranslator(url, rest, api_key_env=api_key_env, timeout=timeout)
-    raise InputError(f"translator {spec!r} is not 'ctranslate2:MODEL_DIR[#nllb|#m2m]' or 'openai:MODEL'")
+    return OpenAITranslator(parsed.base_url, parsed.model, api_key_env=api_key_env, timeout=timeout)
 
 
 def translate_cues(

@@ -16,19 +16,12 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from dubkit.errors import InputError
+from dubkit.errors import InputError, require_file
 from dubkit.store.files import file_digest
 from dubkit.translate.base import TranslationError, TranslationResult
 from langs import Language
 
 PREFIX_STYLES = ("none", "nllb", "m2m")
-
-# Language tokens of the multilingual models for dubkit's seven languages.
-NLLB_CODES = {
-    "zh": "zho_Hans", "yue": "yue_Hant", "en": "eng_Latn", "ja": "jpn_Jpan",
-    "ko": "kor_Hang", "de": "deu_Latn", "fr": "fra_Latn",
-}
-M2M_CODES = {"zh": "__zh__", "en": "__en__", "ja": "__ja__", "ko": "__ko__", "de": "__de__", "fr": "__fr__"}
 
 _SHARED_SPM_NAMES = ("sentencepiece.bpe.model", "spm.model", "sentencepiece.model", "tokenizer.model")
 
@@ -49,8 +42,7 @@ def _find_spm(model_dir: Path, source_spm: Path | None, target_spm: Path | None)
             )
         src = tgt = shared
     for p in (src, tgt):
-        if not p.is_file():
-            raise InputError(f"SentencePiece model {p} does not exist")
+        require_file(p, "SentencePiece model")
     return src, tgt
 
 
@@ -132,8 +124,7 @@ class CTranslate2Translator:
     def _language_token(self, lang: Language, role: str) -> str | None:
         if self.prefix_style == "none":
             return None
-        table = NLLB_CODES if self.prefix_style == "nllb" else M2M_CODES
-        token = table.get(lang.code)
+        token = lang.nllb_code if self.prefix_style == "nllb" else lang.m2m_code  # the tokens are in langs
         if token is None:
             raise TranslationError(
                 f"the {self.prefix_style} model style has no {role} language token for {lang.code!r}",

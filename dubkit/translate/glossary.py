@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from dubkit.errors import require_file
 from dubkit.translate.base import GlossaryError
 from eval.types import Cue
 from langs import Language, LanguageError, get_language, normalize_for_scoring
@@ -93,16 +94,6 @@ class Glossary:
         """Every term a line in `language` may be required to carry (keep terms and forced targets)."""
         return tuple(dict.fromkeys(t for _, t in self.pairs(language)))
 
-    def hint(self, language: Language) -> str:
-        """A sentence for an LLM prompt listing the terms (the output is checked regardless)."""
-        parts = []
-        if self.keep:
-            parts.append("Never translate these terms: " + ", ".join(self.keep) + ".")
-        forced = self.forced.get(language.code, {})
-        if forced:
-            parts.append("Always translate: " + "; ".join(f"{s} -> {t}" for s, t in forced.items()) + ".")
-        return " ".join(parts)
-
 
 def _string_list(value: object, where: str, path: Path) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
@@ -144,9 +135,7 @@ def parse_glossary(data: object, path: Path) -> Glossary:
 
 def load_glossary(path: Path | str) -> Glossary:
     """Read a glossary file (.toml or .json); GlossaryError names the file and the bad entry."""
-    path = Path(path)
-    if not path.is_file():
-        raise GlossaryError(f"glossary {path} does not exist")
+    path = require_file(path, "glossary", GlossaryError)
     try:
         text = path.read_text(encoding="utf-8")
         if path.suffix.lower() == ".json":

@@ -8,7 +8,6 @@ Standard library only (urllib), so there is no client SDK to pin.
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
@@ -32,19 +31,6 @@ SYSTEM_PROMPT = (
     "as written. Reply with only a JSON array of {count} strings, one translation per input line, "
     "in the same order, and nothing else."
 )
-
-# How a target language should be written for speech: the dub is spoken, so Cantonese is written
-# colloquially (嘅 咗 喺), not as Standard Written Chinese read aloud.
-WRITTEN_AS = {
-    "zh": "Mandarin Chinese, written in simplified Chinese characters",
-    "yue": "spoken Cantonese, written in traditional characters with colloquial Cantonese characters",
-}
-
-
-def language_name(language: Language) -> str:
-    """The language as named in the prompt."""
-    return WRITTEN_AS.get(language.code, language.english_name)
-
 
 _QUOTE = 300  # characters of a bad reply quoted in an error message
 
@@ -107,7 +93,6 @@ class OpenAITranslator:
         timeout: float = 120.0,
         temperature: float = 0.0,
         max_lines_per_request: int = 40,
-        glossary_hint: str = "",
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise InputError(f"translator base URL {base_url!r} must start with http:// or https://")
@@ -121,7 +106,6 @@ class OpenAITranslator:
         self.timeout = timeout
         self.temperature = temperature
         self.max_lines_per_request = max_lines_per_request
-        self.glossary_hint = glossary_hint
 
     def identity(self) -> dict[str, Any]:
         """Endpoint, model and prompt identity (the API key is never part of it)."""
@@ -131,7 +115,6 @@ class OpenAITranslator:
             "model": self.model,
             "temperature": self.temperature,
             "prompt_version": PROMPT_VERSION,
-            "glossary_hint_sha256": hashlib.sha256(self.glossary_hint.encode()).hexdigest()[:16],
             "max_lines_per_request": self.max_lines_per_request,
         }
 
@@ -139,11 +122,9 @@ class OpenAITranslator:
         """The chat messages for one request (public so the report can show what was asked)."""
         system = SYSTEM_PROMPT.format(
             source=f"from {source.english_name} " if source is not None else "",
-            target=language_name(target),
+            target=target.written_as,  # the dub is spoken: how to write the language for speech
             count=len(lines),
         )
-        if self.glossary_hint:
-            system += "\n" + self.glossary_hint
         return [
             {"role": "system", "content": system},
             {"role": "user", "content": json.dumps(list(lines), ensure_ascii=False)},

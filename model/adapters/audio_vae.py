@@ -1,4 +1,4 @@
-"""The one adapter over the Stable Audio Open VAE (diffusers `AutoencoderOobleck`), MAGIHUMAN.md §8.6, §10.3.
+"""The one adapter over the Stable Audio Open VAE (diffusers `AutoencoderOobleck`), docs/model.md §Adapters.
 
 MagiHuman runs the 44.1 kHz Oobleck autoencoder time-stretched: audio is treated as 51.2 kHz so that one latent
 frame (2048 samples) lasts 40 ms, exactly one 25 fps video frame. Input audio is therefore resampled to
@@ -68,7 +68,7 @@ class AudioVAE:
     @classmethod
     def from_pretrained(
         cls, folder: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
-    ) -> "AudioVAE":
+    ) -> AudioVAE:
         """Load a diffusers-format Oobleck folder (config.json + diffusion_pytorch_model.safetensors)."""
         from diffusers import AutoencoderOobleck
 

@@ -1,9 +1,9 @@
-"""The one adapter over the T5Gemma text encoder (transformers), MAGIHUMAN.md §11.
+"""The one adapter over the T5Gemma text encoder (transformers), docs/model.md §Adapters and §Prompt.
 
 MagiHuman conditions on the encoder half of `google/t5gemma-9b-9b-ul2`: the prompt is tokenized with the
 tokenizer's default special tokens, run through the encoder only, and `last_hidden_state` (width 3584) is
 rounded to float16, cut to at most 640 tokens and handed on as float32. Only the true tokens are returned;
-the official zero padding up to 640 never reaches the DiT (§6.1), so it is not materialised here.
+the official zero padding up to 640 never reaches the DiT, so it is not materialised here.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class TextEncoder:
     @classmethod
     def from_pretrained(
         cls, folder: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.bfloat16
-    ) -> "TextEncoder":
+    ) -> TextEncoder:
         """Load tokenizer and encoder weights from a local HF folder (an encoder-decoder T5Gemma checkpoint).
 
         Only the encoder is built; the decoder weights in the folder are skipped. Nothing is downloaded.

@@ -1,13 +1,14 @@
-"""The one adapter over the Wan2.2 video VAE (diffusers `AutoencoderKLWan`), MAGIHUMAN.md §10.1-§10.2.
+"""The one adapter over the Wan2.2 video VAE (diffusers `AutoencoderKLWan`), docs/model.md §Adapters.
 
 Wan2.2 (TI2V-5B) VAE: 48 latent channels, 16× spatial compression (2×2 patchify + 3 spatial down-samplings),
 4× temporal with a causal first frame (F pixel frames <-> (F−1)/4 + 1 latent frames). MagiHuman works on
 per-channel normalised latents z = (μ − mean)/std with the fixed 48-value mean/std below; encode returns the
 posterior mean μ, never a sample.
 
-Decoding: the official pipeline decodes with a distilled "Turbo VAE" decoder whose config JSON is not published
-(§10.2, §14). We decode with the Wan2.2 VAE's own decoder, the teacher the Turbo decoder was trained to imitate;
-outputs are therefore close to, not bit-identical with, the official videos.
+Decoding: the official pipeline decodes with the distilled Turbo VAE (`adapters/turbo_vae.py`), which the
+generator uses by default. `decode` here is the Wan2.2 VAE's own decoder, the teacher the Turbo decoder was trained
+to imitate, kept as an option (`vae="wan"`): close to, not identical with, the official videos (docs/model.md
+§Adapters).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class VideoVAE:
     @classmethod
     def from_pretrained(
         cls, folder: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.bfloat16
-    ) -> "VideoVAE":
+    ) -> VideoVAE:
         """Load a diffusers-format Wan2.2 VAE folder (config.json + diffusion_pytorch_model.safetensors)."""
         from diffusers import AutoencoderKLWan
 
@@ -136,7 +137,7 @@ class VideoVAE:
         return self.vae.decode(z.to(self.dtype)).sample.float().clamp(-1.0, 1.0)
 
 
-def to_uint8_frames(pixels: torch.Tensor) -> "torch.Tensor":
+def to_uint8_frames(pixels: torch.Tensor) -> torch.Tensor:
     """[3, F, H, W] in [−1, 1] -> uint8 [F, H, W, 3]: (x+1)/2, clamp, ×255, truncated (as the official writer)."""
     x = ((pixels.float() + 1.0) / 2.0).clamp(0.0, 1.0) * 255.0
     return x.to(torch.uint8).permute(1, 2, 3, 0).contiguous()  # (3,F,H,W) -> (F,H,W,3)

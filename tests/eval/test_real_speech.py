@@ -56,7 +56,7 @@ def test_each_cue_is_scored_on_the_words_inside_its_own_time_span(heard, lang):
     result = gate(clip.cues, transcript, lang)
     assert len(result.segments) == len(clip.cues)
     all_words = [w for s in transcript.segments for w in s.words]
-    for cue, segment in zip(clip.cues, result.segments):
+    for cue, segment in zip(clip.cues, result.segments, strict=True):
         inside = [w for w in all_words if cue.start <= (w.start + w.end) / 2 < cue.end]
         heard_text = "".join(w.text for w in inside)
         assert segment.hypothesis == heard_text.strip()

@@ -15,12 +15,14 @@ from eval.types import Cue, Transcript, TranscriptSegment, Word
 
 def _heard(*words, language="en"):
     ws = tuple(Word(t, s, e, 0.9) for t, s, e in words)
-    return Transcript(language, 6.0, (TranscriptSegment(ws[0].start, ws[-1].end, "".join(w.text for w in ws), ws),), "base")
+    segment = TranscriptSegment(ws[0].start, ws[-1].end, "".join(w.text for w in ws), ws)
+    return Transcript(language, 6.0, (segment,), "base")
 
 
 @pytest.fixture
 def result():
-    transcript = _heard((" Hello", 0.5, 0.9), (" their.", 0.9, 1.3), (" How", 3.0, 3.2), (" are", 3.2, 3.4), (" you", 3.4, 3.8), (" today?", 3.8, 4.2))
+    transcript = _heard((" Hello", 0.5, 0.9), (" their.", 0.9, 1.3), (" How", 3.0, 3.2), (" are", 3.2, 3.4),
+                        (" you", 3.4, 3.8), (" today?", 3.8, 4.2))
     cues = [Cue("Hello there.", 0.0, 2.0, "ANNA"), Cue("How are <you>?", 2.5, 5.0)]
     return replace(gate(cues, transcript, "en"), media="ad.en.mp4", script="ad.en.srt")
 

@@ -13,7 +13,6 @@ from langs import (
     LanguageListError,
     UnknownLanguageError,
     get_language,
-    model_supports_yue,
     parse_languages,
     whisper_language,
 )
@@ -44,6 +43,26 @@ def test_each_language_carries_the_product_table_facts(code):
     assert lang.rate.syllables_per_second > 0 and lang.rate.source
 
 
+TRACK_AND_TRANSLATOR_CODES = {
+    # code: (iso639_2, nllb_code, m2m_code): tags of audio/subtitle tracks, tokens of NLLB-200 and M2M-100
+    "zh": ("zho", "zho_Hans", "__zh__"),
+    "yue": ("yue", "yue_Hant", None),
+    "en": ("eng", "eng_Latn", "__en__"),
+    "ja": ("jpn", "jpn_Jpan", "__ja__"),
+    "ko": ("kor", "kor_Hang", "__ko__"),
+    "de": ("deu", "deu_Latn", "__de__"),
+    "fr": ("fra", "fra_Latn", "__fr__"),
+}
+
+
+@pytest.mark.parametrize("code", list(TRACK_AND_TRANSLATOR_CODES))
+def test_each_language_carries_its_track_tag_translator_tokens_voice_and_gate_threshold(code):
+    lang = LANGUAGES[code]
+    assert (lang.iso639_2, lang.nllb_code, lang.m2m_code) == TRACK_AND_TRANSLATOR_CODES[code]
+    assert lang.preview_voice.partition(":")[0] in ("piper", "openjtalk", "espeak-ng")
+    assert 0 < lang.gate_threshold < 1 and lang.written_as
+
+
 def test_language_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         LANGUAGES["en"].code = "xx"  # type: ignore[misc]
@@ -68,7 +87,8 @@ def test_aliases_are_unique_across_languages():
     ("zh-TW", "zh"), ("zh-Hant", "zh"), ("zh_Hant_TW", "zh"),
     ("yue", "yue"), ("zh-HK", "yue"), ("yue-HK", "yue"), ("zh-yue", "yue"), ("yue-Hant", "yue"),
     ("zh-Hant-HK", "yue"), ("zh-MO", "yue"), ("zh-Hans-HK", "yue"), ("cmn-HK", "zh"), ("cmn-Hant-HK", "zh"),
-    ("yue-Hant-HK", "yue"), ("zh-Hant-SG", "zh"), ("jpn-JP", "ja"), ("deu-CH", "de"), ("Cantonese", "yue"), ("粵語", "yue"),
+    ("yue-Hant-HK", "yue"), ("zh-Hant-SG", "zh"), ("jpn-JP", "ja"), ("deu-CH", "de"), ("Cantonese", "yue"),
+    ("粵語", "yue"),
     ("en-US", "en"), ("en-GB", "en"), ("eng", "en"), ("EN_us", "en"), ("en-SG", "en"), ("en-Latn-US", "en"),
     ("ja-JP", "ja"), ("jpn", "ja"), ("日本語", "ja"),
     ("ko-KR", "ko"), ("kor", "ko"), ("한국어", "ko"),
@@ -141,10 +161,9 @@ def test_whisper_language_uses_yue_only_when_the_model_has_it():
         assert whisper_language(code, True) == whisper_language(code, False) == code
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("large-v3", True), ("large-v3-turbo", True), ("turbo", True), ("Systran/faster-whisper-large-v3", True),
-    ("distil-large-v3", True), ("large-v2", False), ("base", False), ("small", False), ("tiny.en", False),
-    ("/models/whisper-base", False),
-])
-def test_model_supports_yue_by_name(name, expected):
-    assert model_supports_yue(name) is expected
+def test_every_prompt_name_is_a_language_the_model_prompt_accepts_with_the_same_cjk_rule():
+    from model.prompt import CJK_LANGUAGES
+    from model.prompt import LANGUAGES as MODEL_LANGUAGES
+
+    assert {lang.prompt_name for lang in LANGUAGES.values()} == set(MODEL_LANGUAGES)
+    assert {lang.prompt_name for lang in LANGUAGES.values() if lang.cjk} == set(CJK_LANGUAGES)

@@ -1,4 +1,4 @@
-"""bench/dit_bench.py: its FLOP formulas reproduce COST.md, and it runs end to end on a CPU (tiny preset)."""
+"""bench/dit_bench.py: its FLOP formulas reproduce docs/cost.md, and it runs end to end on a CPU (tiny preset)."""
 
 from __future__ import annotations
 

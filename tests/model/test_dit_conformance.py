@@ -27,9 +27,11 @@ def _load(case: str, dtype: torch.dtype, backend: str = "reference"):
 def _run(dit, inputs, capture: dict | None = None):
     hooks = []
     if capture is not None:
-        hooks.append(dit.adapter.register_forward_hook(lambda m, a, out: capture.update(adapter_out=out[0], rope=out[1])))
+        hooks.append(dit.adapter.register_forward_hook(
+            lambda m, a, out: capture.update(adapter_out=out[0], rope=out[1])))
         for i, layer in enumerate(dit.block.layers):
-            hooks.append(layer.register_forward_hook(lambda m, a, out, i=i: capture.update({f"layer_{i:02d}_out": out})))
+            hooks.append(layer.register_forward_hook(
+                lambda m, a, out, i=i: capture.update({f"layer_{i:02d}_out": out})))
     with torch.no_grad():
         out = dit(inputs["packed_x"], inputs["coords_mapping"], inputs["modality_mapping"],
                   inputs["local_q_ranges"], inputs["local_k_ranges"])

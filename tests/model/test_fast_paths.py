@@ -68,7 +68,7 @@ def test_grouped_local_sdpa_equals_masked_reference(ranges):
 def test_dense_mask_is_the_union_over_rows():
     q_r, k_r = _random_ranges(25, 9, seed=3)
     want = torch.zeros(25, 25, dtype=torch.bool)
-    for (qs, qe), (ks, ke) in zip(q_r.tolist(), k_r.tolist()):
+    for (qs, qe), (ks, ke) in zip(q_r.tolist(), k_r.tolist(), strict=True):
         want[qs:qe, ks:ke] = True
     assert torch.equal(LocalPlan.from_ranges(q_r, k_r, 25).dense_mask(), want)
 

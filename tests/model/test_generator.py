@@ -9,7 +9,7 @@ import torch
 
 from model.adapters.audio_vae import AudioVAE
 from model.adapters.text_encoder import TextEncoder
-from model.adapters.video_vae import VideoVAE
+from model.adapters.video_vae import VideoVAE, to_uint8_frames
 from model.config import FRAME_RECEPTIVE_FIELD_1080P, LOCAL_ATTN_LAYERS_1080P
 from model.generator import (
     Generator,
@@ -27,6 +27,7 @@ from tests.model.tiny_generator_parts import (
     complete_layout_placeholders,
     tiny_oobleck_vae,
     tiny_t5gemma_folder,
+    tiny_turbo_vae_folder,
     tiny_wan22_vae,
 )
 
@@ -233,6 +234,7 @@ def test_from_pretrained_without_weights_lists_exactly_what_is_missing(tmp_path)
         "t5gemma-9b-9b-ul2/ (the whole folder; from google/t5gemma-9b-9b-ul2)",
         "Wan2.2-TI2V-5B-Diffusers/vae/ (the whole folder; from Wan-AI/Wan2.2-TI2V-5B-Diffusers)",
         "stable-audio-open-1.0/vae/ (the whole folder; from stabilityai/stable-audio-open-1.0)",
+        "daVinci-MagiHuman/turbo_vae/ (the whole folder; from GAIR/daVinci-MagiHuman)",
         "daVinci-MagiHuman/distill/ (the whole folder; from GAIR/daVinci-MagiHuman)",
     }
     if not torch.cuda.is_available():
@@ -283,6 +285,7 @@ def _tiny_models_folder(folder):
     tiny_t5gemma_folder(folder / "t5gemma-9b-9b-ul2", hidden_size=256)
     tiny_wan22_vae().save_pretrained(folder / "Wan2.2-TI2V-5B-Diffusers" / "vae")
     tiny_oobleck_vae().save_pretrained(folder / "stable-audio-open-1.0" / "vae")
+    tiny_turbo_vae_folder(folder / "daVinci-MagiHuman" / "turbo_vae")
     return folder
 
 
@@ -296,6 +299,12 @@ def test_from_pretrained_loads_every_component_from_the_layout_and_generates(tmp
     assert out.frames.shape == (5, 256, 448, 3)  # the real 256p size
     again = Generator.from_pretrained(folder, device="cpu", preset="tiny").generate(PROMPT, seconds=SECONDS, seed=1)
     assert np.array_equal(out.frames, again.frames) and np.array_equal(out.audio, again.audio)
+    assert gen.turbo_vae is not None and gen.turbo_vae.dtype == torch.float32  # the official decoder by default
+    latents = gen.generate_latents(PROMPT, seconds=SECONDS, seed=1)
+    assert np.array_equal(out.frames, to_uint8_frames(gen.turbo_vae.decode(latents.video)[0]).numpy())
+    wan = Generator.from_pretrained(folder, device="cpu", preset="tiny", vae="wan")
+    assert wan.turbo_vae is None
+    assert not np.array_equal(wan.generate(PROMPT, seconds=SECONDS, seed=1).frames, out.frames)
 
 
 @pytest.mark.parametrize("level", ["none", "text", "all", True, False])

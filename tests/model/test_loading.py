@@ -90,7 +90,8 @@ def test_wrong_shape_is_named_with_both_shapes(tmp_path, weights):
     bad = dict(weights)
     bad["final_linear_audio.weight"] = torch.zeros(64, 161)
     save_file(bad, tmp_path / "model.safetensors")
-    with pytest.raises(CheckpointError, match=r"final_linear_audio\.weight: checkpoint \[64, 161\] vs model \[64, 160\]"):
+    wrong_shape = r"final_linear_audio\.weight: checkpoint \[64, 161\] vs model \[64, 160\]"
+    with pytest.raises(CheckpointError, match=wrong_shape):
         load_dit(tmp_path, preset="tiny")
 
 

@@ -31,7 +31,7 @@ def test_meta_model_state_dict_equals_the_official_manifest(variant):
     assert got == want
     assert dit.num_parameters() == manifest["total_parameters"]
     assert len(got) == manifest["total_state_dict_tensors"]
-    for layer, info in zip(dit.block.layers, manifest["layers"]):
+    for layer, info in zip(dit.block.layers, manifest["layers"], strict=True):
         assert layer.attention.local == info["local_attention"]
         assert layer.mlp.activation == info["mlp_activation"]
         assert layer.mlp.down_proj.in_features == info["mlp_intermediate_size"]

@@ -1,4 +1,7 @@
-"""The models-folder layout, `check` and `pull` (against a local stand-in hub on 127.0.0.1)."""
+"""The models-folder layouts (dubkit's and the official one), `check` and `pull` (against a local stand-in hub on
+127.0.0.1)."""
+
+import shutil
 
 import pytest
 
@@ -8,8 +11,12 @@ from model.weights import (
     WeightsMissingError,
     WeightsVerificationError,
     check,
+    check_folder,
     component_names,
+    component_path,
+    detect_layout,
     pull,
+    turbo_vae_files,
     verify_download,
 )
 from tests.hub_server import serve_hub
@@ -65,10 +72,13 @@ def test_dit_folder_without_weights_says_which_file_is_expected(tmp_path):
 
 
 def test_component_names_follow_modes_and_resolutions():
-    assert component_names(["distill"], ["256p"]) == ["t5gemma", "wan22_vae", "sao_vae", "distill"]
+    assert component_names(["distill"], ["256p"]) == ["t5gemma", "wan22_vae", "sao_vae", "turbo_vae", "distill"]
+    assert component_names(["distill"], ["256p"], vae="wan") == ["t5gemma", "wan22_vae", "sao_vae", "distill"]
     assert component_names(["base", "distill"], ["1080p", "540p"])[-2:] == ["1080p_sr", "540p_sr"]
     with pytest.raises(WeightsError, match="720p"):
         component_names(["distill"], ["720p"])
+    with pytest.raises(WeightsError, match="'tiny'"):
+        component_names(["distill"], ["256p"], vae="tiny")
 
 
 def test_missing_error_lists_files_and_how_to_fetch(tmp_path):
@@ -84,6 +94,8 @@ def _hub(root):
     _write(magi / "distill" / "model.safetensors", b"distill-weights")
     _write(magi / "base" / "model.safetensors", b"base-weights")
     _write(magi / "README.md", b"# card")
+    _write(magi / "turbo_vae" / "TurboV3-Wan22-TinyShallow_7_7.json", b"{}")
+    _write(magi / "turbo_vae" / "checkpoint-340000.ckpt", b"turbo-weights")
     wan = root / "Wan-AI" / "Wan2.2-TI2V-5B-Diffusers"
     _write(wan / "vae" / "config.json", b"{}")
     _write(wan / "vae" / "diffusion_pytorch_model.safetensors", b"vae-weights")
@@ -129,3 +141,72 @@ def test_corrupted_download_fails_verification_naming_the_file(tmp_path):
         (local / "distill/model.safetensors").write_bytes(b"tampered")
         with pytest.raises(WeightsVerificationError, match="distill/model.safetensors"):
             verify_download(local, "GAIR/daVinci-MagiHuman", ["distill/*"], endpoint=endpoint)
+
+
+# ------------------------------------------------------------------- the two folder layouts
+def official_layout(root):
+    """The folder the official README's download produces: GAIR/daVinci-MagiHuman's sub-folders at the top, the
+    external models inside it (the original-format Wan VAE and SAO files, plus the diffusers VAE dubkit loads)."""
+    _write(root / "distill" / "model.safetensors")
+    _write(root / "base" / "model.safetensors.index.json",
+           b'{"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}')
+    for shard in ("model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"):
+        _write(root / "base" / shard)
+    _write(root / "turbo_vae" / "TurboV3-Wan22-TinyShallow_7_7.json", b"{}")
+    _write(root / "turbo_vae" / "checkpoint-340000.ckpt")
+    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+        _write(root / "t5gemma-9b-9b-ul2" / name)
+    for name in ("model_config.json", "model.safetensors", "vae/config.json",
+                 "vae/diffusion_pytorch_model.safetensors"):
+        _write(root / "stable-audio-open-1.0" / name)
+    _write(root / "Wan2.2-TI2V-5B" / "Wan2.2_VAE.pth")
+    for name in ("config.json", "diffusion_pytorch_model.safetensors"):
+        _write(root / "Wan2.2-TI2V-5B-Diffusers" / "vae" / name)
+    return root
+
+
+def test_both_layouts_are_detected_and_checked(tmp_path):
+    _complete_layout(tmp_path / "ours")
+    ours = check_folder(tmp_path / "ours")
+    assert (ours.layout, ours.missing, ours.complete) == ("dubkit", (), True)
+    official = check_folder(official_layout(tmp_path / "official"), component_names(["base", "distill"]))
+    assert (official.layout, official.missing) == ("official", ())
+    assert component_path(tmp_path / "official", "distill") == tmp_path / "official" / "distill"
+    assert turbo_vae_files(tmp_path / "official") == (
+        tmp_path / "official/turbo_vae/TurboV3-Wan22-TinyShallow_7_7.json",
+        tmp_path / "official/turbo_vae/checkpoint-340000.ckpt")
+    assert detect_layout(tmp_path / "empty") == "dubkit"
+
+
+def test_official_layout_names_a_missing_shard_and_what_dubkit_cannot_read(tmp_path):
+    root = official_layout(tmp_path)
+    (root / "base" / "model-00002-of-00002.safetensors").unlink()
+    shutil.rmtree(root / "Wan2.2-TI2V-5B-Diffusers")
+    (root / "turbo_vae" / "checkpoint-340000.ckpt").unlink()
+    result = check_folder(root, component_names(["base"]))
+    assert result.layout == "official"
+    assert result.missing == (
+        ("Wan2.2-TI2V-5B-Diffusers/vae/ (the whole folder; from Wan-AI/Wan2.2-TI2V-5B-Diffusers; "
+         "Wan2.2-TI2V-5B/Wan2.2_VAE.pth is present but is the original Wan-format pickle, which dubkit does not load)"),
+        "turbo_vae/*.ckpt (the Turbo VAE checkpoint, checkpoint-340000.ckpt in the release)",
+        "base/model-00002-of-00002.safetensors",
+    )
+
+
+def test_several_turbo_checkpoints_are_refused_by_name(tmp_path):
+    root = official_layout(tmp_path)
+    _write(root / "turbo_vae" / "checkpoint-300000.ckpt")
+    with pytest.raises(WeightsError, match="checkpoint-300000.ckpt, checkpoint-340000.ckpt"):
+        turbo_vae_files(root)
+
+
+def test_pull_completes_an_official_layout_in_place(tmp_path):
+    _hub(tmp_path / "hub")
+    root = official_layout(tmp_path / "models")
+    shutil.rmtree(root / "distill")
+    shutil.rmtree(root / "turbo_vae")
+    with serve_hub(tmp_path / "hub") as endpoint:
+        pull(root, component_names(["distill"]), endpoint=endpoint)
+    assert (root / "distill" / "model.safetensors").read_bytes() == b"distill-weights"
+    assert (root / "turbo_vae" / "checkpoint-340000.ckpt").read_bytes() == b"turbo-weights"
+    assert not (root / "daVinci-MagiHuman").exists() and check_folder(root, component_names(["distill"])).complete

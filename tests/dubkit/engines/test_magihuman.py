@@ -151,6 +151,7 @@ def _tiny_models_folder(folder: Path) -> Path:
     from tests.model.tiny_generator_parts import (
         tiny_oobleck_vae,
         tiny_t5gemma_folder,
+        tiny_turbo_vae_folder,
         tiny_wan22_vae,
     )
 
@@ -161,6 +162,7 @@ def _tiny_models_folder(folder: Path) -> Path:
     tiny_t5gemma_folder(folder / "t5gemma-9b-9b-ul2", hidden_size=dit.cfg.text_in_channels)
     tiny_wan22_vae().save_pretrained(folder / "Wan2.2-TI2V-5B-Diffusers" / "vae")
     tiny_oobleck_vae().save_pretrained(folder / "stable-audio-open-1.0" / "vae")
+    tiny_turbo_vae_folder(folder / "daVinci-MagiHuman" / "turbo_vae")
     return folder
 
 

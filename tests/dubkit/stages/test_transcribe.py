@@ -1,9 +1,9 @@
 """The source script: user scripts checked against the source, recognised segments fitted to windows."""
 import pytest
 
+from dubkit.adapters.subtitles import check_cues
 from dubkit.errors import ScriptError
 from dubkit.stages.transcribe import (
-    check_cues,
     cues_from_transcript,
     language_from_name,
     load_source_script,

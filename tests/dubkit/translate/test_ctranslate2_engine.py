@@ -1,6 +1,6 @@
 """The CTranslate2 translator through its real code path, on a tiny model built here.
 
-No translation model ships in any package (OFFLINE.md), so the test trains a tiny SentencePiece
+No translation model ships in any package (docs/translation.md), so the test trains a tiny SentencePiece
 vocabulary, builds a randomly initialised tiny Marian model with transformers, and converts it
 with CTranslate2's own converter. Its output is random text: the tests check structure (one
 string per input line, determinism, language-token handling), not translation quality.

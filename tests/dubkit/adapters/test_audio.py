@@ -1,0 +1,47 @@
+"""The audio-buffer helpers: one resampler, mono/stereo, exact lengths, time slices."""
+import numpy as np
+import pytest
+
+from dubkit.adapters.audio import (
+    fit_length,
+    resample,
+    sample_span,
+    time_slice,
+    to_mono,
+    to_stereo,
+)
+
+
+def _tone(freq: float, rate: int, seconds: float) -> np.ndarray:
+    t = np.arange(round(rate * seconds)) / rate
+    return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("orig, target", [(22_050, 48_000), (48_000, 16_000), (44_100, 48_000)])
+def test_resampling_keeps_duration_and_pitch(orig, target):
+    out = resample(_tone(440.0, orig, 1.0), orig, target)
+    assert out.dtype == np.float32 and abs(len(out) - target) <= 1
+    spectrum = np.abs(np.fft.rfft(out[: target // 2 * 2]))
+    assert np.argmax(spectrum) * target / (target // 2 * 2) == pytest.approx(440.0, abs=2.0)
+    reference = _tone(440.0, target, 1.0)[2000:-2000]
+    np.testing.assert_allclose(out[2000 : 2000 + len(reference)], reference, atol=0.02)
+
+
+def test_resampling_keeps_the_channel_layout_and_same_rate_is_a_no_op():
+    stereo = np.stack([_tone(300.0, 16_000, 0.5), _tone(600.0, 16_000, 0.5)], axis=1)
+    assert resample(stereo, 16_000, 48_000).shape == (24_000, 2)
+    np.testing.assert_array_equal(resample(stereo, 16_000, 16_000), stereo)
+    with pytest.raises(ValueError, match="positive"):
+        resample(stereo, 0, 16_000)
+
+
+def test_mono_stereo_length_and_slices():
+    stereo = np.array([[1.0, 3.0], [2.0, 4.0]], np.float32)
+    np.testing.assert_array_equal(to_mono(stereo), [2.0, 3.0])
+    np.testing.assert_array_equal(to_stereo(np.array([1.0, 2.0])), [[1.0, 1.0], [2.0, 2.0]])
+    assert to_stereo(np.zeros((3, 6))).shape == (3, 2)
+    np.testing.assert_array_equal(fit_length(np.ones(3), 5), [1, 1, 1, 0, 0])
+    assert fit_length(stereo, 1).shape == (1, 2) and fit_length(stereo, 0).shape == (0, 2)
+    assert sample_span(0.5, 1.25, 100) == (50, 125)
+    ramp = np.arange(10, dtype=np.float32)
+    np.testing.assert_array_equal(time_slice(ramp, 10, 0.8, 1.2), [8, 9, 0, 0])
