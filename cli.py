@@ -1,6 +1,7 @@
 """The `dubkit` command: parses arguments, calls `dubkit`, renders results. No stage logic here."""
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -43,10 +44,22 @@ class DubkitGroup(click.Group):
             sys.exit(EXIT_BAD_INPUT)
 
 
+def _notes_on_stderr() -> None:
+    """dubkit's notes (a damaged cache entry computed again) as one `note:` line each on stderr."""
+    logger = logging.getLogger("dubkit")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
 @click.group(cls=DubkitGroup)
 @click.version_option(_version(), prog_name="dubkit")
 def main() -> None:
     """dubkit: localize and dub video with lip-synced speech, gated by a Whisper quality check."""
+    _notes_on_stderr()
 
 # Commands are defined below, one function each.
 
@@ -168,21 +181,23 @@ def models_check_command(folder, modes, resolutions) -> None:
 
 
 @main.command("localize")
-@click.argument("source", type=click.Path(path_type=Path))
+# readable=False: dubkit says itself which file cannot be read, in one line (click would print usage)
+@click.argument("source", type=click.Path(path_type=Path, readable=False))
 @click.option("--to", "languages", required=True, help="Target languages, comma-separated: zh,ko,ja.")
-@click.option("-o", "--out", "out", type=click.Path(path_type=Path), default=None,
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path, readable=False), default=None,
               help="Output folder (default: <source dir>/out).")
-@click.option("--source-script", type=click.Path(path_type=Path), default=None,
+@click.option("--source-script", type=click.Path(path_type=Path, readable=False), default=None,
               help="The source's timed script (SRT, VTT, ASS, JSON) instead of speech recognition.")
-@click.option("--scripts", "scripts_dir", type=click.Path(path_type=Path), default=None,
+@click.option("--scripts", "scripts_dir", type=click.Path(path_type=Path, readable=False), default=None,
               help="Folder of translated scripts (<stem>.<lang>.srt); default: beside the source.")
 @click.option("--translator", "translators", multiple=True,
               help="ct2:FOLDER[#nllb|#m2m] or openai:URL[#MODEL], optionally LANG=... for one language; "
                    "repeatable.")
-@click.option("--glossary", type=click.Path(path_type=Path), default=None, help="Glossary (TOML/JSON) to enforce and check.")
+@click.option("--glossary", type=click.Path(path_type=Path, readable=False), default=None,
+              help="Glossary (TOML/JSON) to enforce and check.")
 @click.option("--engine", type=click.Choice(["auto", "preview", "magihuman"]), default="auto", show_default=True,
               help="auto: magihuman when CUDA and complete --weights are present, else the CPU preview.")
-@click.option("--weights", type=click.Path(path_type=Path), default=None, envvar="DUBKIT_WEIGHTS",
+@click.option("--weights", type=click.Path(path_type=Path, readable=False), default=None, envvar="DUBKIT_WEIGHTS",
               help="MagiHuman models folder (default: $DUBKIT_WEIGHTS, else where `dubkit models pull magihuman` "
                    "puts them when that folder exists).")
 @click.option("--resolution", type=click.Choice(list(RESOLUTIONS)), default=BASE_RESOLUTION, show_default=True,
@@ -190,7 +205,8 @@ def models_check_command(folder, modes, resolutions) -> None:
 @click.option("--mode", type=click.Choice(list(MODES)), default=DEFAULT_MODE, show_default=True,
               help="magihuman sampling mode.")
 @click.option("--voice-track", "voice_tracks", multiple=True, help="LANG=FILE: a voice actor's track (audio-conditioned mode).")
-@click.option("--me-track", type=click.Path(path_type=Path), default=None, help="Music-and-effects stem to mix the speech over.")
+@click.option("--me-track", type=click.Path(path_type=Path, readable=False), default=None,
+              help="Music-and-effects stem to mix the speech over.")
 @click.option("--loudness", type=float, default=-23.0, show_default=True, help="Integrated loudness target, LUFS.")
 @click.option("--speaker", "speakers", multiple=True, help='NAME="description" of a speaker for the prompt; repeatable.')
 @click.option("--max-attempts", type=int, default=3, show_default=True, help="Renders per window before giving up.")

@@ -40,7 +40,7 @@ def _sample(levels: tuple[int, ...], n: int) -> list[int]:
 
 TMPFS_RUN, FSIZE_RUN = _sample(TMPFS_LEVELS, 2), _sample(FSIZE_LEVELS, 1)
 
-pytestmark = [pytest.mark.slow, pytest.mark.xfail(strict=True, reason="fails today: the 200 MB up-front free-space check cannot be lowered (no DUBKIT_MIN_FREE_MB) and an EFBIG write's error names no free space")]  # phase 1
+pytestmark = pytest.mark.slow
 
 
 def _mount_works() -> bool:
@@ -134,7 +134,8 @@ def _case(baseline, folders, name: str, fill, **limits):
         problems = harness.output_differences(out, baseline.out)
         temps = harness.leftovers(out)
     harness.record(
-        "disk", f"{name} ({free / MiB:.2f} MiB free at start)", survived=not failure and not kept and rerun.rc == baseline.rc,
+        "disk", f"{name} ({free / MiB:.2f} MiB free at start)",
+        survived=not failure and not kept and rerun.rc == baseline.rc,
         identical=not problems and not temps and not temps_after_failure, lost=len(lost), failure=failure,
         not_intact=kept, error=failed.error_lines(), problems=problems, leftovers=temps + temps_after_failure,
     )
@@ -152,8 +153,8 @@ def test_a_full_filesystem_mid_run_fails_cleanly_and_a_rerun_with_space_complete
     @contextmanager
     def fill(out: Path):
         with tmpfs(out, 8 * MiB):
-            yield (lambda: _resize(out, shutil.disk_usage(out).used + free),  # once the earlier files are in: `free` bytes left
-                   lambda: _resize(out, 400 * MiB))  # room for the rerun
+            # once the earlier files are in, `free` bytes are left; then room for the rerun
+            yield (lambda: _resize(out, shutil.disk_usage(out).used + free), lambda: _resize(out, 400 * MiB))
 
     _case(baseline, folders, f"tmpfs-{free // KiB}KiB", fill)
 

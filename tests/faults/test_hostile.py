@@ -229,14 +229,8 @@ def _verdict(case: Case, run: harness.Run, out: Path) -> list[str]:
     return problems
 
 
-PASSING_TODAY = {"source script with invalid UTF-8", "source script with mixed encodings",
-                 "translation with invalid UTF-8"}  # phase 1
-XFAIL = pytest.mark.xfail(strict=True, reason="fails today: no named limits, tracebacks, onnxruntime writes telemetry "
-                          "files into HOME and TMPDIR, ffmpeg reads -x as an option, output folder not checked")
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [n if n in PASSING_TODAY else pytest.param(n, marks=XFAIL) for n in CASES])
+@pytest.mark.parametrize("name", list(CASES))
 def test_a_hostile_input_gets_a_clean_bounded_answer(folders, name):
     case_def = CASES[name]
     case = folders("hostile")

@@ -134,12 +134,7 @@ CASES = {
 }
 
 
-PASSING_TODAY = {"output folder not writable", "cache folder not writable"}  # phase 1
-XFAIL = pytest.mark.xfail(strict=True, reason="fails today: click prints its usage for an unreadable path, unreadable "
-                          "scripts and an unwritable home are tracebacks, the lock error does not name the lock file")
-
-
-@pytest.mark.parametrize("name", [n if n in PASSING_TODAY else pytest.param(n, marks=XFAIL) for n in CASES])
+@pytest.mark.parametrize("name", list(CASES))
 def test_a_missing_permission_is_refused_in_one_line_and_earlier_outputs_stay(earlier, name):
     case, source, out = earlier
     take_away, extra, words = CASES[name]
@@ -154,7 +149,6 @@ def test_a_missing_permission_is_refused_in_one_line_and_earlier_outputs_stay(ea
     assert before == after
 
 
-@pytest.mark.xfail(strict=True, reason="fails today: a cached verdict's error rate is rounded, a fresh one is not")
 def test_nobody_can_run_the_whole_job_in_a_folder_it_owns(baseline, earlier):
     case, source, out = earlier
     run = _as_nobody(case, *harness.localize_args(source, out), timeout=harness.RUN_TIMEOUT)
