@@ -1,6 +1,7 @@
 """The `dubkit` command: parses arguments, calls `dubkit`, renders results. No stage logic here."""
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -43,10 +44,22 @@ class DubkitGroup(click.Group):
             sys.exit(EXIT_BAD_INPUT)
 
 
+def _notes_on_stderr() -> None:
+    """dubkit's notes (a damaged cache entry computed again) as one `note:` line each on stderr."""
+    logger = logging.getLogger("dubkit")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
 @click.group(cls=DubkitGroup)
 @click.version_option(_version(), prog_name="dubkit")
 def main() -> None:
     """dubkit: localize and dub video with lip-synced speech, gated by a Whisper quality check."""
+    _notes_on_stderr()
 
 # Commands are defined below, one function each.
 
@@ -250,26 +263,27 @@ def models_check_command(folder, modes, resolutions) -> None:
 
 
 @main.command("localize")
-@click.argument("source", type=click.Path(path_type=Path))
+# readable=False: dubkit says itself which file cannot be read, in one line (click would print usage)
+@click.argument("source", type=click.Path(path_type=Path, readable=False))
 @click.option("--to", "languages", required=True, help="Target languages, comma-separated: zh,ko,ja.")
 @click.option(
     "-o",
     "--out",
     "out",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, readable=False),
     default=None,
     help="Output folder (default: <source dir>/out).",
 )
 @click.option(
     "--source-script",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, readable=False),
     default=None,
     help="The source's timed script (SRT, VTT, ASS, JSON) instead of speech recognition.",
 )
 @click.option(
     "--scripts",
     "scripts_dir",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, readable=False),
     default=None,
     help="Folder of translated scripts (<stem>.<lang>.srt); default: beside the source.",
 )
@@ -280,7 +294,10 @@ def models_check_command(folder, modes, resolutions) -> None:
     help="ct2:FOLDER[#nllb|#m2m] or openai:URL[#MODEL], optionally LANG=... for one language; repeatable.",
 )
 @click.option(
-    "--glossary", type=click.Path(path_type=Path), default=None, help="Glossary (TOML/JSON) to enforce and check."
+    "--glossary",
+    type=click.Path(path_type=Path, readable=False),
+    default=None,
+    help="Glossary (TOML/JSON) to enforce and check.",
 )
 @click.option(
     "--engine",
@@ -291,7 +308,7 @@ def models_check_command(folder, modes, resolutions) -> None:
 )
 @click.option(
     "--weights",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, readable=False),
     default=None,
     envvar="DUBKIT_WEIGHTS",
     help="MagiHuman models folder (default: $DUBKIT_WEIGHTS, else where `dubkit models pull magihuman` "
@@ -311,7 +328,10 @@ def models_check_command(folder, modes, resolutions) -> None:
     "--voice-track", "voice_tracks", multiple=True, help="LANG=FILE: a voice actor's track (audio-conditioned mode)."
 )
 @click.option(
-    "--me-track", type=click.Path(path_type=Path), default=None, help="Music-and-effects stem to mix the speech over."
+    "--me-track",
+    type=click.Path(path_type=Path, readable=False),
+    default=None,
+    help="Music-and-effects stem to mix the speech over.",
 )
 @click.option("--loudness", type=float, default=-23.0, show_default=True, help="Integrated loudness target, LUFS.")
 @click.option(
@@ -344,8 +364,10 @@ def models_check_command(folder, modes, resolutions) -> None:
 def localize_command(translators, voice_tracks, speakers, **params) -> None:
     """Localize SOURCE into each --to language. Exit 0 all passed, 1 a language failed, 2 bad input."""
     options = LocalizeOptions(
-        translators=tuple(translators), voice_tracks=parse_pairs(voice_tracks, flag="--voice-track"),
-        speakers=parse_pairs(speakers, flag="--speaker"), **params,
+        translators=tuple(translators),
+        voice_tracks=parse_pairs(voice_tracks, flag="--voice-track"),
+        speakers=parse_pairs(speakers, flag="--speaker"),
+        **params,
     )
     console = Console(stderr=True, soft_wrap=True)  # long paths and reasons stay one line each
     result = _localize_with_progress(options, console)
@@ -362,8 +384,12 @@ def localize_command(translators, voice_tracks, speakers, **params) -> None:
 def _localize_with_progress(options: LocalizeOptions, console: Console):
     """Run the job with a progress bar on stderr when it is a terminal (there it cannot redraw otherwise,
     and would leave a stray blank line)."""
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("localize", total=None)
 

@@ -11,8 +11,14 @@ and `eval.errors.EvalError`); a failed quality gate is `result.passed == False`,
 """
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from typing import Any
+
+# onnxruntime (under the Piper and OpenJTalk voices and Whisper's voice detector) otherwise writes a
+# device id under ~/.cache/Microsoft and queues telemetry for upload: dubkit works offline and writes
+# only into its output folder and its home folder (docs/limits.md).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 _EXPORTS = {
     "localize": "dubkit.pipeline",

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from dubkit.adapters.av import probe
 from dubkit.engines import check_engine_request
-from dubkit.errors import InputError, MediaError, require_file
+from dubkit.errors import InputError, MediaError, OutputError, require_file
+from dubkit.store.cache import CACHE_DIR
 from dubkit.store.paths import weights_dir
+from dubkit.translate.scripts import find_script
 from langs import Language, get_language, parse_languages
 from model.config import BASE_RESOLUTION, DEFAULT_MODE
 
@@ -106,8 +108,39 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
     weights = options.weights if options.weights is not None else _pulled_weights()
     check_engine_request(options.engine, weights=weights, resolution=options.resolution, mode=options.mode)
     me_track = _require_audio_file(Path(options.me_track), "music-and-effects track") if options.me_track else None
-    return replace(options, source=source, languages=languages, voice_tracks=voice_tracks, me_track=me_track,
+    done = replace(options, source=source, languages=languages, voice_tracks=voice_tracks, me_track=me_track,
                    weights=weights)
+    _check_output_folder(done)
+    return done
+
+
+def _inputs(options: LocalizeOptions) -> dict[Path, str]:
+    """Every file the job reads, by what it is (the translated scripts as they will be found)."""
+    named = {options.source: "the source", options.source_script: "the source script",
+             options.glossary: "the glossary", options.me_track: "the music-and-effects track",
+             **{path: f"the {code} voice track" for code, path in options.voice_tracks.items()}}
+    for lang in options.languages:
+        found = find_script(options.source, lang, options.scripts_dir)
+        if found is not None:
+            named[found.path] = f"the {lang.code} translation"
+    return {Path(path).resolve(): what for path, what in named.items() if path is not None}
+
+
+def _check_output_folder(options: LocalizeOptions) -> None:
+    """OutputError, before anything is written, when the output folder lies inside a dubkit cache
+    or an output (`<stem>.<lang>.mp4/.srt`, the reports) would replace one of the job's inputs."""
+    out = options.out_dir.resolve()
+    for folder in (out, *out.parents):
+        if folder.name == CACHE_DIR:
+            raise OutputError(f"output folder {options.out_dir} is inside the dubkit cache folder {folder}; "
+                              "choose a folder outside it")
+    stem = Path(options.source).stem
+    outputs = [out / f"{stem}.{lang.code}{suffix}" for lang in options.languages for suffix in (".mp4", ".srt")]
+    inputs = _inputs(options)
+    for output in [*outputs, out / "report.json", out / "report.html"]:
+        if output in inputs:
+            raise OutputError(f"output {output} would overwrite {output.name}, {inputs[output]}; "
+                              "choose another output folder with -o")
 
 
 def _pulled_weights() -> Path | None:

@@ -47,7 +47,7 @@ from dubkit.stages.translate import (
     TranslateSettings,
     translate_languages,
 )
-from dubkit.store.cache import StageCache, remove_stale_temps
+from dubkit.store.cache import StageCache, check_cache_folder, remove_stale_temps
 from dubkit.store.files import RunLock, check_output_dir, file_digest
 from eval.asr import LazyRecognizer, Recognizer
 
@@ -84,6 +84,7 @@ def localize(
     opts = checked(options)  # step 0
     check_output_dir(opts.out_dir)
     with RunLock(opts.out_dir):
+        check_cache_folder(opts.out_dir)
         remove_stale_temps(opts.out_dir)  # what a killed run left half-written
         job = _Job(opts, StageCache(opts.out_dir, enabled=not opts.force),
                    LazyRecognizer(opts.asr_model, recognizer=recognizer), _Steps(progress))

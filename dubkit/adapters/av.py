@@ -1,7 +1,8 @@
 """The PyAV adapter: probe media files, decode their audio and pick frames, all in-process.
 
 Every failure is a `MediaError` naming the file and what is wrong with it; PyAV's own exceptions
-never leave this module.
+never leave this module. `probe` also refuses media outside the named limits below (docs/limits.md)
+before anything decodes them: a header can declare a frame or a duration no machine could hold.
 """
 from __future__ import annotations
 
@@ -10,9 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import av.logging
 import numpy as np
 
-from dubkit.errors import MediaError, require_file
+from dubkit.errors import MediaError, limit, require_file
+
+MAX_FRAME_PIXELS = 8192 * 4320  # DCI 8K; one RGB frame of 30000x30000 would be 2.7 GB. DUBKIT_MAX_FRAME_PIXELS
+MAX_MEDIA_SECONDS = 4 * 3600.0  # a feature film; the mix holds the whole timeline. DUBKIT_MAX_MEDIA_SECONDS
+MIN_FRAME_RATE = 1.0  # average frames per second: hours declared over a few frames is not a video
+MIN_SAMPLE_RATE = 8000  # Hz, telephone speech; 1 Hz audio resampled to 48 kHz is a memory bomb
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,8 @@ class MediaInfo:
     n_frames: int | None = None  # as declared by the container (0 or None when unknown)
     sample_rate: int | None = None
     channels: int | None = None
+    video_seconds: float | None = None  # each stream's own declared length, when it has one
+    audio_seconds: float | None = None
 
 
 def _open(path: Path):
@@ -36,9 +45,27 @@ def _open(path: Path):
     if path.stat().st_size == 0:
         raise MediaError(f"media file {path} is empty (0 bytes)")
     try:
-        return av.open(str(path))
+        with open(path, "rb"):
+            pass
+    except OSError as err:
+        raise MediaError(f"media file {path} cannot be read: {err.strerror}") from err
+    try:  # absolute: a name like "a:b.mp4" would otherwise be read as a protocol
+        return av.open(str(path.absolute()))
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
         raise MediaError(f"{path} is not a media file ffmpeg can read ({err})") from err
+
+
+def _open_logged(path: Path):
+    """`_open`, keeping what FFmpeg logged while it probed the streams (the reason a stream's
+    parameters stay unknown, such as an impossible frame size)."""
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture() as logs:
+            container = _open(path)
+    finally:
+        av.logging.set_level(level)
+    return container, [message.strip() for _level, _name, message in logs]
 
 
 def _stream_seconds(stream) -> float:
@@ -48,13 +75,20 @@ def _stream_seconds(stream) -> float:
 
 
 def probe(path: str | Path) -> MediaInfo:
-    """Read a file's streams, size, frame rate and duration without decoding it."""
+    """Read a file's streams, size, frame rate and duration without decoding it; MediaError when
+    they are outside the limits (docs/limits.md)."""
     path = Path(path)
-    with _open(path) as container:
+    container, logs = _open_logged(path)
+    with container:
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None
         if video is None and audio is None:
             raise MediaError(f"{path} has neither a video nor an audio stream")
+        if video is not None and not video.codec_context.width:
+            reason = "; ".join(logs[-2:]) or "ffmpeg found no frame size"
+            raise MediaError(f"{path}: the frame size of its video stream cannot be read ({reason})")
+        if audio is not None:
+            check_sample_rate(path, audio.codec_context.sample_rate)
         duration = container.duration / av.time_base if container.duration else 0.0
         if duration <= 0:
             duration = max(_stream_seconds(s) for s in (video, audio) if s is not None)
@@ -66,7 +100,7 @@ def probe(path: str | Path) -> MediaInfo:
         if video is not None:
             rate = video.average_rate or video.base_rate or video.guessed_rate
             fps = float(rate) if rate else None
-        return MediaInfo(
+        info = MediaInfo(
             path=path,
             duration=float(duration),
             has_video=video is not None,
@@ -77,7 +111,47 @@ def probe(path: str | Path) -> MediaInfo:
             n_frames=video.frames if video is not None else None,
             sample_rate=audio.codec_context.sample_rate if audio is not None else None,
             channels=audio.codec_context.channels if audio is not None else None,
+            video_seconds=(_stream_seconds(video) or None) if video is not None else None,
+            audio_seconds=(_stream_seconds(audio) or None) if audio is not None else None,
         )
+    check_limits(info)
+    return info
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def check_sample_rate(path: Path, rate: int | None) -> None:
+    """MediaError unless an audio stream's sample rate is at least MIN_SAMPLE_RATE."""
+    if rate is not None and rate < MIN_SAMPLE_RATE:
+        raise MediaError(f"{path}: its audio has a sample rate of {rate} Hz, below the minimum of "
+                         f"{MIN_SAMPLE_RATE} Hz (docs/limits.md)")
+
+
+def _check_duration(path: Path, seconds: float) -> None:
+    most = limit("MAX_MEDIA_SECONDS", MAX_MEDIA_SECONDS)
+    if seconds > most:
+        raise MediaError(f"{path} lasts {_clock(seconds)}, longer than the limit of {_clock(most)} "
+                         "(MAX_MEDIA_SECONDS; set DUBKIT_MAX_MEDIA_SECONDS to allow more)")
+
+
+def check_limits(info: MediaInfo) -> None:
+    """MediaError naming the file when its frame size, duration or frame rate is outside the limits."""
+    if info.has_video and info.width and info.height:
+        most = limit("MAX_FRAME_PIXELS", MAX_FRAME_PIXELS)
+        if info.width * info.height > most:
+            raise MediaError(f"{info.path}: frame size {info.width}x{info.height} is over the limit of {most:,.0f} "
+                             "pixels (MAX_FRAME_PIXELS, 8192x4320; set DUBKIT_MAX_FRAME_PIXELS to allow more)")
+    _check_duration(info.path, info.duration)
+    if info.has_video:
+        span = info.video_seconds or info.duration  # the video stream's own length (the audio may run longer)
+        rate = info.n_frames / span if info.n_frames else info.fps or 0.0
+        if rate < MIN_FRAME_RATE:
+            frames = f"{info.n_frames} frames" if info.n_frames else "its frames"
+            raise MediaError(f"{info.path} holds {frames} over {_clock(span)} ({rate:.4f} frames per second "
+                             f"on average); localize needs a video of at least {MIN_FRAME_RATE:g} frame per second")
 
 
 def _decoded_audio_seconds(container, stream) -> float:
@@ -99,6 +173,7 @@ def read_audio(path: str | Path, sample_rate: int = 16_000, mono: bool = True) -
         if not container.streams.audio:
             raise MediaError(f"{path} has no audio stream")
         stream = container.streams.audio[0]
+        check_sample_rate(path, stream.codec_context.sample_rate)
         layout = "mono" if mono else None
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
         chunks: list[np.ndarray] = []

@@ -11,6 +11,8 @@ Speakers are kept in each format's own convention (docs/speakers.md):
   having no speaker. The translator template's labels (`SRC:` and the language markers `ZH:` ...)
   are never speakers.
 Cues of different speakers may overlap (people talk over each other); cues of one speaker may not.
+The limits a script must keep (size, cues, characters per cue, timecodes) are named below and listed in
+docs/limits.md; they are checked on the text before it is parsed, so a hostile file costs no time.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pysubs2
 
-from dubkit.errors import ScriptError, require_file
+from dubkit.errors import ScriptError, limit, require_file
 from dubkit.store.files import atomic_write_text
 from eval.types import Cue
 from langs import LANGUAGES
@@ -36,6 +38,12 @@ DURATION_TOLERANCE = 0.1
 # The subtitle cue that labels preview outputs (dubkit.stages.deliver writes it). It is a label, not speech:
 # scoring a preview output against its own subtitles skips it.
 PREVIEW_NOTE = "[dubkit PREVIEW: synthetic voice-over, not the final dub]"
+MAX_SCRIPT_BYTES = 64 * 1024 * 1024  # read whole; ASS with embedded fonts are the largest. DUBKIT_MAX_SCRIPT_BYTES
+MAX_CUES = 20_000  # a feature film has 1,500-3,000 subtitle cues. DUBKIT_MAX_CUES
+MAX_LINE_CHARS = 2_000  # per cue: a window of at most 8 s holds a few hundred characters. DUBKIT_MAX_LINE_CHARS
+MAX_TIMECODE = "99:59:59.999"  # two-digit hours: a longer time would be misread (pysubs2 keeps the last two)
+# A timecode on a timing line (SRT/VTT "-->" lines, ASS "Dialogue:" lines), with its sign and hours.
+_TIMECODE = re.compile(r"(-?)\b(\d+):(\d{1,2}):(\d{1,2})(?:[,.]\d+)?")
 # pysubs2 reports malformed input through its own errors and, for JSON of the wrong shape, through
 # whatever Python raised while reading it.
 _PARSE_ERRORS = (pysubs2.exceptions.Pysubs2Error, ValueError, KeyError, TypeError, AttributeError, IndexError)
@@ -77,22 +85,79 @@ def read_script(
     if suffix not in TIMED_FORMATS and suffix not in UNTIMED_FORMATS:
         known = ", ".join(sorted([*TIMED_FORMATS, *UNTIMED_FORMATS]))
         raise ScriptError(f"script {path} has an unsupported extension {suffix!r} (use {known})")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise ScriptError(f"script {path} is not UTF-8 text ({err.reason} at byte {err.start})") from err
-    if not text.strip():
-        raise ScriptError(f"script {path} is empty")
+    text = _read_text(path)
     if suffix in UNTIMED_FORMATS:
         cues = tuple(Cue(text=line.strip()) for line in text.splitlines() if line.strip())
+        _check_limits(path, cues)
         if need_timed:
             check_cues(cues, duration, name=str(path))
         return Script(cues=cues, timed=False, path=path)
+    _check_timing_lines(path, text, TIMED_FORMATS[suffix])
     cues = _parse_timed(path, text, TIMED_FORMATS[suffix])
     if not cues:
         raise ScriptError(f"script {path} has no cues with text (empty or unparsable)")
+    _check_limits(path, cues)
     check_cues(cues, duration, name=str(path), allow_overlap=allow_overlap)
     return Script(cues=cues, timed=True, path=path)
+
+
+def _read_text(path: Path) -> str:
+    """The script's text: at most MAX_SCRIPT_BYTES, readable, UTF-8, without NUL bytes, not empty."""
+    most = limit("MAX_SCRIPT_BYTES", MAX_SCRIPT_BYTES)
+    try:
+        size = path.stat().st_size
+        if size > most:
+            raise ScriptError(f"script {path} is {size / 1e6:.1f} MB, over the limit of {most / 1e6:.0f} MB "
+                              "(MAX_SCRIPT_BYTES; set DUBKIT_MAX_SCRIPT_BYTES to allow more)")
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ScriptError(f"script {path} is not UTF-8 text ({err.reason} at byte {err.start})") from err
+    except OSError as err:
+        raise ScriptError(f"script {path} cannot be read: {err.strerror}") from err
+    if "\x00" in text:
+        raise ScriptError(f"script {path} contains NUL bytes (the first at character {text.index(chr(0))}): "
+                          "a script is plain text")
+    if not text.strip():
+        raise ScriptError(f"script {path} is empty")
+    return text
+
+
+def _check_timing_lines(path: Path, text: str, fmt: str) -> None:
+    """Count the cues and read every timecode on the raw text, before pysubs2 parses it: too many
+    cues, a negative time or one past MAX_TIMECODE is refused naming the line."""
+    marker = "Dialogue:" if fmt in ("ass", "ssa") else "-->"
+    most = limit("MAX_CUES", MAX_CUES)
+    count = text.count(marker)
+    if count > most:
+        raise ScriptError(f"script {path} has {count} cues, over the limit of {most:.0f} "
+                          "(MAX_CUES; set DUBKIT_MAX_CUES to allow more)")
+    if fmt == "json":
+        return
+    for number, line in enumerate(text.splitlines(), 1):
+        if marker not in line:
+            continue
+        if marker == "Dialogue:":
+            line = ",".join(line.split(",", 3)[:3])  # Layer, Start, End: not the dialogue text
+        for match in _TIMECODE.finditer(line):
+            sign, hours = match.group(1), int(match.group(2))
+            if sign:
+                raise ScriptError(f"{path}: line {number}: timecode {match.group(0)} is negative")
+            if hours > 99:
+                raise ScriptError(f"{path}: line {number}: timecode {match.group(0)} is past {MAX_TIMECODE}, "
+                                  f"which {fmt.upper()} cannot hold")
+
+
+def _check_limits(path: Path, cues: Sequence[Cue]) -> None:
+    """MAX_CUES and MAX_LINE_CHARS on the parsed cues (JSON lists are counted only here)."""
+    most = limit("MAX_CUES", MAX_CUES)
+    if len(cues) > most:
+        raise ScriptError(f"script {path} has {len(cues)} cues, over the limit of {most:.0f} "
+                          "(MAX_CUES; set DUBKIT_MAX_CUES to allow more)")
+    longest = limit("MAX_LINE_CHARS", MAX_LINE_CHARS)
+    for i, cue in enumerate(cues):
+        if len(cue.text) > longest:
+            raise ScriptError(f"{path}: cue {i + 1} has {len(cue.text)} characters, over the limit of {longest:.0f} "
+                              "(MAX_LINE_CHARS; set DUBKIT_MAX_LINE_CHARS to allow more)")
 
 
 def _parse_timed(path: Path, text: str, fmt: str) -> tuple[Cue, ...]:
@@ -101,6 +166,8 @@ def _parse_timed(path: Path, text: str, fmt: str) -> tuple[Cue, ...]:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise ScriptError(f"script {path} is not valid JSON: {err}") from err
+        except RecursionError:
+            raise ScriptError(f"script {path} is JSON nested too deep to be a script (a flat list of cues)") from None
         if not (isinstance(data, dict) and "events" in data):
             return _parse_cue_list(path, data)
     if fmt == "vtt":

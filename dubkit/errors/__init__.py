@@ -1,9 +1,11 @@
-"""Errors that dubkit reports to the user (the CLI prints them and exits with status 2).
+"""Errors that dubkit reports to the user (the CLI prints them and exits with status 2), and the
+overrides of the named input limits (docs/limits.md).
 
 A folder of its own, the lowest room of dubkit/: every other folder may import it, it imports nothing.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -36,3 +38,18 @@ def require_file(path: str | Path, what: str, error: type[DubkitError] = InputEr
     if not path.is_file():
         raise error(f"{what} {path} is not a file")
     return path
+
+
+def limit(name: str, default: float) -> float:
+    """The named limit `name` (docs/limits.md): `default`, or the number in `$DUBKIT_<name>` when a
+    user needs more. Read at each check, so one run's environment decides."""
+    raw = os.environ.get(f"DUBKIT_{name}", "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"DUBKIT_{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise InputError(f"DUBKIT_{name}={raw!r} must not be negative")
+    return value

@@ -39,7 +39,7 @@ from dubkit.stages.render import (
 )
 from dubkit.stages.translate import LanguageScript
 from dubkit.store.cache import StageCache, cache_key
-from dubkit.store.files import file_digest
+from dubkit.store.files import file_digest, write_failed
 from dubkit.translate.glossary import GlossaryViolation, check_speech, load_glossary
 from dubkit.translate.timing import LineFit
 from eval.types import Cue
@@ -111,8 +111,8 @@ def assemble(
             tmp_video, tmp_srt = _encode(source, renders, mix, cues, language, preview, Path(tmp) / video.name)
             os.replace(tmp_srt, srt)
             os.replace(tmp_video, video)
-    except OSError as err:  # full disk, permissions: name the folder, keep earlier outputs
-        raise OutputError(f"cannot write {video.name} / {srt.name} in {out_dir}: {err}") from err
+    except OSError as err:  # full disk, permissions: name the folder (and its free space), keep earlier outputs
+        raise write_failed(video, err) from err
     return AssemblyResult(video, srt, language.code, source.duration, measured, preview)
 
 
@@ -331,26 +331,29 @@ class LanguageSummary:
 
 
 def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settings: DeliverySettings) -> dict:
-    """The language's files, reused when the same inputs already produced them on disk."""
+    """The language's files, reused when the same inputs already produced them in the output folder.
+    The entry names them relative to that folder, so a moved or copied folder is reused too."""
     key = cache_key(
         "assemble", mix=identity(), source=source.digest, language=ls.language.code,
-        out=str(settings.out.resolve()), renders=[[o.start, o.end, o.chosen_attempt.render_key] for o in outcomes],
+        renders=[[o.start, o.end, o.chosen_attempt.render_key] for o in outcomes],
         cues=[[c.text, c.start, c.end, c.speaker] for c in ls.cues], preview=settings.preview,
         me_track=file_digest(settings.me_track) if settings.me_track else None, loudness=settings.loudness,
     )
     hit = settings.cache.get_json("assemble", key)
-    if hit is not None and all(
-        Path(hit[k]).is_file() and file_digest(Path(hit[k])) == hit[k + "_sha256"] for k in ("video", "subtitles")
-    ):
-        return hit
+    if hit is not None:
+        files = {**hit, **{k: str(settings.out / hit[k]) for k in ("video", "subtitles")}}
+        if all(Path(files[k]).is_file() and file_digest(Path(files[k])) == hit[k + "_sha256"]
+               for k in ("video", "subtitles")):
+            return files
     placed = [PlacedRender(o.start, o.end, renders[o.window_index]) for o in outcomes]
     result = assemble(source, placed, ls.cues, ls.language, settings.out, me_track=settings.me_track,
                       loudness=settings.loudness, preview=settings.preview)
-    hit = {"video": str(result.video), "subtitles": str(result.subtitles), "loudness_lufs": result.loudness_lufs,
+    hit = {"video": result.video.name, "subtitles": result.subtitles.name,
+           "loudness_lufs": round(result.loudness_lufs, 9),  # as the cache keeps it: a resumed run reports the same
            "duration": result.duration, "video_sha256": file_digest(result.video),
            "subtitles_sha256": file_digest(result.subtitles)}
     settings.cache.put_json("assemble", key, hit)
-    return hit
+    return {**hit, "video": str(result.video), "subtitles": str(result.subtitles)}
 
 
 def _delivered(files: dict, ls: LanguageScript, gate_: SpeechGate, cache: StageCache) -> tuple[Verdict, bool]:

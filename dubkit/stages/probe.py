@@ -8,6 +8,10 @@ from dubkit.adapters.av import probe
 from dubkit.errors import MediaError, require_file
 from dubkit.store.files import file_digest
 
+# Audio and video of one programme end together, give or take a codec's padding and a fade-out; streams
+# that disagree by more are two programmes (or a broken mux), and the dub would drift (docs/limits.md).
+STREAM_LENGTH_TOLERANCE = 5.0  # seconds
+
 
 @dataclass(frozen=True)
 class SourceInfo:
@@ -27,8 +31,9 @@ def probe_source(path: Path) -> SourceInfo:
     """Probe `path` and require a readable, non-empty video stream.
 
     MediaError names the file and what is missing: no such file, not media, zero length, no video
-    stream. A source without audio is accepted (there is nothing to duck; the dub is the only speech),
-    but recognition then needs a --source-script.
+    stream, audio and video that disagree in length, or a limit of the PyAV adapter exceeded. A
+    source without audio is accepted (there is nothing to duck; the dub is the only speech), but
+    recognition then needs a --source-script.
     """
     path = require_file(path, "source", MediaError)
     info = probe(path)
@@ -36,6 +41,12 @@ def probe_source(path: Path) -> SourceInfo:
         raise MediaError(f"source {path} has no video stream; localize needs a video to dub")
     if not info.duration or info.duration <= 0:
         raise MediaError(f"source {path} has zero length")
+    if info.video_seconds and info.audio_seconds and \
+            abs(info.video_seconds - info.audio_seconds) > STREAM_LENGTH_TOLERANCE:
+        raise MediaError(
+            f"source {path}: its audio lasts {info.audio_seconds:.1f} s but its video {info.video_seconds:.1f} s, "
+            f"more than {STREAM_LENGTH_TOLERANCE:g} s apart; trim them to one length"
+        )
     return SourceInfo(
         path=path, duration=float(info.duration), fps=float(info.fps), width=int(info.width),
         height=int(info.height), has_audio=bool(info.has_audio), sample_rate=info.sample_rate,

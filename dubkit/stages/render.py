@@ -186,7 +186,8 @@ class SpeechGate:
         t0 = time.perf_counter()
         transcript = self.recognizer.transcribe(audio, self.language)
         result = gate(" ".join(lines), transcript, self.language, self.threshold)
-        return Verdict(passed=result.passed, error_rate=result.error_rate, metric=result.metric,
+        # rounded as the cache stores it (9 places), so a resumed run reports what a fresh one does
+        return Verdict(passed=result.passed, error_rate=round(result.error_rate, 9), metric=result.metric,
                        threshold=result.threshold, heard=transcript.text, notes=tuple(result.notes),
                        seconds=time.perf_counter() - t0)
 

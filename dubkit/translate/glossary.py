@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from dubkit.errors import require_file
@@ -56,6 +57,7 @@ class GlossaryViolation:
         return f"[{self.language}] {at}{span}: {self.where} lacks glossary term {self.term!r}: {self.text!r}"
 
 
+@lru_cache(maxsize=1 << 16)  # a glossary of thousands of terms is checked against every line
 def _term_pattern(term: str) -> re.Pattern[str]:
     # Word boundaries only on ASCII-alphanumeric ends: "Acme" must not match "Acmes", but a CJK term
     # sits inside CJK text with no spaces around it.
@@ -139,14 +141,21 @@ def load_glossary(path: Path | str) -> Glossary:
     path = require_file(path, "glossary", GlossaryError)
     try:
         text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise GlossaryError(f"glossary {path} cannot be read: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise GlossaryError(f"glossary {path} is not UTF-8 text ({err.reason} at byte {err.start})") from err
+    try:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
         elif path.suffix.lower() == ".toml":
             data = tomllib.loads(text)
         else:
             raise GlossaryError(f"glossary {path}: unknown format {path.suffix!r} (use .toml or .json)")
-    except (UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
         raise GlossaryError(f"glossary {path} cannot be parsed: {err}") from err
+    except RecursionError:
+        raise GlossaryError(f"glossary {path} is nested too deep to be a glossary") from None
     return parse_glossary(data, path)
 
 

@@ -37,10 +37,17 @@ class ScriptSource:
     template: bool = False
 
 
+def _listing(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError as err:
+        raise ScriptError(f"scripts folder {folder} cannot be listed: {err.strerror}") from err
+
+
 def _candidates(folder: Path, stem: str, language: Language, allow_bare: bool) -> list[ScriptSource]:
     found = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in SCRIPT_EXTENSIONS or not path.is_file():
+    for path in _listing(folder):
+        if path.suffix.lower() not in SCRIPT_EXTENSIONS:
             continue
         name = path.name[: -len(path.suffix)]
         template = name.lower().endswith(_TEMPLATE)
@@ -53,10 +60,14 @@ def _candidates(folder: Path, stem: str, language: Language, allow_bare: bool) -
         else:
             continue
         try:
-            if get_language(tag).code == language.code:
-                found.append(ScriptSource(language.code, path, template))
+            if get_language(tag).code != language.code:
+                continue
         except LanguageError:
             continue  # ad.final.srt, ad.source.srt ...: not a language tag
+        if not path.is_file():  # named as this language's script: a folder or device there is a mistake
+            target = f" (a link to {path.resolve()})" if path.is_symlink() else ""
+            raise ScriptError(f"translated script {path} is not a file{target}")
+        found.append(ScriptSource(language.code, path, template))
     return found
 
 

@@ -195,3 +195,22 @@ def test_overlap_is_refused_within_one_speaker_and_names_the_cue(tmp_path):
                     "Ben: Two.\n\n3\n00:00:01,500 --> 00:00:04,000\nAnna: Three.\n", "utf-8")
     with pytest.raises(ScriptError, match=r"cue 3 .*'Three\.'.* overlaps cue 1 'One\.' of the same speaker 'Anna'"):
         read_script(path)
+
+
+def test_the_cue_limit_is_named_and_an_environment_variable_raises_it(tmp_path, monkeypatch):
+    import pytest
+
+    from dubkit.adapters.subtitles import read_script
+    from dubkit.errors import InputError, ScriptError
+
+    script = tmp_path / "many.srt"
+    script.write_text("".join(f"{i + 1}\n00:00:{i:02d},000 --> 00:00:{i:02d},500\nline {i}\n\n" for i in range(30)),
+                      "utf-8")
+    monkeypatch.setenv("DUBKIT_MAX_CUES", "20")
+    with pytest.raises(ScriptError, match=r"many.srt has 30 cues, over the limit of 20 \(MAX_CUES"):
+        read_script(script)
+    monkeypatch.setenv("DUBKIT_MAX_CUES", "30")
+    assert len(read_script(script).cues) == 30
+    monkeypatch.setenv("DUBKIT_MAX_CUES", "lots")
+    with pytest.raises(InputError, match="DUBKIT_MAX_CUES='lots' is not a number"):
+        read_script(script)

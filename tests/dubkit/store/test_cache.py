@@ -75,3 +75,65 @@ def test_leftovers_of_a_killed_run_are_removed_and_finished_files_kept(tmp_path)
     assert remove_stale_temps(tmp_path) == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == [".dubkit-cache", "ad.zh.mp4"]
     assert [p.name for p in (tmp_path / ".dubkit-cache" / "render").iterdir()] == ["k.json"]
+
+
+def _sealed_entries(tmp_path):
+    cache = StageCache(tmp_path)
+    for key, value in (("a", 1.0), ("b", 2.0)):
+        cache.put_json("gate", key, {"error_rate": value})
+        cache.put_arrays("render", key, {"audio": np.full(8, value, np.float32)})
+    return tmp_path / ".dubkit-cache"
+
+
+def test_every_entry_carries_its_checksum_and_the_cache_version(tmp_path):
+    import json
+
+    from dubkit.store.cache import CACHE_VERSION
+
+    root = _sealed_entries(tmp_path)
+    doc = json.loads((root / "gate" / "a.json").read_text("utf-8"))
+    assert doc["dubkit_cache"] == CACHE_VERSION and doc["stage"] == "gate" and doc["key"] == "a"
+    assert doc["value"] == {"error_rate": 1.0} and len(doc["sha256"]) == 64
+    seal = json.loads((root / "render" / "a.npz.seal").read_text("utf-8"))
+    assert seal["key"] == "a" and seal["dubkit_cache"] == CACHE_VERSION
+
+
+def test_swapped_zeroed_or_other_version_entries_read_as_missing_and_are_reported_once(tmp_path, caplog):
+    import json
+
+    root = _sealed_entries(tmp_path)
+    a, b = root / "render" / "a.npz", root / "render" / "b.npz"
+    data_a, data_b = a.read_bytes(), b.read_bytes()
+    a.write_bytes(data_b)
+    b.write_bytes(data_a)
+    (root / "gate" / "a.json").write_bytes(bytes(40))
+    doc = json.loads((root / "gate" / "b.json").read_text("utf-8"))
+    doc["dubkit_cache"] += 1
+    (root / "gate" / "b.json").write_text(json.dumps(doc), "utf-8")
+    cache = StageCache(tmp_path)
+    for _ in range(2):
+        assert cache.get_arrays("render", "a") is None and cache.get_arrays("render", "b") is None
+        assert cache.get_json("gate", "a") is None and cache.get_json("gate", "b") is None
+    assert set(cache.damaged) == {"render/a.npz", "render/b.npz", "gate/a.json", "gate/b.json"}
+    assert "cache version" in cache.damaged["gate/b.json"]
+    assert sum("render/a.npz" in r.getMessage() for r in caplog.records) == 1  # said once
+
+
+def test_a_bare_entry_of_an_older_dubkit_is_recomputed(tmp_path):
+    (tmp_path / ".dubkit-cache" / "cuts").mkdir(parents=True)
+    (tmp_path / ".dubkit-cache" / "cuts" / "k.json").write_text('{"cuts": []}', "utf-8")
+    cache = StageCache(tmp_path)
+    assert cache.get_json("cuts", "k") is None and "older dubkit" in cache.damaged["cuts/k.json"]
+
+
+def test_a_cache_folder_that_is_a_link_is_refused(tmp_path):
+    import pytest
+
+    from dubkit.errors import OutputError
+    from dubkit.store.cache import check_cache_folder
+
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".dubkit-cache").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OutputError, match="symbolic link"):
+        check_cache_folder(tmp_path / "out")
