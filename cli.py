@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from dubkit.adapters import package_version
 from dubkit.errors import DubkitError
 from dubkit.jobs.evaluate import evaluate
-from dubkit.jobs.models import check_weights, list_models, pull_model, pull_weights
+from dubkit.jobs.models import check_weights, default_modes, list_models, pull_model, pull_weights
 from dubkit.jobs.script import make_script_package
 from dubkit.jobs.transcribe import transcribe
 from dubkit.options import LocalizeOptions, parse_pairs
@@ -21,7 +21,7 @@ from dubkit.store.paths import MAGIHUMAN
 from eval.errors import EvalError
 from eval.whisper_models import models_dir
 from langs import MAX_SPEED_FACTOR, LanguageError, parse_languages
-from model.config import BASE_RESOLUTION, DEFAULT_MODE, MODES, RESOLUTIONS
+from model.config import BASE_RESOLUTION, MODES, RESOLUTIONS
 from model.errors import ModelError
 
 # Exit statuses shared by every command.
@@ -187,7 +187,8 @@ def models_list_command() -> None:
     "modes",
     multiple=True,
     type=click.Choice(list(MODES)),
-    help="magihuman only: sampling modes to fetch (default: distill); repeatable.",
+    help="magihuman only: sampling modes to fetch (default: distill at 256p, base before SR; voice-track jobs "
+    "also need base); repeatable.",
 )
 @click.option(
     "--resolution",
@@ -208,7 +209,7 @@ def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> N
     if name == MAGIHUMAN:
         path = pull_weights(
             weights,
-            modes=modes or (DEFAULT_MODE,),
+            modes=modes or None,
             resolutions=resolutions or (BASE_RESOLUTION,),
             endpoint=endpoint,
             token=token,
@@ -226,7 +227,8 @@ def models_pull_command(name, endpoint, weights, modes, resolutions, token) -> N
     "modes",
     multiple=True,
     type=click.Choice(list(MODES)),
-    help="Sampling modes to check for (default: distill); repeatable.",
+    help="Sampling modes to check for (default: distill at 256p, base before SR; voice-track jobs also need "
+    "base); repeatable.",
 )
 @click.option(
     "--resolution",
@@ -240,13 +242,12 @@ def models_check_command(folder, modes, resolutions) -> None:
     it has (dubkit's or the official download), what is missing, and whether the Turbo VAE checkpoint's tensor
     names and shapes match the released config. Exit status 0 when complete and matching, 1 otherwise."""
 
-    result = check_weights(folder, modes=modes or (DEFAULT_MODE,), resolutions=resolutions or (BASE_RESOLUTION,))
+    resolutions = resolutions or (BASE_RESOLUTION,)
+    modes = modes or default_modes(resolutions)
+    result = check_weights(folder, modes=modes, resolutions=resolutions)
     click.echo(f"weights folder: {result.folder}")
     click.echo(f"layout: {result.layout} ({result.layout_note})")
-    click.echo(
-        f"needed for {'+'.join(modes or (DEFAULT_MODE,))} at {'+'.join(resolutions or (BASE_RESOLUTION,))}: "
-        f"{', '.join(result.components)}"
-    )
+    click.echo(f"needed for {'+'.join(modes)} at {'+'.join(resolutions)}: {', '.join(result.components)}")
     if result.missing:
         click.echo(f"missing ({len(result.missing)}):")
         for item in result.missing:
@@ -319,13 +320,33 @@ def models_check_command(folder, modes, resolutions) -> None:
     type=click.Choice(list(RESOLUTIONS)),
     default=BASE_RESOLUTION,
     show_default=True,
-    help="magihuman output resolution (540p/1080p add the SR model).",
+    help="magihuman output resolution (540p/1080p add the SR model, after the base model as the released configs).",
 )
 @click.option(
-    "--mode", type=click.Choice(list(MODES)), default=DEFAULT_MODE, show_default=True, help="magihuman sampling mode."
+    "--mode",
+    type=click.Choice(list(MODES)),
+    default=None,
+    help="magihuman first stage of windows without a voice track (default: the official recipe: distill, 8 steps, at "
+    "256p; base, 32 steps with CFG, before SR). Voice-track windows run base.",
 )
 @click.option(
-    "--voice-track", "voice_tracks", multiple=True, help="LANG=FILE: a voice actor's track (audio-conditioned mode)."
+    "--sr-fast",
+    is_flag=True,
+    help="FAST MODE (no released config): at 540p/1080p run the distilled model before super-resolution instead "
+    "of base; voice-track windows still run base.",
+)
+@click.option(
+    "--voice-track",
+    "voice_tracks",
+    multiple=True,
+    help="LANG=FILE: a voice actor's track (audio-conditioned mode: the official A2V path, base model, 32 steps "
+    "with CFG, the track kept as it is).",
+)
+@click.option(
+    "--a2v-distill-experimental",
+    is_flag=True,
+    help="EXPERIMENTAL: run voice-track windows on the distilled model (8 steps, track kept fixed); no official "
+    "code runs this (the official distilled sampler regenerates supplied audio).",
 )
 @click.option(
     "--me-track",

@@ -17,7 +17,8 @@ from dubkit.store.cache import CACHE_DIR
 from dubkit.store.paths import weights_dir
 from dubkit.translate.scripts import find_script
 from langs import Language, get_language, parse_languages
-from model.config import BASE_RESOLUTION, DEFAULT_MODE
+from model.config import BASE_RESOLUTION
+from model.recipe import RecipeChoice, RecipeError
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,9 @@ class LocalizeOptions:
     engine: str = "auto"  # auto | preview | magihuman
     weights: Path | None = None
     resolution: str = BASE_RESOLUTION
-    mode: str = DEFAULT_MODE
+    mode: str | None = None  # first stage of windows without a voice track; None: the official recipe (model.recipe)
+    sr_fast: bool = False  # distilled first stage before SR (no released config runs it)
+    a2v_distill_experimental: bool = False  # voice-track windows on the distilled model (experimental)
     voice_tracks: Mapping[str, Path] = field(default_factory=dict)  # "zh" or "zh:Anna" (one speaker) -> file
     me_track: Path | None = None
     loudness: float = -23.0
@@ -50,6 +53,21 @@ class LocalizeOptions:
     @property
     def out_dir(self) -> Path:
         return Path(self.out) if self.out is not None else Path(self.source).parent / "out"
+
+    def recipes(self) -> RecipeChoice:
+        """The job's recipe settings (model.recipe); InputError naming contradictory flags."""
+        try:
+            return RecipeChoice(self.resolution, self.mode, self.sr_fast, self.a2v_distill_experimental)
+        except RecipeError as err:
+            raise InputError(str(err)) from None
+
+    def window_kinds(self) -> tuple[str, ...]:
+        """"t2v" unless every target language has a voice track of its own (its windows are all A2V); "a2v" when
+        any voice track is given (a language's, or one speaker's)."""
+        languages = parse_languages(self.languages) if isinstance(self.languages, str) else self.languages
+        codes = {get_language(lang).code for lang in languages}
+        covered = codes <= {k for k in self.voice_tracks if ":" not in k}
+        return (() if covered and codes else ("t2v",)) + (("a2v",) if self.voice_tracks else ())
 
 
 def parse_pairs(items: Sequence[str], *, flag: str) -> dict[str, str]:
@@ -106,10 +124,10 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
         key = f"{code}:{speaker.strip()}" if speaker.strip() else code
         voice_tracks[key] = _require_audio_file(Path(path), f"voice track for {key}")
     weights = options.weights if options.weights is not None else _pulled_weights()
-    check_engine_request(options.engine, weights=weights, resolution=options.resolution, mode=options.mode)
     me_track = _require_audio_file(Path(options.me_track), "music-and-effects track") if options.me_track else None
     done = replace(options, source=source, languages=languages, voice_tracks=voice_tracks, me_track=me_track,
                    weights=weights)
+    check_engine_request(done.engine, weights=weights, recipes=done.recipes(), kinds=done.window_kinds())
     _check_output_folder(done)
     return done
 

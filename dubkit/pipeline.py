@@ -139,7 +139,7 @@ def _translate_settings(opts: LocalizeOptions) -> TranslateSettings:
 def _choose_engine(opts: LocalizeOptions, engine: Engine | None) -> EngineChoice:
     if engine is not None:
         return EngineChoice(engine, "engine given by the caller")
-    return select_engine(opts.engine, weights=opts.weights, resolution=opts.resolution, mode=opts.mode)
+    return select_engine(opts.engine, weights=opts.weights, recipes=opts.recipes(), kinds=opts.window_kinds())
 
 
 def _report(job: _Job, source: SourceInfo, script: SourceScript, plan: Plan, choice: EngineChoice,

@@ -2,16 +2,20 @@
 
 `Generator.generate` is a numbered recipe over the stages (docs/model.md §Generator):
 
+0. the recipe (model.recipe): which DiT runs first, its steps and CFG, whether the audio is kept fixed, SR;
 1. encode the prompt (and, for the base sampler, the negative prompt, once per Generator);
-2. reference image (TI2V): centre-crop to the target aspect, resize, scale to [−1, 1], encode as a 1-frame video;
+2. reference image (TI2V): centre-crop to the target aspect, Lanczos resize, scale to [−1, 1], encode as a
+   1-frame video;
 3. starting noise (video; audio too unless a voice track is given, which is encoded and kept fixed: A2V);
-4. base stage at 256p: 8-step distilled sampler, or 32-step UniPC with CFG against the negative prompt;
+4. first stage at 256p: 32-step UniPC with CFG against the negative prompt (base), or the 8-step distilled
+   sampler;
 5. optional latent super-resolution to 540p / 1080p (5 UniPC steps; 1080p with local attention);
 6. decode video (the Turbo VAE by default, as the official pipeline; or the full Wan2.2 decoder) and audio
    (Stable Audio Open decoder).
 
 All randomness comes from one CPU `torch.Generator` seeded with `seed`, drawn in a fixed order, so the same
-seed gives the same output on the same device and software.
+seed gives the same noise on every device (the official code draws on the GPU with its own generator: same
+distribution, different numbers).
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ from model.config import (
 from model.errors import ModelError
 from model.packing import local_attention_ranges, pack, unpack
 from model.prompt import NEGATIVE_PROMPT
-from model.samplers import Velocity, prepare_sr, sample_base, sample_distill, sample_sr
+from model.recipe import FIRST_STAGES, SR_STAGES, Recipe, RecipeError, recipe_for
+from model.samplers import NoiseFn, StepCallback, Velocity, prepare_sr, sample_base, sample_distill, sample_sr
 from model.schedule import flow_schedule
 from model.weights import (
     WeightsMissingError,
@@ -50,8 +55,8 @@ from model.weights import (
 )
 
 FPS = 25
-STEPS = {"distill": 8, "base": 32}  # per mode in model.config.MODES
-SR_STEPS = 5
+STEPS = {mode: stage.steps for mode, stage in FIRST_STAGES.items()}  # model.recipe holds the facts
+SR_STEPS = SR_STAGES["540p"].steps
 
 Progress = Callable[[str, int, int], None]
 """Called as (stage name, steps done, steps in stage)."""
@@ -87,6 +92,7 @@ class Latents:
 
     video: torch.Tensor
     audio: torch.Tensor
+    recipe: Recipe | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class Generation:
     resolution: str
     fps: int = FPS
     sample_rate: int = OUTPUT_RATE
+    recipe: Recipe | None = None  # what ran (model.recipe): kind, stages, official / fast / experimental
 
 
 def clip_lengths(seconds: float) -> tuple[int, int]:
@@ -113,6 +120,27 @@ def clip_lengths(seconds: float) -> tuple[int, int]:
         raise GeneratorInputError(f"seconds={seconds!r} must be positive and a whole number of 1/25 s frames")
     f = int(round(frames)) + 1
     return f, (f - 1) // TEMPORAL_COMPRESSION + 1
+
+
+def a2v_lengths(track: VoiceTrack) -> tuple[int, int]:
+    """(audio latent frames Na, latent frames T) of an A2V clip, from the voice track alone (as the official code).
+
+    One audio latent frame is 2048 samples at 51.2 kHz = 40 ms, so Na = ⌈25·n / rate⌉ for n samples (a last,
+    partial 40 ms frame is completed with silence); T = (Na − 1)//4 + 1, whose video has 4T − 3 ≤ Na frames.
+    Nothing is padded to a further latent frame: a caller that needs V video frames passes 4·⌈(V − 1)/4⌉ + 1
+    frames of audio (`a2v_audio_frames`).
+    """
+    n = np.asarray(track.samples).shape[0]
+    frames = -(-n * FPS // track.sample_rate)  # exact integer ceil
+    return frames, (frames - 1) // TEMPORAL_COMPRESSION + 1
+
+
+def a2v_audio_frames(video_frames: int) -> int:
+    """Audio frames (40 ms each) to supply so that an A2V clip has at least `video_frames` video frames: the
+    smallest 4T − 3 >= video_frames (T latent frames)."""
+    if video_frames < 1:
+        raise GeneratorInputError(f"video_frames must be >= 1, got {video_frames}")
+    return TEMPORAL_COMPRESSION * -(-(video_frames - 1) // TEMPORAL_COMPRESSION) + 1
 
 
 def _rgb_array(image: np.ndarray | Image.Image) -> np.ndarray:
@@ -127,19 +155,55 @@ def _rgb_array(image: np.ndarray | Image.Image) -> np.ndarray:
     return image
 
 
-def prepare_image(image: np.ndarray | Image.Image, width: int, height: int) -> torch.Tensor:
-    """RGB image -> [1, 3, 1, height, width] in [−1, 1]: centre-crop to the target aspect, then resize (bicubic)."""
-    image = _rgb_array(image)
-    h, w = image.shape[:2]
-    if w * height > h * width:  # too wide: keep full height
-        crop_w, crop_h = round(h * width / height), h
+def centre_crop_box(width: int, height: int, target_w: int, target_h: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the official centre crop of a width×height image to the target aspect.
+
+    The kept side stays whole, the other is truncated to an integer (`int(h·tw/th)`), and the box's float edges
+    `(w ∓ new_w)/2` are rounded half to even, as Pillow's `crop` rounds them.
+    """
+    if (width, height) == (target_w, target_h):
+        return 0, 0, width, height
+    if height / width > target_h / target_w:  # too tall: keep the width
+        new_w, new_h = width, int(width * target_h / target_w)
     else:
-        crop_w, crop_h = w, round(w * height / width)
-    left, top = (w - crop_w) // 2, (h - crop_h) // 2
-    cropped = Image.fromarray(image[top : top + crop_h, left : left + crop_w])
-    resized = np.asarray(cropped.resize((width, height), Image.Resampling.BICUBIC), dtype=np.float32)
-    pixels = torch.from_numpy(resized / 127.5 - 1.0).permute(2, 0, 1)  # (H,W,3) -> (3,H,W)
+        new_w, new_h = int(height * target_w / target_h), height
+    edges = ((width - new_w) / 2, (height - new_h) / 2, (width + new_w) / 2, (height + new_h) / 2)
+    left, top, right, bottom = (int(round(e)) for e in edges)
+    return left, top, right, bottom
+
+
+def prepare_image(image: np.ndarray | Image.Image, width: int, height: int) -> torch.Tensor:
+    """RGB image -> [1, 3, 1, height, width] in [−1, 1]: centre-crop to the target aspect, Lanczos resize, then
+    x/255·2 − 1 in float32 (the official pipeline's image processor)."""
+    image = Image.fromarray(_rgb_array(image))
+    cropped = image.crop(centre_crop_box(image.width, image.height, width, height))
+    resized = np.asarray(cropped.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32) / 255.0
+    pixels = torch.from_numpy(2.0 * resized - 1.0).permute(2, 0, 1)  # (H,W,3) -> (3,H,W)
     return pixels[None, :, None]  # (1, 3, 1, H, W)
+
+
+def run_first_stage(
+    recipe: Recipe,
+    cond: Velocity,
+    uncond: Velocity | None,
+    video: torch.Tensor,
+    audio: torch.Tensor,
+    noise: NoiseFn,
+    *,
+    reference: torch.Tensor | None = None,
+    on_step: StepCallback | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The recipe's first stage: UniPC with CFG (base) or the re-noising distilled sampler; audio kept fixed for
+    A2V. `uncond` (the negative-prompt branch) is needed for CFG only."""
+    stage = recipe.first
+    schedule = flow_schedule(stage.steps)
+    if stage.sampler == "unipc":
+        if uncond is None:
+            raise GeneratorError(f"recipe {recipe.name} needs the unconditional (negative prompt) branch")
+        return sample_base(cond, uncond, video, audio, schedule, reference=reference,
+                           audio_fixed=recipe.audio_fixed, on_step=on_step)
+    return sample_distill(cond, video, audio, schedule, noise, reference=reference,
+                          audio_fixed=recipe.audio_fixed, on_step=on_step)
 
 
 class Generator:
@@ -244,22 +308,31 @@ class Generator:
         *,
         reference_image: np.ndarray | Image.Image | None = None,
         voice_track: VoiceTrack | None = None,
-        seconds: float = 5.0,
+        seconds: float | None = None,
         resolution: str = BASE_RESOLUTION,
-        mode: str = "distill",
+        mode: str | None = None,
         seed: int = 0,
         progress: Progress | None = None,
+        a2v_distill_experimental: bool = False,
     ) -> Generation:
-        """Generate a clip: frames uint8 (F, H, W, 3) at 25 fps and stereo float32 audio at 44.1 kHz."""
+        """Generate a clip: frames uint8 (F, H, W, 3) at 25 fps and stereo float32 audio at 44.1 kHz.
+
+        `mode` None runs the official recipe for the job (model.recipe): with a voice track or before SR the
+        base model (32 steps, CFG), else the distilled one. An explicit "distill" before SR is the (labelled)
+        fast mode; with a voice track it needs `a2v_distill_experimental`. `seconds` (default 5) sets the length
+        of a clip without a voice track; with one, the length follows the track (`a2v_lengths`).
+        """
         latents = self.generate_latents(
             prompt, reference_image=reference_image, voice_track=voice_track, seconds=seconds,
             resolution=resolution, mode=mode, seed=seed, progress=progress,
+            a2v_distill_experimental=a2v_distill_experimental,
         )
         # 6. decode
         decoder = self.turbo_vae if self.turbo_vae is not None else self.video_vae
         frames = to_uint8_frames(decoder.decode(latents.video)[0]).cpu().numpy()
         audio = self.audio_vae.decode(latents.audio)
-        return Generation(frames=frames, audio=audio, seed=seed, mode=mode, resolution=resolution)
+        return Generation(frames=frames, audio=audio, seed=seed, mode=latents.recipe.mode, resolution=resolution,
+                          recipe=latents.recipe)
 
     @torch.no_grad()
     def generate_latents(
@@ -268,15 +341,18 @@ class Generator:
         *,
         reference_image: np.ndarray | Image.Image | None = None,
         voice_track: VoiceTrack | None = None,
-        seconds: float = 5.0,
+        seconds: float | None = None,
         resolution: str = BASE_RESOLUTION,
-        mode: str = "distill",
+        mode: str | None = None,
         seed: int = 0,
         progress: Progress | None = None,
+        a2v_distill_experimental: bool = False,
     ) -> Latents:
-        """Steps 1-5 of `generate`: the final latents before decoding."""
-        frames, latent_frames = clip_lengths(seconds)
-        self._check_request(prompt, resolution, mode, seed, voice_track, frames)
+        """Steps 0-5 of `generate`: the final latents before decoding."""
+        # 0. the recipe, and the clip length (from the voice track in A2V)
+        recipe = self._recipe(resolution, voice_track, mode, a2v_distill_experimental)
+        frames, latent_frames = self._lengths(seconds, voice_track)
+        self._check_request(prompt, resolution, recipe.mode, seed)
         if reference_image is not None:
             reference_image = _rgb_array(reference_image)  # fail before any model work
         rng = torch.Generator("cpu").manual_seed(seed)
@@ -285,7 +361,7 @@ class Generator:
         # 1. prompt features (the negative prompt only for the CFG sampler, encoded once per Generator)
         with self._on_device(self.text_encoder.model, "text"):
             text = self.text_encoder.encode(prompt).to(self.device)
-            negative = self._negative_features() if mode == "base" else None
+            negative = self._negative_features() if recipe.first.cfg_number == 2 else None
 
         # 2. reference latent at the base resolution
         width, height = self.resolutions[BASE_RESOLUTION]
@@ -299,27 +375,18 @@ class Generator:
         else:
             audio = self.audio_vae.encode(voice_track.samples, voice_track.sample_rate, frames, rng).to(self.device)
 
-        # 4. base stage
-        dit = self.dits[mode]
-        schedule = flow_schedule(STEPS[mode])
-        on_step = self._reporter(progress, f"{mode} stage", schedule.steps)
+        # 4. first stage
+        dit = self.dits[recipe.mode]
+        on_step = self._reporter(progress, f"{recipe.mode} stage", recipe.first.steps)
         with self._on_device(dit, "all"):
-            cond = self._velocity(dit, text, "v2")
-            if mode == "base":
-                video, audio = sample_base(
-                    cond, self._velocity(dit, negative, "v2"), video, audio, schedule,
-                    reference=reference, audio_fixed=voice_track is not None, on_step=on_step,
-                )
-            else:
-                video, audio = sample_distill(
-                    cond, video, audio, schedule, noise,
-                    reference=reference, audio_fixed=voice_track is not None, on_step=on_step,
-                )
+            uncond = self._velocity(dit, negative, "v2") if negative is not None else None
+            video, audio = run_first_stage(recipe, self._velocity(dit, text, "v2"), uncond, video, audio, noise,
+                                           reference=reference, on_step=on_step)
 
-        # 5. latent super-resolution; the clean base audio is the output audio
+        # 5. latent super-resolution; the clean first-stage audio is the output audio
         if resolution != BASE_RESOLUTION:
             video = self._super_resolve(video, audio, text, reference_image, resolution, noise, progress)
-        return Latents(video=video, audio=audio)
+        return Latents(video=video, audio=audio, recipe=recipe)
 
     # ------------------------------------------------------------------------------------------ stages
     def _super_resolve(self, video, audio, text, reference_image, resolution, noise, progress) -> torch.Tensor:
@@ -388,25 +455,40 @@ class Generator:
             return None
         return lambda i, video, audio: progress(stage, i + 1, total)
 
-    def _check_request(self, prompt, resolution, mode, seed, voice_track, frames: int) -> None:
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise GeneratorInputError(f"prompt must be a non-empty string, got {prompt!r}")
-        if mode not in MODES:
-            raise GeneratorInputError(f"mode must be one of {MODES}, got {mode!r}")
-        if mode not in self.dits:
-            raise GeneratorError(f"mode {mode!r} needs the {mode} DiT, which this Generator was not built with")
+    def _recipe(self, resolution, voice_track, mode, a2v_distill_experimental) -> Recipe:
         if resolution not in self.resolutions:
             raise GeneratorInputError(f"resolution must be one of {sorted(self.resolutions)}, got {resolution!r}")
+        try:
+            return recipe_for(resolution, voice=voice_track is not None, mode=mode,
+                              a2v_distill_experimental=a2v_distill_experimental)
+        except RecipeError as err:
+            raise GeneratorInputError(str(err)) from err
+
+    @staticmethod
+    def _lengths(seconds: float | None, voice_track: VoiceTrack | None) -> tuple[int, int]:
+        """(audio frames, latent frames): from `seconds` (default 5 s), or in A2V from the voice track alone."""
+        if voice_track is None:
+            return clip_lengths(5.0 if seconds is None else seconds)
+        if seconds is not None:
+            raise GeneratorInputError(
+                f"seconds={seconds!r} with a voice track: an A2V clip's length follows the track; leave seconds out"
+            )
+        _check_voice_track(voice_track)
+        return a2v_lengths(voice_track)
+
+    def _check_request(self, prompt, resolution, mode, seed) -> None:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise GeneratorInputError(f"prompt must be a non-empty string, got {prompt!r}")
+        if mode not in self.dits:
+            raise GeneratorError(f"mode {mode!r} needs the {mode} DiT, which this Generator was not built with")
         if resolution != BASE_RESOLUTION and resolution not in self.sr_dits:
             raise GeneratorError(f"resolution {resolution!r} needs the {resolution} SR DiT, which was not loaded")
         if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
             raise GeneratorInputError(f"seed must be an integer in [0, 2**63), got {seed!r}")
-        if voice_track is not None:
-            _check_voice_track(voice_track, frames)
 
 
-def _check_voice_track(track: VoiceTrack, frames: int) -> None:
-    """A voice track must be finite float audio no longer than the clip's `frames` audio frames (40 ms each)."""
+def _check_voice_track(track: VoiceTrack) -> None:
+    """A voice track must be non-empty, finite float audio [n] or [n, channels] at a positive sample rate."""
     if not isinstance(track, VoiceTrack):
         raise GeneratorInputError(f"voice_track must be a VoiceTrack, got {type(track).__name__}")
     samples = np.asarray(track.samples)
@@ -419,12 +501,6 @@ def _check_voice_track(track: VoiceTrack, frames: int) -> None:
         raise GeneratorInputError(f"voice_track sample_rate must be a positive integer, got {track.sample_rate!r}")
     if not np.isfinite(samples).all():
         raise GeneratorInputError("voice_track contains NaN or infinite samples")
-    duration, clip = samples.shape[0] / track.sample_rate, frames / FPS
-    if duration > clip + 1e-9:
-        raise GeneratorInputError(
-            f"voice_track lasts {duration:.3f} s, longer than the {clip:.2f} s of audio generated for this clip "
-            f"(seconds + one 40 ms frame); pass a larger `seconds`"
-        )
 
 
 def _offload_level(offload: bool | str) -> str:

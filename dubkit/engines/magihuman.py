@@ -6,12 +6,18 @@ editable English description of each speaker; when the user supplies a voice act
 the language, the window's slice of it conditions the generation (A2V) and is kept as the audio.
 Frames come back at the model's 25 fps, fitted to the source's frame size; audio at 44.1 kHz
 covering exactly the window.
+
+Which model runs how is the job's recipe (model.recipe): windows with a voice track run the official
+A2V path (base model, 32 steps, CFG, the track kept fixed) unless the job asked for the experimental
+distilled A2V; super-resolution runs the base model first unless the job asked for the fast mode. Each
+render's `info["recipe"]` says which recipe ran and labels the fast and experimental ones.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import math
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +31,9 @@ from dubkit.engines.base import WindowRender, WindowRequest, cuda_available
 from dubkit.errors import InputError, OutputError
 from dubkit.store.files import atomic_write_text, file_digest
 from dubkit.store.paths import checkpoint_hash_store
-from model.config import BASE_RESOLUTION, DEFAULT_MODE
 from model.prompt import Utterance, clean_line, space_line
 from model.prompt import build_prompt as model_prompt
+from model.recipe import RecipeChoice
 from model.weights import component_names, component_path
 
 MODEL_FPS = 25.0
@@ -37,15 +43,23 @@ DEFAULT_SPEAKER = "The person on screen"
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".ckpt", ".bin", ".json", ".zst")
 
 
-def required_components(resolution: str, mode: str) -> tuple[str, ...]:
-    """model.weights component names a run at `resolution` in `mode` loads."""
-    return tuple(component_names(modes=(mode,), resolutions=(resolution,)))
+def required_components(recipes: RecipeChoice, kinds: tuple[str, ...] = ("t2v",)) -> tuple[str, ...]:
+    """model.weights component names a job with these recipe settings and window kinds ("t2v": the model
+    voices the lines, "a2v": a voice track conditions the window) loads."""
+    return tuple(component_names(modes=recipes.modes(kinds), resolutions=(recipes.resolution,)))
+
+
+def clip_frames(duration: float) -> int:
+    """Frames (40 ms, video and audio alike) the model generates for a window of `duration` seconds: the
+    fewest 4T − 3 (T latent frames) that cover it, so no latent frame is added beyond what the window needs."""
+    covered = max(2, math.ceil(duration * MODEL_FPS - 1e-6))
+    return FRAMES_PER_LATENT * math.ceil((covered - 1) / FRAMES_PER_LATENT) + 1
 
 
 def model_seconds(duration: float) -> float:
-    """The clip length to ask the model for: `duration` rounded up to whole latent frames (0.16 s)."""
-    step = FRAMES_PER_LATENT / MODEL_FPS
-    return round(math.ceil(duration / step - 1e-9) * step, 6)
+    """The clip length to ask the model for (without a voice track): (clip_frames − 1)/25 s, since a clip of
+    S seconds has 25·S + 1 frames."""
+    return round((clip_frames(duration) - 1) / MODEL_FPS, 6)
 
 
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
@@ -127,17 +141,29 @@ def voice_segment(path: Path, start: float, end: float) -> np.ndarray:
     return to_stereo(time_slice(track, MODEL_RATE, start, end))
 
 
-def _conditioning_voice(request: WindowRequest) -> np.ndarray | None:
-    """The audio that conditions a window (A2V): the language's voice track; else, when every speaker
-    of the window's lines has a recording of their own, those recordings mixed; else None (the model
-    voices the lines itself: one speaker's recording cannot condition another speaker's lines)."""
+def _conditioning_voice(request: WindowRequest, seconds: float) -> np.ndarray | None:
+    """The audio that conditions a window (A2V), `seconds` long from the window's start: the language's voice
+    track; else, when every speaker of the window's lines has a recording of their own, those recordings
+    mixed; else None (the model voices the lines itself: one speaker's recording cannot condition another
+    speaker's lines). `seconds` may run a few frames past the window's end (the clip covers whole latent
+    frames); the track's own audio fills them."""
+    end = request.start + seconds
+    n = round(seconds * MODEL_RATE)
     if request.voice_track is not None:
-        return voice_segment(Path(request.voice_track), request.start, request.end)
-    speakers = {c.speaker for c in request.lines}
-    if not request.speaker_tracks or not speakers <= set(request.speaker_tracks):
+        return fit_length(voice_segment(Path(request.voice_track), request.start, end), n)
+    if not has_voice(request):
         return None
-    mixed = sum(voice_segment(Path(request.speaker_tracks[s]), request.start, request.end) for s in sorted(speakers))
-    return np.clip(mixed, -1.0, 1.0).astype(np.float32)
+    speakers = {c.speaker for c in request.lines}
+    mixed = sum(voice_segment(Path(request.speaker_tracks[s]), request.start, end) for s in sorted(speakers))
+    return fit_length(np.clip(mixed, -1.0, 1.0), n)
+
+
+def has_voice(request: WindowRequest) -> bool:
+    """Whether the window is an A2V window (a voice track, or a recording for every speaker of its lines)."""
+    if request.voice_track is not None:
+        return True
+    speakers = {c.speaker for c in request.lines}
+    return bool(request.speaker_tracks) and speakers <= set(request.speaker_tracks)
 
 
 def checkpoint_hashes(folder: Path, components: tuple[str, ...] | None = None) -> dict[str, str]:
@@ -192,13 +218,14 @@ class MagiHumanEngine:
         self,
         generator,
         *,
-        resolution: str = BASE_RESOLUTION,
-        mode: str = DEFAULT_MODE,
+        recipes: RecipeChoice | None = None,
         checkpoint_hashes: dict[str, str] | None = None,
     ):
+        """`recipes`: the job's recipe settings (resolution, plain-window mode, fast SR, experimental distilled
+        A2V); default: the official recipes at 256p."""
         self.generator = generator
-        self.resolution = resolution
-        self.mode = mode
+        self.recipes = recipes or RecipeChoice()
+        self.resolution = self.recipes.resolution
         self._hashes = checkpoint_hashes
 
     @classmethod
@@ -206,31 +233,33 @@ class MagiHumanEngine:
         cls,
         weights: Path,
         *,
-        resolution: str = BASE_RESOLUTION,
-        mode: str = DEFAULT_MODE,
+        recipes: RecipeChoice | None = None,
+        kinds: tuple[str, ...] = ("t2v",),
         device: str | None = None,
         preset: str = "15b",
     ) -> MagiHumanEngine:
-        """Load the generator from a weights folder (model.weights layout) onto `device`.
+        """Load the generator from a weights folder (model.weights layout) onto `device`, with the DiTs the
+        recipes of these window kinds need ("a2v" loads the base model: the official A2V path).
 
         `preset` is the DiT architecture: "15b" for the released weights, "tiny" for tests that
         drive this same loading path with tiny random weights.
         """
         from model.generator import Generator
 
+        recipes = recipes or RecipeChoice()
         device = device or ("cuda" if cuda_available() else "cpu")
         generator = Generator.from_pretrained(
             Path(weights),
             device=device,
-            modes=(mode,),
-            resolutions=(resolution,),
+            modes=recipes.modes(kinds),
+            resolutions=(recipes.resolution,),
             preset=preset,
         )
-        hashes = checkpoint_hashes(Path(weights), required_components(resolution, mode))
-        return cls(generator, resolution=resolution, mode=mode, checkpoint_hashes=hashes)
+        hashes = checkpoint_hashes(Path(weights), required_components(recipes, kinds))
+        return cls(generator, recipes=recipes, checkpoint_hashes=hashes)
 
     def identity(self) -> dict[str, Any]:
-        """Engine, resolution, mode and the checkpoint hashes (file sha256, or in-memory weights)."""
+        """Engine, resolution, recipe settings and the checkpoint hashes (file sha256, or in-memory weights)."""
         if self._hashes is None:
             parts = {
                 k: getattr(self.generator, k, None)
@@ -246,7 +275,8 @@ class MagiHumanEngine:
             "engine": self.name,
             "preview": False,
             "resolution": self.resolution,
-            "mode": self.mode,
+            "mode": self.recipes.mode,
+            "recipes": asdict(self.recipes),
             "checkpoints": self._hashes,
             "torch": torch_version,
             "fps": MODEL_FPS,
@@ -263,16 +293,19 @@ class MagiHumanEngine:
             raise InputError(f"window {request.index}: no line to speak in {request.language.code}")
         prompt = build_prompt(request)
         n_audio = round(request.duration * MODEL_RATE)
-        voice = _conditioning_voice(request)
+        recipe = self.recipes.recipe(voice=has_voice(request))
+        seconds = model_seconds(request.duration)
+        voice = _conditioning_voice(request, clip_frames(request.duration) / MODEL_FPS) if recipe.audio_fixed else None
         try:
             generation = self.generator.generate(
                 prompt,
                 reference_image=request.reference_frame,
                 voice_track=VoiceTrack(samples=voice, sample_rate=MODEL_RATE) if voice is not None else None,
-                seconds=model_seconds(request.duration),
+                seconds=None if voice is not None else seconds,
                 resolution=self.resolution,
-                mode=self.mode,
+                mode=recipe.mode,
                 seed=request.seed,
+                a2v_distill_experimental=recipe.status == "experimental",
             )
         except GeneratorInputError as err:  # e.g. a voice track the audio VAE cannot take
             raise InputError(f"window {request.index} ({request.language.code}): {err}") from err
@@ -283,20 +316,22 @@ class MagiHumanEngine:
         width = request.width or request.reference_frame.shape[1]
         height = request.height or request.reference_frame.shape[0]
         frames, fit = fit_frames(frames[:n_frames], request.reference_frame, width, height)
-        audio = voice if voice is not None else fit_length(to_stereo(generation.audio), n_audio)
+        audio = fit_length(voice, n_audio) if voice is not None else fit_length(to_stereo(generation.audio), n_audio)
         info = {
             "engine": self.name,
             "preview": False,
             "prompt": prompt,
             "seed": request.seed,
-            "mode": self.mode,
+            "mode": recipe.mode,
             "resolution": self.resolution,
             "a2v": voice is not None,
-            "model_seconds": model_seconds(request.duration),
+            "recipe": recipe.facts(),
+            "model_seconds": seconds,
             "generated_shape": list(generation.frames.shape),
             **fit,
         }
         return WindowRender(audio=audio, sample_rate=MODEL_RATE, frames=frames, fps=MODEL_FPS, info=info)
 
 
-__all__ = ["MagiHumanEngine", "build_prompt", "checkpoint_hashes", "model_seconds", "required_components"]
+__all__ = ["MagiHumanEngine", "build_prompt", "checkpoint_hashes", "clip_frames", "has_voice", "model_seconds",
+           "required_components"]

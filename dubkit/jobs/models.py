@@ -9,7 +9,8 @@ from dubkit.errors import InputError
 from dubkit.store.paths import weights_dir
 from eval import whisper_models
 from eval.whisper_models import KNOWN_MODELS, ResolvedModel
-from model.config import BASE_RESOLUTION, DEFAULT_MODE
+from model.config import BASE_RESOLUTION
+from model.recipe import RecipeChoice
 
 
 @dataclass(frozen=True)
@@ -30,18 +31,25 @@ def pull_model(name: str, models_dir: Path | None = None, endpoint: str | None =
     return whisper_models.pull(name, models_dir, endpoint)
 
 
+def default_modes(resolutions: tuple[str, ...] = (BASE_RESOLUTION,)) -> tuple[str, ...]:
+    """The first-stage DiTs the official recipes (model.recipe) load for plain jobs at these resolutions: distill at
+    256p, base before SR. Voice-track jobs also need base (`--mode base`)."""
+    return tuple(dict.fromkeys(RecipeChoice(r).recipe(voice=False).mode for r in resolutions))
+
+
 def pull_weights(
     folder: Path | None = None,
     *,
-    modes: tuple[str, ...] = (DEFAULT_MODE,),
+    modes: tuple[str, ...] | None = None,
     resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
     endpoint: str | None = None,
     token: str | None = None,
 ) -> Path:
-    """Fetch the MagiHuman components that `modes` and `resolutions` need into `folder` and verify their
-    sha256 against the hub; return the folder (give it to `dubkit localize --weights`)."""
+    """Fetch the MagiHuman components that `modes` (default: `default_modes`) and `resolutions` need into
+    `folder` and verify their sha256 against the hub; return the folder (give it to `dubkit localize --weights`)."""
     from model.weights import component_names, pull
 
+    modes = modes or default_modes(resolutions)
     return pull(folder or weights_dir(), component_names(modes, resolutions), endpoint=endpoint, token=token)
 
 
@@ -65,7 +73,7 @@ class WeightsCheck:
 def check_weights(
     folder: Path | None = None,
     *,
-    modes: tuple[str, ...] = (DEFAULT_MODE,),
+    modes: tuple[str, ...] | None = None,
     resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
 ) -> WeightsCheck:
     """Detect the folder's layout, list what `modes` and `resolutions` need but lack, and compare the Turbo VAE
@@ -78,7 +86,7 @@ def check_weights(
     if not folder.is_dir():
         raise InputError(f"weights folder {folder} does not exist (fetch it with: dubkit models pull magihuman "
                          f"--weights {folder})")
-    found = check_folder(folder, component_names(modes, resolutions))
+    found = check_folder(folder, component_names(modes or default_modes(resolutions), resolutions))
     turbo = None if missing_files(folder, "turbo_vae", found.layout) else check_turbo_vae(folder, found.layout)
     return WeightsCheck(
         folder=folder, layout=found.layout, layout_note=LAYOUT_NOTES[found.layout], components=found.components,

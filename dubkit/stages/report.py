@@ -154,6 +154,24 @@ def _span(item: dict) -> str:
     return f'{item["start"]:.2f}–{item["end"]:.2f} s'
 
 
+def _recipes_line(report: dict[str, Any]) -> str:
+    """Which sampling recipes the chosen renders ran (magihuman), each with its window count; the fast and
+    experimental ones are labelled."""
+    used: dict[str, list] = {}
+    for lang in report["languages"].values():
+        for w in lang["windows"]:
+            attempt = next((a for a in w["attempts"] if a["number"] == w["chosen_attempt"]), None)
+            recipe = (attempt or {}).get("info", {}).get("recipe")
+            if recipe:
+                used.setdefault(recipe["recipe"], [recipe, 0])[1] += 1
+    if not used:
+        return ""
+    items = [f"<b>{html.escape(name)}</b> ({count} window{'s' if count != 1 else ''}"
+             + (f"; <b>{html.escape(recipe['label'])}</b>" if recipe.get("label") else f"; {recipe['status']}") + ")"
+             for name, (recipe, count) in used.items()]
+    return "<p>Sampling recipes: " + " · ".join(items) + ".</p>"
+
+
 def render_html(report: dict[str, Any]) -> str:
     """The report as one self-contained HTML page."""
     engine = report.get("engine", {})
@@ -174,6 +192,7 @@ def render_html(report: dict[str, Any]) -> str:
         f"Engine <b>{html.escape(engine.get('name', ''))}</b>. "
         f"Source script: {html.escape(str(report.get('source_script', {}).get('origin', '')))}.</p>"
     )
+    parts.append(_recipes_line(report))
     for code, lang in report["languages"].items():
         outputs = " · ".join(html.escape(Path(p).name) for p in (lang["video"], lang["subtitles"]) if p)
         loud = f", {lang['loudness_lufs']:.1f} LUFS" if lang.get("loudness_lufs") is not None else ""

@@ -294,3 +294,41 @@ def test_a_speaker_voice_track_is_checked_and_kept_per_speaker():
         )
     )
     assert dict(opts.voice_tracks) == {"zh:Anna": EXAMPLES / "ad.me.m4a"}
+
+
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (("--sr-fast",), ("--sr-fast", "resolution 256p has none")),
+        (("--mode", "distill", "--resolution", "1080p"), ("released SR configs run the base model", "--sr-fast")),
+        (("--mode", "base", "--resolution", "540p", "--sr-fast"), ("contradicts --mode base",)),
+    ],
+)
+def test_contradictory_recipe_flags_are_refused(approved, flags, words):
+    out, _ = approved
+    _refused(_localize(str(EXAMPLES / "ad.mp4"), "--to", "zh", "-o", str(out), *flags), *words)
+
+
+def test_voice_track_job_without_the_base_model_names_the_missing_folder(tmp_path, approved):
+    from tests.model.tiny_generator_parts import complete_layout_placeholders
+
+    out, _ = approved
+    complete_layout_placeholders(tmp_path / "w")
+    shutil.rmtree(tmp_path / "w" / "daVinci-MagiHuman" / "base")
+    plain = ("--to", "zh", "-o", str(out), "--engine", "magihuman", "--weights", str(tmp_path / "w"))
+    _refused(
+        _localize(str(EXAMPLES / "ad.mp4"), *plain, "--voice-track", f"zh={EXAMPLES / 'ad.me.m4a'}"),
+        "daVinci-MagiHuman/base/", "voice-track windows run the base model",
+    )
+
+
+def test_voice_tracks_decide_which_window_kinds_a_job_has():
+    from dubkit.options import LocalizeOptions
+
+    def kinds(languages, tracks):
+        return LocalizeOptions(source=Path("x.mp4"), languages=languages, voice_tracks=tracks).window_kinds()
+
+    assert kinds("zh", {}) == ("t2v",)
+    assert kinds("zh", {"zh": Path("zh.wav")}) == ("a2v",)
+    assert kinds("zh,ko", {"zh": Path("zh.wav")}) == ("t2v", "a2v")
+    assert kinds("zh", {"zh:Anna": Path("anna.wav")}) == ("t2v", "a2v")  # Anna's lines only

@@ -17,6 +17,9 @@ from model.generator import (
     GeneratorInputError,
     NoCudaError,
     VoiceTrack,
+    a2v_audio_frames,
+    a2v_lengths,
+    centre_crop_box,
     clip_lengths,
     prepare_image,
 )
@@ -127,16 +130,20 @@ def test_voice_track_stays_fixed_and_clean_in_both_samplers(generator, parts, mo
     monkeypatch.setattr(parts["audio_vae"], "encode", lambda *a, **k: encoded.append(original(*a, **k)) or encoded[-1])
     track = VoiceTrack(np.sin(np.arange(2400) * 0.1).astype(np.float32), 16000)
     for mode in ("distill", "base"):
-        latents = generator.generate_latents(PROMPT, voice_track=track, seconds=SECONDS, mode=mode, seed=2)
+        latents = generator.generate_latents(PROMPT, voice_track=track, mode=mode, seed=2,
+                                             a2v_distill_experimental=mode == "distill")
         assert torch.equal(latents.audio, encoded[-1])
         audio_rows = [c["x"][c["modality"] == 1, :64] for c in generator.dits[mode].calls]
         assert all(torch.equal(rows, encoded[-1][0]) for rows in audio_rows)
+        # the length follows the track: 2400 samples at 16 kHz = 3.75 -> 4 audio frames, T = 1, nothing padded
+        assert latents.audio.shape == (1, 4, 64) and latents.video.shape[2] == 1
+    assert latents.recipe.name == "a2v base 32 cfg2" and latents.recipe.status == "official"
+    assert len(generator.dits["base"].calls) == 2 * 32  # the official A2V loop: 32 steps, two CFG branches
 
 
 @pytest.mark.parametrize(
     "track, needle",
     [
-        (VoiceTrack(np.zeros(16000, np.float32), 16000), "lasts 1.000 s, longer than the 0.20 s"),
         (VoiceTrack(np.zeros(100, np.float32), 0), "sample_rate"),
         (VoiceTrack(np.zeros(0, np.float32), 16000), "non-empty"),
         (VoiceTrack(np.full(100, np.nan, np.float32), 16000), "NaN"),
@@ -145,13 +152,14 @@ def test_voice_track_stays_fixed_and_clean_in_both_samplers(generator, parts, mo
 )
 def test_bad_voice_track_is_rejected_before_any_work(generator, track, needle):
     with pytest.raises(GeneratorInputError, match=needle):
-        generator.generate(PROMPT, voice_track=track, seconds=SECONDS)
-    assert not generator.dits["distill"].calls
+        generator.generate(PROMPT, voice_track=track)
+    assert not generator.dits["base"].calls
 
 
 def test_540p_super_resolution_uses_v1_coordinates_and_sr_size(generator):
-    out = generator.generate(PROMPT, reference_image=_image(), seconds=SECONDS, resolution="540p", seed=1)
-    assert out.frames.shape == (5, 64, 96, 3)
+    out = generator.generate(PROMPT, reference_image=_image(), seconds=SECONDS, resolution="540p", mode="distill",
+                             seed=1)  # the fast mode: fewer tiny-DiT calls; the default is tested below
+    assert out.frames.shape == (5, 64, 96, 3) and out.recipe.status == "fast" and "fast mode" in out.recipe.label
     calls = generator.sr_dits["540p"].calls
     assert len(calls) == 5 and all(c["q"] is None for c in calls)
     text_rows = calls[0]["coords"][calls[0]["modality"] == 2]
@@ -161,14 +169,14 @@ def test_540p_super_resolution_uses_v1_coordinates_and_sr_size(generator):
 
 
 def test_sr_keeps_the_clean_base_audio(generator):
-    base = generator.generate_latents(PROMPT, seconds=SECONDS, seed=9)
-    sr = generator.generate_latents(PROMPT, seconds=SECONDS, resolution="540p", seed=9)
+    base = generator.generate_latents(PROMPT, seconds=SECONDS, mode="distill", seed=9)
+    sr = generator.generate_latents(PROMPT, seconds=SECONDS, resolution="540p", mode="distill", seed=9)
     assert torch.equal(base.audio, sr.audio)
     assert sr.video.shape == (1, 48, 2, 4, 6)
 
 
 def test_1080p_super_resolution_passes_local_attention_ranges(generator):
-    latents = generator.generate_latents(PROMPT, seconds=SECONDS, resolution="1080p", seed=1)
+    latents = generator.generate_latents(PROMPT, seconds=SECONDS, resolution="1080p", mode="distill", seed=1)
     assert latents.video.shape == (1, 48, 2, 4, 8)
     call = generator.sr_dits["1080p"].calls[0]
     assert call["q"] is not None and call["k"] is not None
@@ -177,7 +185,8 @@ def test_1080p_super_resolution_passes_local_attention_ranges(generator):
 
 def test_progress_reports_each_stage_step(generator):
     seen = []
-    generator.generate(PROMPT, seconds=SECONDS, resolution="540p", seed=0, progress=lambda *a: seen.append(a))
+    generator.generate(PROMPT, seconds=SECONDS, resolution="540p", mode="distill", seed=0,
+                       progress=lambda *a: seen.append(a))
     assert seen[:2] == [("distill stage", 1, 8), ("distill stage", 2, 8)]
     assert seen[-1] == ("540p super-resolution", 5, 5) and len(seen) == 13
 
@@ -208,8 +217,10 @@ def test_missing_component_is_named(parts):
     gen = Generator({"distill": _dit(1)}, **parts, resolutions=SIZES)
     with pytest.raises(GeneratorError, match="base DiT"):
         gen.generate(PROMPT, seconds=SECONDS, mode="base")
+    with pytest.raises(GeneratorError, match="base DiT"):
+        gen.generate(PROMPT, seconds=SECONDS, resolution="540p")  # the released SR recipe runs base first
     with pytest.raises(GeneratorError, match="540p SR DiT"):
-        gen.generate(PROMPT, seconds=SECONDS, resolution="540p")
+        gen.generate(PROMPT, seconds=SECONDS, resolution="540p", mode="distill")
 
 
 def test_clip_lengths_follow_25_fps_and_4x_temporal_compression():
@@ -225,6 +236,58 @@ def test_prepare_image_centre_crops_to_the_target_aspect():
     assert torch.all(pixels == 1.0)  # the black margins were cropped away, not squeezed in
     tall = prepare_image(np.zeros((100, 40, 3), np.uint8), 64, 32)
     assert tall.shape == (1, 3, 1, 32, 64) and torch.all(tall == -1.0)
+
+
+def test_prepare_image_is_the_official_crop_then_lanczos_resize():
+    from diffusers.image_processor import VaeImageProcessor
+    from PIL import Image
+
+    image = _image(45, 77)  # taller than 2:1, so the height is cut
+    box = centre_crop_box(77, 45, 64, 32)
+    assert box == (0, 4, 77, 42)  # new_h = int(77·32/64) = 38; edges 3.5 and 41.5 round half to even
+    official = VaeImageProcessor(vae_scale_factor=16).preprocess(Image.fromarray(image).crop(box), 32, 64)
+    torch.testing.assert_close(prepare_image(image, 64, 32)[:, :, 0], official, atol=0, rtol=0)
+    assert centre_crop_box(100, 40, 32, 32) == (30, 0, 70, 40) and centre_crop_box(64, 32, 64, 32) == (0, 0, 64, 32)
+
+
+@pytest.mark.parametrize(
+    "samples, rate, expected",
+    [
+        (44_100, 44_100, (25, 7)),  # 1 s: 25 audio frames, T = 7, 4T - 3 = 25 video frames (no 8th latent frame)
+        (44_100 + 1, 44_100, (26, 7)),  # a partial 40 ms frame counts; 26 audio frames still need only T = 7
+        (5 * 51_200, 51_200, (125, 32)),
+        (2400, 16_000, (4, 1)),
+    ],
+)
+def test_a2v_length_follows_the_voice_track_without_padding(samples, rate, expected):
+    assert a2v_lengths(VoiceTrack(np.zeros(samples, np.float32), rate)) == expected
+
+
+def test_a2v_audio_frames_cover_the_video_frames_with_the_fewest_latent_frames():
+    assert [a2v_audio_frames(v) for v in (1, 2, 5, 24, 25, 26)] == [1, 5, 5, 25, 25, 29]
+
+
+def test_distilled_a2v_needs_the_experimental_flag_and_is_labelled(generator):
+    track = VoiceTrack(np.zeros(1600, np.float32), 16_000)
+    with pytest.raises(GeneratorInputError, match="experimental"):
+        generator.generate_latents(PROMPT, voice_track=track, mode="distill")
+    assert not generator.dits["distill"].calls
+    latents = generator.generate_latents(PROMPT, voice_track=track, mode="distill", a2v_distill_experimental=True)
+    assert latents.recipe.status == "experimental" and len(generator.dits["distill"].calls) == 8
+
+
+def test_seconds_with_a_voice_track_is_refused_by_name(generator):
+    with pytest.raises(GeneratorInputError, match="seconds=0.16 with a voice track"):
+        generator.generate(PROMPT, voice_track=VoiceTrack(np.zeros(100, np.float32), 16_000), seconds=SECONDS)
+
+
+def test_super_resolution_runs_the_base_model_first_by_default(generator):
+    order = []
+    for name, dit in (("base", generator.dits["base"]), ("distill", generator.dits["distill"]),
+                      ("sr", generator.sr_dits["540p"])):
+        dit.register_forward_hook(lambda *_, name=name: order.append(name))
+    latents = generator.generate_latents(PROMPT, seconds=SECONDS, resolution="540p", seed=2)
+    assert order == ["base"] * 64 + ["sr"] * 5 and latents.recipe.status == "official"
 
 
 def test_from_pretrained_without_weights_lists_exactly_what_is_missing(tmp_path):

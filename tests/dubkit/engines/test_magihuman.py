@@ -19,12 +19,14 @@ from dubkit.engines.base import WindowRequest
 from dubkit.engines.magihuman import (
     MagiHumanEngine,
     build_prompt,
+    clip_frames,
     fit_frames,
     model_seconds,
 )
 from dubkit.errors import InputError
 from eval.types import Cue
 from langs import get_language
+from model.recipe import RecipeChoice
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "ad.mp4"
@@ -48,9 +50,10 @@ def tiny_generator(tmp_path_factory):
 
     torch.manual_seed(0)
     dit = build_dit("tiny", "cpu", torch.float32)
+    base = build_dit("tiny", "cpu", torch.float32)  # voice-track windows run the base model (the official A2V path)
     folder = tiny_t5gemma_folder(tmp_path_factory.mktemp("t5gemma"), hidden_size=dit.cfg.text_in_channels)
     text = TextEncoder.from_pretrained(folder, "cpu", torch.float32)
-    return Generator({"distill": dit}, text, VideoVAE(tiny_wan22_vae()), AudioVAE(tiny_oobleck_vae()),
+    return Generator({"distill": dit, "base": base}, text, VideoVAE(tiny_wan22_vae()), AudioVAE(tiny_oobleck_vae()),
                      resolutions={"256p": TINY_SIZE})
 
 
@@ -75,9 +78,15 @@ def test_prompt_without_a_description_names_the_person_on_screen():
     assert "<The person on screen, Mandarin>" in build_prompt(_request())
 
 
-def test_clip_length_is_rounded_up_to_whole_latent_frames():
-    assert model_seconds(1.0) == 1.12 and model_seconds(0.16) == 0.16 and model_seconds(8.0) == 8.0
-    assert all(round(model_seconds(d) * 25) % 4 == 0 and model_seconds(d) >= d for d in (0.3, 2.6, 7.81))
+def test_clip_length_is_the_fewest_latent_frames_covering_the_window():
+    # 1 s = 25 frames = 4·7 − 3: seven latent frames, not eight (no extra latent frame of padding)
+    assert clip_frames(1.0) == 25 and model_seconds(1.0) == 0.96
+    assert clip_frames(0.16) == 5 and model_seconds(0.16) == 0.16 and model_seconds(8.0) == 8.0
+    assert clip_frames(1.01) == 29 and clip_frames(0.04) == 5
+    for d in (0.3, 1.0, 2.6, 7.81):
+        n = clip_frames(d)
+        assert (n - 1) % 4 == 0 and n >= d * 25 and n - 4 < d * 25  # 4T − 3 frames, one latent frame fewer is short
+        assert round(model_seconds(d) * 25) == n - 1
 
 
 def test_frames_of_another_aspect_are_pasted_into_the_centre_crop_of_the_reference():
@@ -113,9 +122,34 @@ def test_a_voice_track_conditions_the_render_and_is_kept_as_its_audio(tiny_gener
     voice = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
     path = tmp_path / "ad.zh.wav"
     scipy.io.wavfile.write(path, 44_100, voice)
-    render = MagiHumanEngine(tiny_generator).render(_request(voice=path, start=1.0, end=2.0))
-    assert render.info["a2v"] is True
+    base_calls = []
+    hook = tiny_generator.dits["base"].register_forward_hook(lambda *_: base_calls.append(1))
+    try:
+        render = MagiHumanEngine(tiny_generator).render(_request(voice=path, start=1.0, end=2.0))
+    finally:
+        hook.remove()
+    assert render.info["a2v"] is True and len(base_calls) == 2 * 32  # base model, 32 steps, two CFG branches
+    assert render.info["recipe"] == {
+        "recipe": "a2v base 32 cfg2", "kind": "a2v", "first_stage": "base", "steps": 32, "cfg_number": 2,
+        "audio": "voice track kept fixed", "sr": None, "sr_steps": 0, "status": "official",
+    }
+    assert render.info["generated_shape"][0] == 25  # 25 audio frames of the track -> T = 7 -> 25 video frames
+    assert render.frames.shape[0] == 25
     np.testing.assert_allclose(render.audio[:, 0], voice[44_100:88_200], atol=2e-3)
+
+
+@pytest.mark.slow
+def test_distilled_a2v_runs_only_when_asked_for_and_is_labelled_experimental(tiny_generator, tmp_path):
+    import scipy.io.wavfile
+
+    path = tmp_path / "ad.zh.wav"
+    scipy.io.wavfile.write(path, 44_100, np.zeros(44_100, np.float32))
+    engine = MagiHumanEngine(tiny_generator, recipes=RecipeChoice(a2v_distill_experimental=True))
+    info = engine.render(_request(voice=path, start=0.0, end=0.5)).info
+    assert (info["recipe"]["first_stage"], info["recipe"]["steps"], info["recipe"]["status"]) == (
+        "distill", 8, "experimental")
+    assert info["recipe"]["label"].startswith("experimental: distilled A2V")
+    assert engine.identity()["recipes"]["a2v_distill_experimental"] is True  # part of every cache key
 
 
 def test_auto_selection_without_cuda_falls_back_to_preview_and_says_why(monkeypatch):
@@ -138,6 +172,21 @@ def test_auto_selection_with_cuda_but_no_weights_says_how_to_fetch_them(monkeypa
 def test_magihuman_by_name_lists_the_missing_weights(tmp_path):
     with pytest.raises(InputError, match="daVinci-MagiHuman/distill"):
         select_engine("magihuman", weights=tmp_path)
+
+
+def test_voice_track_job_without_the_base_weights_names_the_missing_folder_and_why(tmp_path):
+    import shutil
+
+    from tests.model.tiny_generator_parts import complete_layout_placeholders
+
+    complete_layout_placeholders(tmp_path)
+    shutil.rmtree(tmp_path / "daVinci-MagiHuman" / "base")
+    with pytest.raises(InputError) as info:
+        select_engine("magihuman", weights=tmp_path, kinds=("t2v", "a2v"))
+    message = str(info.value)
+    assert "daVinci-MagiHuman/base/ (the whole folder" in message
+    assert "voice-track windows run the base model (the official A2V path" in message
+    assert "--a2v-distill-experimental" in message and "\n" not in message
     with pytest.raises(InputError, match="--weights"):
         select_engine("magihuman", weights=None)
 
