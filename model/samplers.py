@@ -198,9 +198,10 @@ def sample_distill(
     """Distilled sampler: conditional only, x̂₀ = x − σ_i v, then x ← σ_{i+1}·ε + (1−σ_{i+1})·x̂₀.
 
     Fresh noise is drawn every step, video before audio, through `noise` (so the caller's RNG order is the
-    official one). The last step (σ = 0) returns x̂₀. With `audio_fixed` (A2V) the supplied audio stays clean
+    official one). The last step (σ = 0) returns x̂₀. With `audio_fixed` the supplied audio stays clean
     and fixed and no audio noise is drawn. The official distill path re-noises supplied audio regardless,
-    regenerating it, which defeats A2V; we keep it fixed, as the base path does.
+    regenerating it, so no official code runs this combination: model.recipe offers it only as the
+    experimental distilled A2V (the official A2V path is `sample_base` with `audio_fixed`).
     """
     for i in range(schedule.steps):
         video = stitch_reference(video, reference)

@@ -95,3 +95,16 @@ def test_models_check_of_a_missing_folder_is_bad_input(tmp_path):
     result = CliRunner().invoke(main, ["models", "check", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert "nope does not exist" in result.output and "Traceback" not in result.output
+
+
+def test_models_check_on_the_dubkit_layout_names_a_missing_shard_and_checks_base_before_sr(tmp_path):
+    from tests.model.tiny_generator_parts import complete_layout_placeholders
+
+    complete_layout_placeholders(tmp_path)
+    _released_shaped_turbo(tmp_path / "daVinci-MagiHuman" / "turbo_vae")
+    (tmp_path / "daVinci-MagiHuman" / "1080p_sr" / "model-00002-of-00002.safetensors").unlink()
+    result = CliRunner().invoke(main, ["models", "check", str(tmp_path), "--resolution", "1080p"])
+    assert result.exit_code == 1, result.output
+    assert "layout: dubkit" in result.output
+    assert "needed for base at 1080p:" in result.output  # the released SR configs run the base model first
+    assert "missing (1):\n  daVinci-MagiHuman/1080p_sr/model-00002-of-00002.safetensors\n" in result.output

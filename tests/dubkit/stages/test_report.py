@@ -61,6 +61,21 @@ def test_html_of_a_generated_render_has_no_preview_label():
     assert "PREVIEW" not in html
 
 
+def test_html_names_the_sampling_recipe_and_labels_an_experimental_one():
+    from dataclasses import replace
+
+    from model.recipe import RecipeChoice
+
+    summary = _summary(thumb=False)
+    recipe = RecipeChoice(a2v_distill_experimental=True).recipe(voice=True).facts()
+    outcome = summary.outcomes[0]
+    attempts = tuple(replace(a, info={**a.info, "recipe": recipe}) for a in outcome.attempts)
+    summary = replace(summary, outcomes=(replace(outcome, attempts=attempts),))
+    html = render_html(build_report(_job(preview=False), [summary]))
+    assert "Sampling recipes: <b>a2v distill 8 cfg1</b> (1 window; <b>experimental: distilled A2V" in html
+    assert "Sampling recipes" not in render_html(build_report(_job(), [_summary()]))  # the preview has none
+
+
 def test_write_report_writes_both_files_atomically(tmp_path):
     (tmp_path / "report.json").write_text("old")
     json_path, html_path = write_report(build_report(_job(), [_summary()]), tmp_path)
