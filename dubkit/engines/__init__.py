@@ -49,6 +49,13 @@ def _why_base(recipes: RecipeChoice, kinds: tuple[str, ...]) -> str:
     return f"; the released {recipes.resolution} configs run the base model before SR (--sr-fast: distilled)"
 
 
+def _fetch_hint(recipes: RecipeChoice, kinds: tuple[str, ...]) -> str:
+    """The `models pull` command that fetches what this job's recipes load."""
+    modes = " ".join(f"--mode {m}" for m in recipes.modes(kinds))
+    res = f" --resolution {recipes.resolution}" if recipes.resolution != "256p" else ""
+    return f" (fetch them with: dubkit models pull magihuman --weights DIR {modes}{res}, then pass --weights DIR)"
+
+
 def check_engine_request(
     name: str, *, weights: Path | None, recipes: RecipeChoice | None = None, kinds: tuple[str, ...] = ("t2v",)
 ) -> None:
@@ -66,7 +73,7 @@ def check_engine_request(
                 f"magihuman engine needs weights; missing{where}: {', '.join(missing[:8])}"
                 + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
                 + _why_base(recipes, kinds)
-                + " (fetch them with: dubkit models pull magihuman --weights DIR, then pass --weights DIR)"
+                + _fetch_hint(recipes, kinds)
             )
 
 
@@ -101,7 +108,7 @@ def select_engine(
             _preview(),
             "preview chosen: magihuman weights incomplete, missing " + ", ".join(missing[:4])
             + _why_base(recipes, kinds)
-            + " (fetch them with: dubkit models pull magihuman --weights DIR, then pass --weights DIR)",
+            + _fetch_hint(recipes, kinds),
         )
     engine = MagiHumanEngine.from_weights(Path(weights), recipes=recipes, kinds=kinds, device="cuda")
     return EngineChoice(engine, "magihuman chosen: CUDA device and complete weights present")

@@ -187,6 +187,7 @@ def test_voice_track_job_without_the_base_weights_names_the_missing_folder_and_w
     assert "daVinci-MagiHuman/base/ (the whole folder" in message
     assert "voice-track windows run the base model (the official A2V path" in message
     assert "--a2v-distill-experimental" in message and "\n" not in message
+    assert "dubkit models pull magihuman --weights DIR --mode distill --mode base," in message
     with pytest.raises(InputError, match="--weights"):
         select_engine("magihuman", weights=None)
 
