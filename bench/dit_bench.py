@@ -63,7 +63,9 @@ def linear_flops(cfg: DiTConfig, nv: int, na: int, nt: int) -> float:
 
 def attention_flops(cfg: DiTConfig, length: int, local_layers, plan: LocalPlan | None) -> float:
     """4·(Hq·head_dim)·P per layer, P = L² for full attention, Σ |queries|·|allowed keys| for local layers."""
-    local_pairs = 0 if plan is None else sum(_count(q, length) * _count(k, length) for q, k in plan.groups)
+    local_pairs = 0 if plan is None else sum(
+        _count(q, length) * sum(_count(run, length) for run in runs) for q, runs in plan.groups
+    )
     pairs = sum(local_pairs if i in local_layers else length * length for i in range(cfg.num_layers))
     return 4.0 * cfg.num_heads_q * cfg.head_dim * pairs
 

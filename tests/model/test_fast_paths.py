@@ -1,4 +1,4 @@
-"""Every fast path equals the plain reference: SDPA, grouped local SDPA, flex_attention, MLP padding, compile."""
+"""Every fast path equals the plain reference: SDPA, windowed local SDPA, flex_attention, MLP padding, compile."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from model import build_dit, load_dit, local_attention_ranges_for
-from model.attention import LocalPlan, attention, reference_attention
+from model.attention import LocalPlan, attention, reference_attention, sdpa_with_lse
 from model.errors import ConfigError
 from tests.model.dit_golden import (
     CASES,
@@ -63,6 +63,72 @@ def test_grouped_local_sdpa_equals_masked_reference(ranges):
     want = reference_attention(q, k, v, plan.dense_mask())
     torch.testing.assert_close(attention(q, k, v, "sdpa", plan), want, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(attention(q, k, v, "reference", plan), want)
+
+
+def _video_audio_text_plan(frames=6, per_frame=5, tail=7, field=1):
+    """The 1080p layout in small: frame-local video windows plus audio/text keys, audio/text attending to all."""
+    length = frames * per_frame + tail
+    return LocalPlan.from_ranges(*local_attention_ranges_for(frames * per_frame, frames, length, field), length)
+
+
+def test_local_key_runs_are_disjoint_slices_covering_exactly_the_allowed_keys():
+    for plan in (_video_audio_text_plan(), LocalPlan.from_ranges(*_random_ranges(40, 9, seed=5), 40)):
+        dense = plan.dense_mask()
+        for q_sel, runs in plan.groups:
+            allowed = torch.zeros(dense.shape[1], dtype=torch.bool)
+            for a, b in zip(runs, runs[1:], strict=False):
+                assert a.stop < b.start  # sorted, disjoint and not adjacent (maximal runs)
+            for run in runs:
+                allowed[run] = True
+            assert torch.equal(dense[q_sel], allowed.expand_as(dense[q_sel]))
+    runs = [len(r) for _, r in _video_audio_text_plan().groups]
+    assert max(runs) == 2 and 1 in runs  # a window away from the end wraps to the audio/text keys: two runs
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("kernel", ["FLASH_ATTENTION", "MATH"])
+def test_windowed_local_sdpa_equals_masked_reference_with_each_cpu_kernel(kernel, dtype):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    plan = _video_audio_text_plan()
+    q, k, v = _qkv(length=37, dtype=dtype)
+    want = reference_attention(q, k, v, plan.dense_mask()).float()
+    with sdpa_kernel([getattr(SDPBackend, kernel)]):
+        got = attention(q, k, v, "sdpa", plan).float()
+    tol = 1e-5 if dtype == torch.float32 else 2e-2
+    torch.testing.assert_close(got, want, atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("kernel", ["FLASH_ATTENTION", "MATH"])
+def test_sdpa_with_lse_returns_the_log_sum_exp_of_the_scaled_scores(kernel):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    q, k, v = (t.transpose(0, 1)[None] for t in _qkv(length=11, hq=3, hkv=3))  # (1, H, L, D)
+    scores = torch.einsum("bhqd,bhkd->bhqk", q, k) / 4.0
+    with sdpa_kernel([getattr(SDPBackend, kernel)]):
+        out, lse = sdpa_with_lse(q, k, v)
+    torch.testing.assert_close(lse, scores.logsumexp(-1), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(out, scores.softmax(-1) @ v, atol=1e-5, rtol=1e-5)
+
+
+def test_local_sdpa_neither_gathers_keys_nor_expands_kv_heads():
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Ops(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.names = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.names.add(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    plan = _video_audio_text_plan()
+    q, k, v = _qkv(length=37)
+    with Ops() as ops:
+        attention(q, k, v, "sdpa", plan)
+    copies = {"index", "index_select", "gather", "repeat_interleave", "cat", "expand"} & ops.names
+    assert not copies, copies
 
 
 def test_dense_mask_is_the_union_over_rows():
@@ -158,6 +224,23 @@ def test_cuda_local_attention_equals_reference(backend):
     q, k, v = _qkv(length=8 * 160 + 90, hq=40, hkv=8, d=128, dtype=torch.bfloat16, device="cuda")
     got, want = attention(q, k, v, backend, plan).float(), reference_attention(q, k, v, plan.dense_mask()).float()
     assert rel_rms(got, want) < 1e-2
+
+
+@pytest.mark.gpu
+@cuda
+@pytest.mark.parametrize("kernel", ["FLASH_ATTENTION", "CUDNN_ATTENTION", "EFFICIENT_ATTENTION", "MATH"])
+def test_cuda_windowed_local_sdpa_equals_reference_with_each_kernel(kernel):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    length = 8 * 160 + 90
+    plan = LocalPlan.from_ranges(*local_attention_ranges_for(8 * 160, 8, length, 2), length, device="cuda")
+    q, k, v = _qkv(length=length, hq=40, hkv=8, d=128, dtype=torch.bfloat16, device="cuda")
+    try:
+        with sdpa_kernel([getattr(SDPBackend, kernel)]):
+            got = attention(q, k, v, "sdpa", plan).float()
+    except RuntimeError as err:
+        pytest.skip(f"{kernel} is not available on this GPU / torch build: {err}")
+    assert rel_rms(got, reference_attention(q, k, v, plan.dense_mask()).float()) < 1e-2
 
 
 @pytest.mark.gpu
