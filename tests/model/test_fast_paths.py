@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model import build_dit, load_dit, local_attention_ranges_for
+from model import DiTConfig, build_dit, load_dit, local_attention_ranges, local_attention_ranges_for, pack
 from model.attention import LocalPlan, attention, reference_attention, sdpa_with_lse
 from model.errors import ConfigError
+from model.loading import MLP_CHUNK_TOKENS, with_fast_paths
 from tests.model.dit_golden import (
     CASES,
     TINY_WEIGHTS,
@@ -163,15 +164,20 @@ def test_mlp_padding_to_128_is_exact_and_changes_the_width():
     torch.testing.assert_close(after, before, atol=2e-6, rtol=1e-6)
 
 
+def _golden_dit_and_args(case):
+    """The tiny float32 DiT of a golden case and that case's forward arguments."""
+    dit = load_dit(TINY_WEIGHTS, preset="tiny", dtype=torch.float32, local_attn_layers=CASES[case]["local_attn_layers"])
+    inputs = case_inputs(case)
+    args = [inputs["packed_x"], inputs["coords_mapping"], inputs["modality_mapping"]]
+    if case != "base_v2_full":
+        args += [inputs["local_q_ranges"], inputs["local_k_ranges"]]
+    return dit, args
+
+
 @pytest.mark.parametrize("chunk", [7, 32, 61])  # chunk edges inside the video, at audio/text boundaries
 def test_token_chunked_mlp_equals_unchunked_on_both_golden_cases(chunk):
     for case in CASES:
-        dit = load_dit(TINY_WEIGHTS, preset="tiny", dtype=torch.float32,
-                       local_attn_layers=CASES[case]["local_attn_layers"])
-        inputs = case_inputs(case)
-        args = [inputs["packed_x"], inputs["coords_mapping"], inputs["modality_mapping"]]
-        if case != "base_v2_full":
-            args += [inputs["local_q_ranges"], inputs["local_k_ranges"]]
+        dit, args = _golden_dit_and_args(case)
         with torch.no_grad():
             whole = dit(*args)
             chunked = dit.chunk_mlp(chunk)(*args)
@@ -191,6 +197,51 @@ def test_15b_swiglu_width_pads_from_13652_to_13696():
     assert dit.block.layers[10].mlp.down_proj.weight.shape == (5120, 13696)
     assert dit.block.layers[38].mlp.up_gate_proj.weight.shape == (3 * 2 * 13696, 5120)
     assert dit.block.layers[0].mlp.down_proj.weight.shape == (3 * 5120, 20480)  # gelu7 width already aligned
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_generator_fast_paths_pad_the_mlp_to_a_multiple_of_64_and_keep_the_output(case):
+    dit, args = _golden_dit_and_args(case)
+    with torch.no_grad():
+        before = dit(*args)
+        with_fast_paths(dit, "cpu")  # what Generator.from_pretrained applies (no compile on a CPU)
+        after = dit(*args)
+    assert dit.block.layers[4].mlp.down_proj.in_features == 448  # swiglu 424 -> 448
+    assert dit.block.layers[0].mlp.down_proj.in_features == 640  # gelu 4·160 is already a multiple of 64
+    assert dit.mlp_chunk == MLP_CHUNK_TOKENS
+    torch.testing.assert_close(after, before, atol=2e-6, rtol=1e-6)  # float32 rounding of a longer GEMM only
+
+
+def test_15b_fast_paths_pad_the_swiglu_width_from_13652_to_13696():
+    dit = with_fast_paths(build_dit("15b", device="meta"), "meta", compile=False)
+    assert dit.block.layers[10].mlp.down_proj.weight.shape == (5120, 13696)
+    assert dit.block.layers[38].mlp.up_gate_proj.weight.shape == (3 * 2 * 13696, 5120)
+
+
+def test_compiled_layers_take_new_lengths_without_recompiling():
+    """Three packed lengths (new prompt and clip lengths), chunked MLP and local windows: one set of graphs."""
+    from dataclasses import replace
+
+    from torch._dynamo.testing import CompileCounter
+
+    # Two layers of the tiny model: one modality-specific gelu7 layer with local attention, one shared swiglu7.
+    cfg = replace(DiTConfig.preset("tiny"), num_layers=2, mm_layers=(0,), gelu7_layers=(0,), local_attn_layers=(0,))
+    torch.manual_seed(0)
+    eager = build_dit(cfg, dtype=torch.float32).chunk_mlp(16)
+    compiled = build_dit(cfg, dtype=torch.float32).chunk_mlp(16)
+    compiled.load_state_dict(eager.state_dict())
+    counter = CompileCounter()
+    compiled.compile_layers(backend=counter)
+    graphs = []
+    for frames, text_tokens in [(2, 5), (3, 9), (5, 13)]:
+        g = torch.Generator().manual_seed(frames)
+        video, audio = torch.randn(48, frames, 4, 6, generator=g), torch.randn(4 * frames - 3, 64, generator=g)
+        packed = pack(video, audio, torch.randn(text_tokens, cfg.text_in_channels, generator=g), style="v1")
+        args = (packed.x, packed.coords, packed.modality, *local_attention_ranges(packed, 1))
+        with torch.no_grad():
+            torch.testing.assert_close(compiled(*args), eager(*args), atol=1e-5, rtol=1e-5)
+        graphs.append(counter.frame_count)
+    assert graphs[0] > 0 and graphs[1:] == [graphs[0]] * 2, graphs
 
 
 @pytest.mark.slow
