@@ -89,12 +89,16 @@ def load_dit(
     return dit.eval().requires_grad_(False)
 
 
-def with_fast_paths(dit: DiT, device: str | torch.device, compile: bool | None = None) -> DiT:
+def with_fast_paths(
+    dit: DiT, device: str | torch.device, compile: bool | None = None, mlp_multiple: int | None = MLP_PAD_MULTIPLE
+) -> DiT:
     """The fast paths every DiT of `Generator.from_pretrained` runs with (and `bench/dit_bench.py` measures), each
     exact (docs/model.md §Fast paths): the MLP width zero-padded to a multiple of 64, the MLP run over at most
     16,384 tokens at a time, and (`compile`, default: when `device` is a CUDA device) every layer compiled with a
-    dynamic token count. `device` is where the DiT computes, which may differ from where its weights rest."""
-    dit.pad_mlp_width(MLP_PAD_MULTIPLE)
+    dynamic token count. `device` is where the DiT computes, which may differ from where its weights rest.
+    `mlp_multiple=None` leaves the official widths (benchmarks compare the two)."""
+    if mlp_multiple:
+        dit.pad_mlp_width(mlp_multiple)
     dit.chunk_mlp(MLP_CHUNK_TOKENS)
     if compile is None:
         compile = torch.device(device).type == "cuda"
