@@ -205,6 +205,8 @@ def sdpa_with_lse(q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
     for kernel in _lse_kernels(q.device):
         try:
             out, lse = kernel(q, k, v, scale)
+        except torch.OutOfMemoryError:
+            raise  # a real failure, not an ineligible kernel
         except (RuntimeError, NotImplementedError):  # not eligible here (dtype, head dim, device, build)
             continue
         return out, lse.reshape(*q.shape[:2], -1)[..., : q.shape[2]].float()  # some kernels pad or add a dim
