@@ -196,8 +196,8 @@ def heads_first(t: Tensor) -> Tensor:
 def sdpa_with_lse(q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
     """Unmasked attention [1,H,Lq,D] x [1,H,Lk,D] -> (output [1,H,Lq,D] in q's dtype, log-sum-exp [1,H,Lq] float32).
 
-    Public SDPA does not return the log-sum-exp, so this calls the fused kernels SDPA dispatches to directly, in
-    SDPA's order and obeying its backend switches (`torch.nn.attention.sdpa_kernel`): flash (CPU or CUDA), cuDNN,
+    Public SDPA does not return the log-sum-exp, so this calls the fused kernels SDPA dispatches to directly,
+    obeying its backend switches (`torch.nn.attention.sdpa_kernel`), in the order flash (CPU or CUDA), cuDNN,
     memory-efficient, then the float32 math path. A kernel that refuses the inputs raises before running and the
     next is tried.
     """
