@@ -7,9 +7,10 @@ contain it.
 
 Backends (each has a CPU equivalence test against "reference"):
 * "reference": plain softmax in float32 (dense boolean mask for local layers). Small inputs only.
-* "sdpa": torch scaled_dot_product_attention. Local layers run one unmasked SDPA call per *query class* (queries
-  sharing the same set of rows) over that class's gathered keys, so flash kernels stay usable and no L×L mask is
-  materialised (the 1080p sequence has L = 65,756).
+* "sdpa": torch scaled_dot_product_attention, GQA by grouping the query heads of each KV head into one head's
+  query rows (the KV heads are never copied). Local layers take each *query class* (queries sharing the same set
+  of rows) against its allowed keys as contiguous runs: one unmasked SDPA call per run on views of k and v (no
+  gather), merged by log-sum-exp as the official fallback does; no L×L mask is materialised (L = 65,756 at 1080p).
 * "flex": local layers through flex_attention with a BlockMask (GPU; compiled); full layers through SDPA.
 """
 
@@ -38,7 +39,7 @@ class LocalPlan:
 
     q_bits: Tensor  # (words, L) int64
     k_bits: Tensor  # (words, L) int64
-    groups: list[tuple[Tensor | slice, Tensor | slice]]  # (query selection, key selection) per query class
+    groups: list[tuple[Tensor | slice, tuple[slice, ...]]]  # (query selection, contiguous key runs) per query class
     num_rows: int
     _block_mask: object = None
 
@@ -70,7 +71,7 @@ class LocalPlan:
             k_idx = ((k_bits & bits[:, None]) != 0).any(0).nonzero().flatten()
             if len(k_idx) == 0:
                 raise PackingError(f"query tokens {q_idx[:8].tolist()} have local rows with empty key ranges")
-            groups.append((_as_slice(q_idx, device), _as_slice(k_idx, device)))
+            groups.append((_as_slice(q_idx, device), _runs(k_idx)))
         return cls(q_bits.to(device), k_bits.to(device), groups, len(q_ranges))
 
     def dense_mask(self) -> Tensor:
@@ -122,8 +123,13 @@ class LocalPlan:
         return self._block_mask
 
 
+@torch.compiler.disable
 def attention(q: Tensor, k: Tensor, v: Tensor, backend: str = "sdpa", local: LocalPlan | None = None) -> Tensor:
-    """Softmax attention of one packed sample: [L,Hq,D], [L,Hkv,D], [L,Hkv,D] -> [L,Hq,D] in q's dtype."""
+    """Softmax attention of one packed sample: [L,Hq,D], [L,Hkv,D], [L,Hkv,D] -> [L,Hq,D] in q's dtype.
+
+    Never compiled: SDPA is one fused kernel already, and the number of local windows follows the clip length, so
+    compiled layers break their graph here and a new length reuses them (docs/model.md §Fast paths).
+    """
     if backend == "reference":
         return reference_attention(q, k, v, None if local is None else local.dense_mask())
     if backend == "flex" and local is not None:
@@ -133,8 +139,8 @@ def attention(q: Tensor, k: Tensor, v: Tensor, backend: str = "sdpa", local: Loc
     if local is None:
         return sdpa_attention(q, k, v)
     out = torch.empty_like(q)
-    for q_sel, k_sel in local.groups:
-        out[q_sel] = sdpa_attention(q[q_sel], k[k_sel], v[k_sel])
+    for q_sel, k_runs in local.groups:
+        out[q_sel] = windowed_attention(q[q_sel], k, v, k_runs)
     return out
 
 
@@ -151,15 +157,91 @@ def reference_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = N
 
 
 def sdpa_attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
-    """Unmasked non-causal attention through torch SDPA (flash / efficient kernels on GPU)."""
-    group = q.shape[1] // k.shape[1]
-    if q.is_cuda and group > 1:
-        # Materialise the KV heads so the flash kernel is always eligible, whatever the GQA support of this torch
-        # build; the math fallback would allocate Hq·L² scores (345 GB at the 1080p length).
-        k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)  # (L, Hq, D)
-    q4, k4, v4 = (rearrange(t, "l h d -> 1 h l d") for t in (q, k, v))
-    out = F.scaled_dot_product_attention(q4, k4, v4, enable_gqa=q.shape[1] != k.shape[1])
-    return rearrange(out, "1 h l d -> l h d")
+    """Unmasked non-causal attention through torch SDPA (whichever kernel its backend switches allow)."""
+    out = F.scaled_dot_product_attention(group_queries(q, k.shape[1]), *map(heads_first, (k, v)))
+    return ungroup_queries(out, q.shape[1])
+
+
+def windowed_attention(q: Tensor, k: Tensor, v: Tensor, runs: tuple[slice, ...]) -> Tensor:
+    """Attention of q over the union of the key runs: one SDPA call per run on views of k and v, merged by
+    log-sum-exp (exactly the softmax over the union; the official fallback's recipe for MagiAttention)."""
+    if len(runs) == 1:
+        return sdpa_attention(q, k[runs[0]], v[runs[0]])
+    q4 = group_queries(q, k.shape[1])  # (1, Hkv, Lq·G, D)
+    parts = [sdpa_with_lse(q4, heads_first(k[run]), heads_first(v[run])) for run in runs]
+    # Each part is softmax-normalised over its own run; exp(lse_r) is that run's share of the union's normaliser.
+    shares = torch.softmax(torch.stack([lse for _, lse in parts]), dim=0)  # (R, 1, Hkv, Lq·G)
+    out = sum(share[..., None] * o.float() for share, (o, _) in zip(shares, parts, strict=True))
+    return ungroup_queries(out.to(q.dtype), q.shape[1])
+
+
+def group_queries(q: Tensor, kv_heads: int) -> Tensor:
+    """[Lq, Hq, D] -> [1, Hkv, Lq·G, D]: query head h reads KV head h // G, so the G query heads of one KV head
+    become extra query rows of one head. SDPA then sees plain multi-head attention with Hkv heads (every kernel is
+    eligible, nothing needs `enable_gqa`) and the KV heads are never expanded; only q is copied."""
+    grouped = rearrange(q, "l (hk g) d -> 1 (l g) hk d", hk=kv_heads)  # (1, Lq·G, Hkv, D), one copy
+    return grouped.transpose(1, 2)  # (1, Hkv, Lq·G, D) view: the token-major layout the fused kernels read
+
+
+def ungroup_queries(out: Tensor, q_heads: int) -> Tensor:
+    """The inverse of `group_queries`: [1, Hkv, Lq·G, D] -> [Lq, Hq, D]."""
+    return rearrange(out, "1 hk (l g) d -> l (hk g) d", g=q_heads // out.shape[1])
+
+
+def heads_first(t: Tensor) -> Tensor:
+    """[L, H, D] -> [1, H, L, D] (a view)."""
+    return rearrange(t, "l h d -> 1 h l d")
+
+
+def sdpa_with_lse(q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+    """Unmasked attention [1,H,Lq,D] x [1,H,Lk,D] -> (output [1,H,Lq,D] in q's dtype, log-sum-exp [1,H,Lq] float32).
+
+    Public SDPA does not return the log-sum-exp, so this calls the fused kernels SDPA dispatches to directly,
+    obeying its backend switches (`torch.nn.attention.sdpa_kernel`), in the order flash (CPU or CUDA), cuDNN,
+    memory-efficient, then the float32 math path. A kernel that refuses the inputs raises before running and the
+    next is tried.
+    """
+    scale = q.shape[-1] ** -0.5
+    for kernel in _lse_kernels(q.device):
+        try:
+            out, lse = kernel(q, k, v, scale)
+        except torch.OutOfMemoryError:
+            raise  # a real failure, not an ineligible kernel
+        except (RuntimeError, NotImplementedError):  # not eligible here (dtype, head dim, device, build)
+            continue
+        return out, lse.reshape(*q.shape[:2], -1)[..., : q.shape[2]].float()  # some kernels pad or add a dim
+    if not torch.backends.cuda.math_sdp_enabled():
+        raise RuntimeError(f"no enabled SDPA kernel accepts {q.dtype} attention on {q.device} (with log-sum-exp)")
+    return _math_with_lse(q, k, v, scale)
+
+
+def _lse_kernels(device: torch.device):
+    aten, switches = torch.ops.aten, torch.backends.cuda
+    if switches.flash_sdp_enabled():
+        if device.type == "cpu":
+            yield lambda q, k, v, s: aten._scaled_dot_product_flash_attention_for_cpu(q, k, v, 0.0, False, scale=s)
+        elif device.type == "cuda":
+            yield lambda q, k, v, s: aten._scaled_dot_product_flash_attention(q, k, v, 0.0, False, False, scale=s)[:2]
+    if device.type != "cuda":
+        return
+    if switches.cudnn_sdp_enabled():
+        yield lambda q, k, v, s: aten._scaled_dot_product_cudnn_attention(q, k, v, None, True, 0.0, False, False,
+                                                                          scale=s)[:2]
+    if switches.mem_efficient_sdp_enabled():
+        yield lambda q, k, v, s: aten._scaled_dot_product_efficient_attention(q, k, v, None, True, 0.0, False,
+                                                                              scale=s)[:2]
+
+
+def _math_with_lse(q: Tensor, k: Tensor, v: Tensor, scale: float) -> tuple[Tensor, Tensor]:
+    """float32 scores in query chunks of at most 2**28 scores (the fallback: small inputs or no fused kernel)."""
+    outs, lses = [], []
+    step = max(1, 2**28 // (q.shape[1] * max(1, k.shape[2])))
+    for s in range(0, q.shape[2], step):
+        scores = torch.einsum("bhqd,bhkd->bhqk", q[:, :, s : s + step].float(), k.float()) * scale  # (1,H,q,Lk)
+        lse = scores.logsumexp(-1)
+        outs.append(torch.einsum("bhqk,bhkd->bhqd", torch.exp(scores - lse[..., None]), v.float()).to(q.dtype))
+        lses.append(lse)
+    return torch.cat(outs, 2), torch.cat(lses, 2)
 
 
 def flex_local_attention(q: Tensor, k: Tensor, v: Tensor, local: LocalPlan) -> Tensor:
@@ -200,3 +282,10 @@ def _as_slice(idx: Tensor, device) -> Tensor | slice:
     if len(idx) and int(idx[-1]) - int(idx[0]) + 1 == len(idx):
         return slice(int(idx[0]), int(idx[-1]) + 1)
     return idx.to(device)
+
+
+def _runs(idx: Tensor) -> tuple[slice, ...]:
+    """Sorted token indices as maximal contiguous runs: [3, 4, 5, 9, 10] -> (slice(3, 6), slice(9, 11))."""
+    breaks = ((idx[1:] - idx[:-1]) != 1).nonzero().flatten() + 1
+    starts, ends = [0, *breaks.tolist()], [*breaks.tolist(), len(idx)]
+    return tuple(slice(int(idx[s]), int(idx[e - 1]) + 1) for s, e in zip(starts, ends, strict=True))

@@ -156,11 +156,21 @@ class MLP(nn.Module):
 
     def forward(self, h: Tensor, ctx: Context) -> Tensor:
         if ctx.mlp_chunk and h.shape[0] > ctx.mlp_chunk:
-            # The MLP acts per token, so token chunks give the same result with a bounded float32
-            # intermediate (65,756 x 27,304 x 4 B = 7.2 GB unchunked at 1080p).
-            return torch.cat([self._tokens(h[s : s + ctx.mlp_chunk], slice_segments(ctx.segments, s, s + ctx.mlp_chunk))
-                              for s in range(0, h.shape[0], ctx.mlp_chunk)])
+            return self._chunked(h, ctx)
         return self._tokens(h, ctx.segments)
+
+    @torch.compiler.disable(recursive=False)
+    def _chunked(self, h: Tensor, ctx: Context) -> Tensor:
+        # The MLP acts per token, so token chunks give the same result with a bounded float32
+        # intermediate (65,756 x 27,304 x 4 B = 7.2 GB unchunked at 1080p). Chunks never straddle two modalities
+        # and torch.compile traces `_tokens`, not this loop: one graph per modality, whatever the length. Each
+        # modality run is cut into near-equal chunks, so no chunk is a 1-token remainder (compile specialises size 1).
+        pieces = []
+        for e, start, end in ctx.segments:
+            n = -(-(end - start) // ctx.mlp_chunk)  # chunks in this run
+            cuts = [start + i * (end - start) // n for i in range(n + 1)]
+            pieces += [(e, s, t) for s, t in zip(cuts, cuts[1:], strict=False)]
+        return torch.cat([self._tokens(h[s:t], ((e, 0, t - s),)) for e, s, t in pieces])
 
     def _tokens(self, h: Tensor, seg: Segments) -> Tensor:
         u = self.up_gate_proj(self.pre_norm(h, seg), seg)  # (L, up_rows) float32
@@ -323,7 +333,10 @@ class DiT(nn.Module):
         return self
 
     def compile_layers(self, **kwargs) -> DiT:
-        """torch.compile each transformer layer in place (state-dict names unchanged)."""
+        """torch.compile each transformer layer in place (state-dict names unchanged), by default with a dynamic
+        token count, so a new prompt or clip length reuses the compiled graphs. The attention kernels and the MLP's
+        chunk loop stay outside the graphs (their call counts follow the length); `kwargs` go to `torch.compile`."""
+        kwargs.setdefault("dynamic", True)
         for layer in self.block.layers:
             layer.compile(**kwargs)
         return self
@@ -343,7 +356,3 @@ def modality_segments(modality: Tensor) -> Segments:
     ids = modality[torch.tensor(starts, device=modality.device)].tolist()
     return tuple((int(e), s, t) for e, s, t in zip(ids, starts, ends, strict=True))
 
-
-def slice_segments(segments: Segments, start: int, end: int) -> Segments:
-    """The modality runs of tokens [start, end), re-based to start at 0."""
-    return tuple((e, max(s, start) - start, min(t, end) - start) for e, s, t in segments if s < end and t > start)

@@ -41,6 +41,7 @@ from model.config import (
     RESOLUTIONS,
 )
 from model.errors import ModelError
+from model.offload import AUTO_HEADROOM, HostCopy, device_free_bytes, dit_activation_bytes, keeps_fit
 from model.packing import local_attention_ranges, pack, unpack
 from model.prompt import NEGATIVE_PROMPT
 from model.recipe import FIRST_STAGES, SR_STAGES, Recipe, RecipeError, recipe_for
@@ -62,8 +63,7 @@ Progress = Callable[[str, int, int], None]
 """Called as (stage name, steps done, steps in stage)."""
 
 
-MLP_CHUNK_TOKENS = 16384  # tokens per MLP chunk of loaded DiTs (exact; bounds float32 intermediates)
-OFFLOAD_LEVELS = ("none", "text", "all")
+OFFLOAD_LEVELS = ("none", "text", "auto", "all")
 
 
 class GeneratorError(ModelError):
@@ -226,9 +226,11 @@ class Generator:
         one built with `LOCAL_ATTN_LAYERS_1080P`). Video is decoded with `turbo_vae` when given, else with
         `video_vae`'s own (Wan2.2) decoder; `video_vae` always encodes reference images.
         `offload`: False/"none" keeps everything on `device`;
-        "text" keeps only the text encoder on the CPU, moved to `device` just to encode (the 9B encoder is idle
-        while the DiTs run: this is what lets base + 1080p SR DiTs share one 80 GB card); True/"all" also
-        keeps the DiTs on the CPU and moves each to `device` only around its stage (smaller cards).
+        "text" keeps only the text encoder in (pinned) host memory, lent to `device` just to encode and dropped
+        after, never copied back (the 9B encoder is idle while the DiTs run: this is what lets base + 1080p SR DiTs
+        share one 80 GB card); "auto" lends it the same way but keeps the GPU copy while the device's free memory
+        still covers the run's DiT activations (`model.offload`); True/"all" also keeps the DiTs on the CPU and
+        moves each to `device` only around its stage (smaller cards). On a CPU device nothing moves.
         `resolutions` maps names to (width, height); tests shrink it.
         """
         unknown = set(dits) - set(MODES)
@@ -243,6 +245,8 @@ class Generator:
         self.turbo_vae = turbo_vae
         self.device = torch.device(device)
         self.offload = _offload_level(offload)
+        lend = self.offload != "none" and self.device.type == "cuda"
+        self._text_host = HostCopy(text_encoder.model) if lend else None
         self.resolutions = dict(resolutions)
         for name, (w, h) in self.resolutions.items():
             if w % (2 * SPATIAL_COMPRESSION) or h % (2 * SPATIAL_COMPRESSION):
@@ -256,11 +260,12 @@ class Generator:
         folder: str | Path,
         device: str | torch.device = "cuda",
         *,
-        offload: bool | str = "text",
+        offload: bool | str = "auto",
         modes: tuple[str, ...] = ("distill",),
         resolutions: tuple[str, ...] = (BASE_RESOLUTION,),
         preset: str = "15b",
         vae: str = "turbo",
+        compile: bool | None = None,
     ) -> Generator:
         """Load the real weights from a models folder (layout: `model.weights`): bf16 DiTs, bf16 T5Gemma and
         Wan2.2 VAE, float32 audio VAE, and (`vae="turbo"`, the default) the Turbo VAE that decodes video as the
@@ -270,9 +275,11 @@ class Generator:
 
         Raises WeightsMissingError listing every missing file, or NoCudaError ("no CUDA device") when `device`
         is a CUDA device and none is available. Pass device="cpu" deliberately to run without a GPU.
-        `preset` is the DiT architecture ("15b"; "tiny" for tests of this loading path).
+        `preset` is the DiT architecture ("15b"; "tiny" for tests of this loading path). Every DiT runs its exact
+        fast paths (`model.loading.with_fast_paths`): MLP padded to a multiple of 64 and chunked, and layers compiled
+        with a dynamic token count (`compile`; default: on CUDA).
         """
-        from model.loading import load_dit
+        from model.loading import load_dit, with_fast_paths
 
         device = torch.device(device)
         no_cuda = device.type == "cuda" and not torch.cuda.is_available()
@@ -297,7 +304,7 @@ class Generator:
                 local = LOCAL_ATTN_LAYERS_1080P if res == "1080p" else None
                 sr[res] = load_dit(component_path(folder, f"{res}_sr"), preset, resident, torch.bfloat16, local)
         for dit in (*dits.values(), *sr.values()):
-            dit.chunk_mlp(MLP_CHUNK_TOKENS)  # exact; bounds the MLP intermediates at 540p/1080p
+            with_fast_paths(dit, device, compile)  # padded MLP, chunked MLP, compiled layers: all exact
         return cls(dits, text, video, audio, sr_dits=sr, turbo_vae=turbo, device=device, offload=offload)
 
     # ------------------------------------------------------------------------------------------ the recipe
@@ -359,7 +366,7 @@ class Generator:
         noise = self._noise_fn(rng)
 
         # 1. prompt features (the negative prompt only for the CFG sampler, encoded once per Generator)
-        with self._on_device(self.text_encoder.model, "text"):
+        with self._text_encoder_lent(lambda: self._activation_reserve(mode, resolution, latent_frames, frames)):
             text = self.text_encoder.encode(prompt).to(self.device)
             negative = self._negative_features() if recipe.first.cfg_number == 2 else None
 
@@ -433,6 +440,28 @@ class Generator:
             return torch.randn(like.shape, generator=rng, dtype=torch.float32).to(like.device)
 
         return noise
+
+    @contextmanager
+    def _text_encoder_lent(self, needed_bytes: Callable[[], int]) -> Iterator[None]:
+        """Lend the text encoder to the device while encoding; afterwards drop its copy, unless `offload="auto"`
+        finds the memory the rest of the run needs (`needed_bytes()`) free with the encoder resident."""
+        if self._text_host is None:
+            yield
+            return
+        self._text_host.lend(self.device)
+        try:
+            yield
+        finally:
+            if self.offload != "auto" or not keeps_fit(device_free_bytes(self.device), needed_bytes()):
+                self._text_host.drop()
+
+    def _activation_reserve(self, mode: str, resolution: str, latent_frames: int, frames: int) -> int:
+        """AUTO_HEADROOM × the activation estimate of this request's largest DiT stage (text at its 640 tokens)."""
+        dit = self.sr_dits.get(resolution, self.dits[mode])
+        width, height = self.resolutions[resolution]
+        video = latent_frames * (height // (2 * SPATIAL_COMPRESSION)) * (width // (2 * SPATIAL_COMPRESSION))
+        tokens = video + frames + self.text_encoder.max_tokens
+        return int(AUTO_HEADROOM * dit_activation_bytes(dit.cfg, tokens, getattr(dit, "mlp_chunk", None)))
 
     @contextmanager
     def _on_device(self, module: torch.nn.Module, needs: str) -> Iterator[None]:

@@ -21,6 +21,8 @@ from model.rope import inverse_frequencies
 SINGLE_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
 OPTIONAL_KEYS = frozenset({"adapter.rope.bands"})  # a deterministic buffer; checkpoints may omit it
+MLP_PAD_MULTIPLE = 64  # swiglu width 13652 -> 13696: tensor-core friendly GEMM K/N sizes (exact)
+MLP_CHUNK_TOKENS = 16384  # tokens per MLP chunk of loaded DiTs (exact; bounds float32 intermediates)
 _DTYPES = (torch.bfloat16, torch.float32)
 # On-disk dtypes cast exactly enough into the model's bf16/float32 tensors. FP8 re-quantisations (F8_*) and
 # integer tensors are refused: casting them would silently load different weights.
@@ -85,6 +87,24 @@ def load_dit(
     if compile:
         dit.compile_layers()
     return dit.eval().requires_grad_(False)
+
+
+def with_fast_paths(
+    dit: DiT, device: str | torch.device, compile: bool | None = None, mlp_multiple: int | None = MLP_PAD_MULTIPLE
+) -> DiT:
+    """The fast paths every DiT of `Generator.from_pretrained` runs with (and `bench/dit_bench.py` measures), each
+    exact (docs/model.md §Fast paths): the MLP width zero-padded to a multiple of 64, the MLP run over at most
+    16,384 tokens at a time, and (`compile`, default: when `device` is a CUDA device) every layer compiled with a
+    dynamic token count. `device` is where the DiT computes, which may differ from where its weights rest.
+    `mlp_multiple=None` leaves the official widths (benchmarks compare the two)."""
+    if mlp_multiple:
+        dit.pad_mlp_width(mlp_multiple)
+    dit.chunk_mlp(MLP_CHUNK_TOKENS)
+    if compile is None:
+        compile = torch.device(device).type == "cuda"
+    if compile:
+        dit.compile_layers()
+    return dit
 
 
 def checkpoint_sources(path: Path) -> dict[str, Path]:

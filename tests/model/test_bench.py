@@ -57,3 +57,47 @@ def test_bench_runs_end_to_end_on_cpu_with_the_tiny_preset(bench, capsys):
     out = capsys.readouterr().out
     assert "torch " in out and "1080p" in out and "TFLOP/s" in out
     assert "T = 1 latent frames, Na = 2" in out
+
+
+def _run(bench, argv, capsys) -> str:
+    threads = torch.get_num_threads()
+    try:
+        assert bench.main(argv) == 0
+    finally:
+        torch.set_num_threads(threads)
+    return capsys.readouterr().out
+
+
+def test_bench_builds_the_dit_as_the_generator_does(bench, capsys):
+    argv = ["--preset", "tiny", "--device", "cpu", "--dtype", "fp32", "--seconds", "0.04", "--text-tokens", "8",
+            "--cases", "256p", "--warmup", "0", "--repeats", "1", "--threads", "1"]
+    out = _run(bench, argv, capsys)
+    assert out.startswith("machine: ")
+    assert "mlp pad 64 | mlp chunk 16384 | compile off" in out  # compile follows the generator: on CUDA only
+
+
+def test_sdpa_backends_run_on_cpu_and_name_the_kernels_it_lacks(bench, capsys):
+    # 13 one-token latent frames: at receptive field 11 the first frames' windows end before the last frame, so
+    # the local rows merge two key runs by log-sum-exp.
+    argv = ["--sdpa-backends", "--preset", "tiny", "--device", "cpu", "--dtype", "fp32", "--seconds", "2",
+            "--text-tokens", "8", "--latent-hw", "2x2", "--warmup", "0", "--repeats", "1", "--threads", "1"]
+    out = _run(bench, argv, capsys)
+    rows = {tuple(line.split()[:4]): line for line in out.splitlines() if line.startswith(("256p", "1080p"))}
+    assert {key[:3] for key in rows} == {("256p", "72", "full"), ("1080p", "72", "full"), ("1080p", "72", "local")}
+    assert len(rows) == 12  # and 4 kernels each
+    for (*_, kernel), line in rows.items():
+        if kernel in ("flash", "math"):  # the CPU's kernels
+            float(line.split()[4])
+        else:
+            assert "unavailable on this cpu" in line, line
+    assert out.startswith("machine: ") and "torch " in out
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_sdpa_backends_time_the_flash_kernel_on_a_gpu(bench, capsys):
+    argv = ["--sdpa-backends", "--preset", "tiny", "--device", "cuda", "--seconds", "2", "--text-tokens", "8",
+            "--latent-hw", "4x4", "--warmup", "1", "--repeats", "2"]
+    out = _run(bench, argv, capsys)
+    flash = [line for line in out.splitlines() if " flash " in line]
+    assert len(flash) == 3 and all(float(line.split()[4]) > 0 for line in flash)

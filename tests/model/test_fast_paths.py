@@ -1,13 +1,14 @@
-"""Every fast path equals the plain reference: SDPA, grouped local SDPA, flex_attention, MLP padding, compile."""
+"""Every fast path equals the plain reference: SDPA, windowed local SDPA, flex_attention, MLP padding, compile."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from model import build_dit, load_dit, local_attention_ranges_for
-from model.attention import LocalPlan, attention, reference_attention
+from model import DiTConfig, build_dit, load_dit, local_attention_ranges, local_attention_ranges_for, pack
+from model.attention import LocalPlan, attention, reference_attention, sdpa_with_lse
 from model.errors import ConfigError
+from model.loading import MLP_CHUNK_TOKENS, with_fast_paths
 from tests.model.dit_golden import (
     CASES,
     TINY_WEIGHTS,
@@ -65,6 +66,72 @@ def test_grouped_local_sdpa_equals_masked_reference(ranges):
     torch.testing.assert_close(attention(q, k, v, "reference", plan), want)
 
 
+def _video_audio_text_plan(frames=6, per_frame=5, tail=7, field=1):
+    """The 1080p layout in small: frame-local video windows plus audio/text keys, audio/text attending to all."""
+    length = frames * per_frame + tail
+    return LocalPlan.from_ranges(*local_attention_ranges_for(frames * per_frame, frames, length, field), length)
+
+
+def test_local_key_runs_are_disjoint_slices_covering_exactly_the_allowed_keys():
+    for plan in (_video_audio_text_plan(), LocalPlan.from_ranges(*_random_ranges(40, 9, seed=5), 40)):
+        dense = plan.dense_mask()
+        for q_sel, runs in plan.groups:
+            allowed = torch.zeros(dense.shape[1], dtype=torch.bool)
+            for a, b in zip(runs, runs[1:], strict=False):
+                assert a.stop < b.start  # sorted, disjoint and not adjacent (maximal runs)
+            for run in runs:
+                allowed[run] = True
+            assert torch.equal(dense[q_sel], allowed.expand_as(dense[q_sel]))
+    runs = [len(r) for _, r in _video_audio_text_plan().groups]
+    assert max(runs) == 2 and 1 in runs  # a window away from the end wraps to the audio/text keys: two runs
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("kernel", ["FLASH_ATTENTION", "MATH"])
+def test_windowed_local_sdpa_equals_masked_reference_with_each_cpu_kernel(kernel, dtype):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    plan = _video_audio_text_plan()
+    q, k, v = _qkv(length=37, dtype=dtype)
+    want = reference_attention(q, k, v, plan.dense_mask()).float()
+    with sdpa_kernel([getattr(SDPBackend, kernel)]):
+        got = attention(q, k, v, "sdpa", plan).float()
+    tol = 1e-5 if dtype == torch.float32 else 2e-2
+    torch.testing.assert_close(got, want, atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("kernel", ["FLASH_ATTENTION", "MATH"])
+def test_sdpa_with_lse_returns_the_log_sum_exp_of_the_scaled_scores(kernel):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    q, k, v = (t.transpose(0, 1)[None] for t in _qkv(length=11, hq=3, hkv=3))  # (1, H, L, D)
+    scores = torch.einsum("bhqd,bhkd->bhqk", q, k) / 4.0
+    with sdpa_kernel([getattr(SDPBackend, kernel)]):
+        out, lse = sdpa_with_lse(q, k, v)
+    torch.testing.assert_close(lse, scores.logsumexp(-1), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(out, scores.softmax(-1) @ v, atol=1e-5, rtol=1e-5)
+
+
+def test_local_sdpa_neither_gathers_keys_nor_expands_kv_heads():
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Ops(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.names = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.names.add(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    plan = _video_audio_text_plan()
+    q, k, v = _qkv(length=37)
+    with Ops() as ops:
+        attention(q, k, v, "sdpa", plan)
+    copies = {"index", "index_select", "gather", "repeat_interleave", "cat", "expand"} & ops.names
+    assert not copies, copies
+
+
 def test_dense_mask_is_the_union_over_rows():
     q_r, k_r = _random_ranges(25, 9, seed=3)
     want = torch.zeros(25, 25, dtype=torch.bool)
@@ -97,15 +164,20 @@ def test_mlp_padding_to_128_is_exact_and_changes_the_width():
     torch.testing.assert_close(after, before, atol=2e-6, rtol=1e-6)
 
 
+def _golden_dit_and_args(case):
+    """The tiny float32 DiT of a golden case and that case's forward arguments."""
+    dit = load_dit(TINY_WEIGHTS, preset="tiny", dtype=torch.float32, local_attn_layers=CASES[case]["local_attn_layers"])
+    inputs = case_inputs(case)
+    args = [inputs["packed_x"], inputs["coords_mapping"], inputs["modality_mapping"]]
+    if case != "base_v2_full":
+        args += [inputs["local_q_ranges"], inputs["local_k_ranges"]]
+    return dit, args
+
+
 @pytest.mark.parametrize("chunk", [7, 32, 61])  # chunk edges inside the video, at audio/text boundaries
 def test_token_chunked_mlp_equals_unchunked_on_both_golden_cases(chunk):
     for case in CASES:
-        dit = load_dit(TINY_WEIGHTS, preset="tiny", dtype=torch.float32,
-                       local_attn_layers=CASES[case]["local_attn_layers"])
-        inputs = case_inputs(case)
-        args = [inputs["packed_x"], inputs["coords_mapping"], inputs["modality_mapping"]]
-        if case != "base_v2_full":
-            args += [inputs["local_q_ranges"], inputs["local_k_ranges"]]
+        dit, args = _golden_dit_and_args(case)
         with torch.no_grad():
             whole = dit(*args)
             chunked = dit.chunk_mlp(chunk)(*args)
@@ -125,6 +197,51 @@ def test_15b_swiglu_width_pads_from_13652_to_13696():
     assert dit.block.layers[10].mlp.down_proj.weight.shape == (5120, 13696)
     assert dit.block.layers[38].mlp.up_gate_proj.weight.shape == (3 * 2 * 13696, 5120)
     assert dit.block.layers[0].mlp.down_proj.weight.shape == (3 * 5120, 20480)  # gelu7 width already aligned
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_generator_fast_paths_pad_the_mlp_to_a_multiple_of_64_and_keep_the_output(case):
+    dit, args = _golden_dit_and_args(case)
+    with torch.no_grad():
+        before = dit(*args)
+        with_fast_paths(dit, "cpu")  # what Generator.from_pretrained applies (no compile on a CPU)
+        after = dit(*args)
+    assert dit.block.layers[4].mlp.down_proj.in_features == 448  # swiglu 424 -> 448
+    assert dit.block.layers[0].mlp.down_proj.in_features == 640  # gelu 4·160 is already a multiple of 64
+    assert dit.mlp_chunk == MLP_CHUNK_TOKENS
+    torch.testing.assert_close(after, before, atol=2e-6, rtol=1e-6)  # float32 rounding of a longer GEMM only
+
+
+def test_15b_fast_paths_pad_the_swiglu_width_from_13652_to_13696():
+    dit = with_fast_paths(build_dit("15b", device="meta"), "meta", compile=False)
+    assert dit.block.layers[10].mlp.down_proj.weight.shape == (5120, 13696)
+    assert dit.block.layers[38].mlp.up_gate_proj.weight.shape == (3 * 2 * 13696, 5120)
+
+
+def test_compiled_layers_take_new_lengths_without_recompiling():
+    """Three packed lengths (new prompt and clip lengths), chunked MLP and local windows: one set of graphs."""
+    from dataclasses import replace
+
+    from torch._dynamo.testing import CompileCounter
+
+    # Two layers of the tiny model: one modality-specific gelu7 layer with local attention, one shared swiglu7.
+    cfg = replace(DiTConfig.preset("tiny"), num_layers=2, mm_layers=(0,), gelu7_layers=(0,), local_attn_layers=(0,))
+    torch.manual_seed(0)
+    eager = build_dit(cfg, dtype=torch.float32).chunk_mlp(16)
+    compiled = build_dit(cfg, dtype=torch.float32).chunk_mlp(16)
+    compiled.load_state_dict(eager.state_dict())
+    counter = CompileCounter()
+    compiled.compile_layers(backend=counter)
+    graphs = []
+    for frames, text_tokens in [(2, 5), (3, 9), (5, 13)]:
+        g = torch.Generator().manual_seed(frames)
+        video, audio = torch.randn(48, frames, 4, 6, generator=g), torch.randn(4 * frames - 3, 64, generator=g)
+        packed = pack(video, audio, torch.randn(text_tokens, cfg.text_in_channels, generator=g), style="v1")
+        args = (packed.x, packed.coords, packed.modality, *local_attention_ranges(packed, 1))
+        with torch.no_grad():
+            torch.testing.assert_close(compiled(*args), eager(*args), atol=1e-5, rtol=1e-5)
+        graphs.append(counter.frame_count)
+    assert graphs[0] > 0 and graphs[1:] == [graphs[0]] * 2, graphs
 
 
 @pytest.mark.slow
@@ -158,6 +275,23 @@ def test_cuda_local_attention_equals_reference(backend):
     q, k, v = _qkv(length=8 * 160 + 90, hq=40, hkv=8, d=128, dtype=torch.bfloat16, device="cuda")
     got, want = attention(q, k, v, backend, plan).float(), reference_attention(q, k, v, plan.dense_mask()).float()
     assert rel_rms(got, want) < 1e-2
+
+
+@pytest.mark.gpu
+@cuda
+@pytest.mark.parametrize("kernel", ["FLASH_ATTENTION", "CUDNN_ATTENTION", "EFFICIENT_ATTENTION", "MATH"])
+def test_cuda_windowed_local_sdpa_equals_reference_with_each_kernel(kernel):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    length = 8 * 160 + 90
+    plan = LocalPlan.from_ranges(*local_attention_ranges_for(8 * 160, 8, length, 2), length, device="cuda")
+    q, k, v = _qkv(length=length, hq=40, hkv=8, d=128, dtype=torch.bfloat16, device="cuda")
+    try:
+        with sdpa_kernel([getattr(SDPBackend, kernel)]):
+            got = attention(q, k, v, "sdpa", plan).float()
+    except RuntimeError as err:
+        pytest.skip(f"{kernel} is not available on this GPU / torch build: {err}")
+    assert rel_rms(got, reference_attention(q, k, v, plan.dense_mask()).float()) < 1e-2
 
 
 @pytest.mark.gpu

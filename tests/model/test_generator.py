@@ -358,6 +358,8 @@ def test_from_pretrained_loads_every_component_from_the_layout_and_generates(tmp
                                     preset="tiny")
     assert set(gen.dits) == {"distill"} and set(gen.sr_dits) == {"540p"}
     assert gen.dits["distill"].block.layers[4].mlp.up_gate_proj.weight.dtype == torch.bfloat16
+    assert gen.dits["distill"].block.layers[4].mlp.down_proj.in_features == 448  # swiglu 424 padded to 64s
+    assert gen.offload == "auto" and gen._text_host is None  # a CPU device: nothing is lent or pinned
     out = gen.generate(PROMPT, seconds=SECONDS, seed=1)
     assert out.frames.shape == (5, 256, 448, 3)  # the real 256p size
     again = Generator.from_pretrained(folder, device="cpu", preset="tiny").generate(PROMPT, seconds=SECONDS, seed=1)
@@ -370,7 +372,7 @@ def test_from_pretrained_loads_every_component_from_the_layout_and_generates(tmp
     assert not np.array_equal(wan.generate(PROMPT, seconds=SECONDS, seed=1).frames, out.frames)
 
 
-@pytest.mark.parametrize("level", ["none", "text", "all", True, False])
+@pytest.mark.parametrize("level", ["none", "text", "auto", "all", True, False])
 def test_offload_levels_are_accepted_and_named(parts, level):
     gen = Generator({"distill": _dit(1)}, **parts, offload=level, resolutions=SIZES)
     assert gen.offload == {True: "all", False: "none"}.get(level, level)
@@ -381,19 +383,40 @@ def test_unknown_offload_level_is_a_named_error(parts):
         Generator({"distill": _dit(1)}, **parts, offload="gpu", resolutions=SIZES)
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_text_offload_keeps_only_the_encoder_on_cpu_and_matches_resident_run(parts):
+def _resident_cuda_run(parts):
+    """The GPU parts, and the latents of a run with everything resident on the GPU."""
     video_vae, audio_vae = VideoVAE(parts["video_vae"].vae.to("cuda")), AudioVAE(parts["audio_vae"].vae.to("cuda"))
     on_gpu = TextEncoder(parts["text_encoder"].model.to("cuda"), parts["text_encoder"].tokenizer)
     resident = Generator({"distill": _dit(1).to("cuda")}, text_encoder=on_gpu, video_vae=video_vae,
                          audio_vae=audio_vae, device="cuda", resolutions=SIZES)
-    expected = resident.generate_latents(PROMPT, seconds=SECONDS, seed=11)
+    return dict(video_vae=video_vae, audio_vae=audio_vae), resident.generate_latents(PROMPT, seconds=SECONDS, seed=11)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_text_offload_keeps_only_the_encoder_on_cpu_and_matches_resident_run(parts):
+    vaes, expected = _resident_cuda_run(parts)
     on_cpu = TextEncoder(parts["text_encoder"].model.to("cpu"), parts["text_encoder"].tokenizer)
     dit = _dit(1).to("cuda")
-    gen = Generator({"distill": dit}, text_encoder=on_cpu, video_vae=video_vae, audio_vae=audio_vae,
-                    device="cuda", offload="text", resolutions=SIZES)
+    gen = Generator({"distill": dit}, text_encoder=on_cpu, **vaes, device="cuda", offload="text", resolutions=SIZES)
     got = gen.generate_latents(PROMPT, seconds=SECONDS, seed=11)
     assert next(on_cpu.model.parameters()).device.type == "cpu"
+    assert all(p.is_pinned() for p in on_cpu.model.parameters())  # lent from pinned memory, dropped after
     assert next(dit.parameters()).device.type == "cuda"
     torch.testing.assert_close(got.video, expected.video)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_auto_offload_keeps_the_encoder_on_a_roomy_gpu_and_matches_resident_run(parts):
+    vaes, expected = _resident_cuda_run(parts)
+    encoder = TextEncoder(parts["text_encoder"].model.to("cpu"), parts["text_encoder"].tokenizer)
+    gen = Generator({"distill": _dit(1).to("cuda")}, text_encoder=encoder, **vaes, device="cuda", offload="auto",
+                    resolutions=SIZES)
+    got = gen.generate_latents(PROMPT, seconds=SECONDS, seed=11)
+    assert next(encoder.model.parameters()).is_cuda  # tiny models leave the GPU roomy: the copy stays
+    again = gen.generate_latents(PROMPT, seconds=SECONDS, seed=11)  # no second transfer needed
+    torch.testing.assert_close(got.video, expected.video)
+    torch.testing.assert_close(again.video, expected.video)
+    gen._text_host.drop()
+    assert all(p.is_pinned() for p in encoder.model.parameters())
