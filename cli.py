@@ -360,10 +360,21 @@ def models_check_command(folder, modes, resolutions) -> None:
 @click.option(
     "--threshold", type=float, default=None, help="Gate threshold for every language (default: per language)."
 )
-@click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
-def localize_command(translators, voice_tracks, speakers, **params) -> None:
+@click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache (approved takes are kept).")
+@click.option(
+    "--review",
+    type=click.Path(path_type=Path, readable=False),
+    default=None,
+    help="A review's decisions (review.json from the report page); default: OUT/review.json when it exists.",
+)
+@click.option("--retake", "retakes", multiple=True, help="LANG:LINE, e.g. zh:3: render that line's window again "
+              "with the next seed; repeatable.")
+@click.option("--unpin", "unpins", multiple=True, help="LANG:LINE: release the approved take of that line's window; "
+              "repeatable.")
+def localize_command(translators, voice_tracks, speakers, retakes, unpins, **params) -> None:
     """Localize SOURCE into each --to language. Exit 0 all passed, 1 a language failed, 2 bad input."""
     options = LocalizeOptions(
+        retakes=tuple(retakes), unpins=tuple(unpins),
         translators=tuple(translators),
         voice_tracks=parse_pairs(voice_tracks, flag="--voice-track"),
         speakers=parse_pairs(speakers, flag="--speaker"),

@@ -51,7 +51,7 @@ def test_one_failing_language_fails_the_job():
 def test_html_shows_preview_label_verdicts_thumbnails_and_escapes_text():
     html = render_html(build_report(_job(), [_summary(passed=False)]))
     assert "PREVIEW" in html and "FAIL" in html
-    assert '<img src="data:image/jpeg;base64,' in html
+    assert 'class="thumb" src="data:image/jpeg;base64,' in html
     assert "&lt;b&gt;Acme&lt;/b&gt;" in html and "<b>Acme</b>" not in html
     assert "seed 11" in html and "seed 22" in html
 
@@ -65,7 +65,7 @@ def test_write_report_writes_both_files_atomically(tmp_path):
     (tmp_path / "report.json").write_text("old")
     json_path, html_path = write_report(build_report(_job(), [_summary()]), tmp_path)
     assert json.loads(json_path.read_text())["verdict"] == "pass"
-    assert html_path.read_text().startswith("<!doctype html>")
+    assert html_path.read_text().startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json"]
 
 
