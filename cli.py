@@ -13,6 +13,7 @@ from dubkit.adapters import package_version
 from dubkit.errors import DubkitError
 from dubkit.jobs.evaluate import evaluate
 from dubkit.jobs.models import check_weights, list_models, pull_model, pull_weights
+from dubkit.jobs.review import ReviewServer
 from dubkit.jobs.script import make_script_package
 from dubkit.jobs.transcribe import transcribe
 from dubkit.options import LocalizeOptions, parse_pairs
@@ -483,6 +484,27 @@ def script_command(
                 f"in {fit.budget:.2f} s (x{fit.speed_factor:.3f} > x{MAX_SPEED_FACTOR:.2f}): {fit.text}",
                 fg="yellow",
             )
+
+
+
+# --- review ---
+
+
+@main.command("review")
+@click.argument("out", type=click.Path(path_type=Path, readable=False))
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1 (0: a free one).")
+def review_command(out, port) -> None:
+    """Serve OUT's report on 127.0.0.1 so its review buttons save OUT/review.json (Ctrl-C stops)."""
+    server = ReviewServer(out, port)
+    click.echo(f"review {out} at {server.url}")
+    click.echo("decisions are saved to " + str(Path(out) / "review.json") + "; then run dubkit localize again")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
 
 
 if __name__ == "__main__":

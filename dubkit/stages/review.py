@@ -219,7 +219,8 @@ def apply_review(scripts: Mapping[str, LanguageScript], plan: Plan, settings: Re
         done = _with_cues(ls, cues, plan, f"reviewed:{path}") if reviewed else ls
         result.takes[code] = _take_plans(code, lines, done, shortcuts)
         result.scripts[code], result.decisions[code], result.digests[code] = done, lines, script_digest(cues)
-        result.edited_from[code] = {n: current[n - 1].text for n, d in lines.items() if d.decision == "edit"}
+        before = ls.cues if len(ls.cues) == len(current) else current  # "was": the translation's line
+        result.edited_from[code] = {n: before[n - 1].text for n, d in lines.items() if d.decision == "edit"}
         if cues != current or (reviewed and not path.is_file()):
             pending[code] = cues
     for code, cues in pending.items():  # nothing is written before every language is checked
