@@ -192,3 +192,64 @@ def test_cjk_lines_are_drawn_with_a_cjk_font_not_boxes(loop):
     cjk = [f for f in fonts if any(k in f["familyName"] for k in ("CJK", "Han", "Hei", "Gothic", "Ming", "Song"))]
     assert cjk, f"no CJK font drew the zh line (install fonts-noto-cjk); Chromium used {fonts}"
     assert sum(f["glyphCount"] for f in cjk) >= len("醒来更美好")
+
+
+def _fingerprint(out: Path) -> dict:
+    return {str(p.relative_to(out)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != ".dubkit.lock"}
+
+
+def _bad(loop, lines: dict | None = None, *, languages: dict | None = None, text: str | None = None) -> dict:
+    """A review like the saved one with `lines` for zh (or other `languages`, or a raw `text`); its
+    script hash is the one of the script the last run used, so only the named change is wrong."""
+    script = {"script_sha256": loop["forced"]["languages"]["zh"]["script_sha256"], "lines": lines or {}}
+    return {"text": text} if text is not None else {**loop["review"], "languages": languages or {"zh": script}}
+
+
+BAD_REVIEWS = {
+    "a language the run lacks": ({"languages": {"ko": {"script_sha256": "0" * 64, "lines": {}}}}, "language ko"),
+    "a missing line": ({"lines": {"9": {"comment": "x"}}}, "zh line 9"),
+    "a stale script hash": ({"languages": {"zh": {"script_sha256": "0" * 64, "lines": {}}}}, "stale review"),
+    "an unknown decision": ({"lines": {"2": {"decision": "reject"}}}, "zh line 2"),
+    "an edit without text": ({"lines": {"3": {"decision": "edit", "text": " "}}}, "zh line 3"),
+    "an approval of another seed": ({"lines": {"3": {"decision": "approve", "take": 1, "seed": 7}}}, "zh line 3"),
+    "not JSON": ({"text": "{review"}, "not JSON"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_REVIEWS))
+def test_a_bad_review_entry_exits_2_naming_it_and_changes_nothing(loop, tmp_path, case):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    change, words = BAD_REVIEWS[case]
+    doc = _bad(loop, **change)
+    path = tmp_path / "review.json"
+    path.write_text(doc["text"] if "text" in doc else json.dumps(doc, ensure_ascii=False), "utf-8")
+    out, scripts = loop["out"], loop["out"].parent / "scripts"
+    before = _fingerprint(out)
+    result = CliRunner().invoke(main, ["localize", str(EXAMPLE), "--to", "zh", "-o", str(out), "--engine", "preview",
+                                       "--source-script", str(scripts / "ad.en.srt"), "--scripts", str(scripts),
+                                       "--review", str(path)])
+    assert result.exit_code == 2, result.output
+    assert words in result.output and str(path) in result.output
+    assert _fingerprint(out) == before
+
+
+@pytest.mark.parametrize("flag, value, words", [("--retake", "zh:9", "no such line"), ("--retake", "zh3", "LANG:LINE"),
+                                                ("--unpin", "zh:3", "no take of line 3"),
+                                                ("--retake", "xx:1", "--retake 'xx:1'")])
+def test_a_bad_retake_or_unpin_exits_2_naming_it(loop, flag, value, words):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    out, scripts = loop["out"], loop["out"].parent / "scripts"
+    before = _fingerprint(out)
+    result = CliRunner().invoke(main, ["localize", str(EXAMPLE), "--to", "zh", "-o", str(out), "--engine", "preview",
+                                       "--source-script", str(scripts / "ad.en.srt"), "--scripts", str(scripts),
+                                       flag, value])
+    assert result.exit_code == 2, result.output
+    assert words in result.output
+    assert _fingerprint(out) == before
