@@ -155,13 +155,13 @@ def parse_line_refs(items: Sequence[str], flag: str) -> tuple[tuple[str, int], .
     """`zh:3` items (from --retake / --unpin) as (language code, line); ReviewError naming a bad item."""
     refs = []
     for item in items:
-        tag, _, number = item.partition(":")
+        tag, colon, number = item.partition(":")
+        if not colon or not number.strip().isdigit() or int(number) < 1:
+            raise ReviewError(f"{flag} {item!r} is not LANG:LINE (zh:3)")
         try:
             code = get_language(tag.strip()).code
         except LanguageError as err:
             raise ReviewError(f"{flag} {item!r}: {err}") from err
-        if not number.strip().isdigit() or int(number) < 1:
-            raise ReviewError(f"{flag} {item!r} is not LANG:LINE (zh:3)")
         refs.append((code, int(number)))
     return tuple(refs)
 

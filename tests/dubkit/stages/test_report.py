@@ -78,3 +78,24 @@ def test_thumbnail_keeps_the_aspect_ratio():
     uri = thumbnail_uri(np.full((90, 160, 3), 200, np.uint8), width=80)
     image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
     assert image.size == (80, 45)
+
+
+def test_the_page_puts_the_summary_first_and_the_job_facts_folded_last_without_a_json_dump():
+    html = render_html(build_report(_job(), [_summary(passed=False)]))
+    assert html.index('class="summary"') < html.index('class="lines"') < html.index('<details id="facts">')
+    assert "lower is better" in html and '"checkpoints"' not in html and "<pre" not in html
+    assert "distill/model.safetensors" in html  # the model hash is among the facts
+
+
+def test_each_line_has_its_timecode_lang_take_and_review_buttons():
+    html = render_html(build_report(_job(), [_summary()]))
+    assert 'data-lang="zh" data-line="1" data-take="2" data-seed="22" data-takes="2"' in html
+    assert '<td lang="zh-Hans" class="script">' in html and 'data-act="approve"' in html
+    assert "take 2, seed 22" in html and "1 (seed 11, 60.0 %)" in html
+
+
+def test_a_failing_preview_language_on_espeak_ng_says_what_to_do():
+    report = build_report(_job(), [_summary(passed=False)])
+    report["languages"]["zh"]["reasons"] = ["window 0.20-3.00 s failed the speech gate: CER 0.60 > 0.30"]
+    html = render_html(report)
+    assert "--voice-track zh=FILE" in html and "magihuman engine" in html
