@@ -50,11 +50,15 @@
     });
   }
 
-  function act(row, what) {
+  function act(row, what, button) {
     var lang = row.dataset.lang, line = row.dataset.line;
     var editBox = row.querySelector(".rv-edit"), commentBox = row.querySelector(".rv-comment");
     var e = entry(lang, line, true);
-    if (what === "approve" || what === "retake") {
+    if (what === "approve-alt") {  // approve one of the other takes instead of the one used
+      delete e.text; delete e.takes;
+      e.decision = "approve"; e.take = parseInt(button.dataset.take, 10); e.seed = parseInt(button.dataset.seed, 10);
+      stamp(e);
+    } else if (what === "approve" || what === "retake") {
       if (e.decision === what) { delete e.decision; delete e.take; delete e.seed; delete e.takes; }
       else {
         delete e.text; e.decision = what; e.take = parseInt(row.dataset.take, 10);
@@ -90,7 +94,7 @@
     rows().forEach(function (row) {
       if (!review.languages[row.dataset.lang]) { return; }
       row.querySelectorAll("button[data-act]").forEach(function (b) {
-        b.addEventListener("click", function () { act(row, b.dataset.act); });
+        b.addEventListener("click", function () { act(row, b.dataset.act, b); });
       });
       show(row);
     });
