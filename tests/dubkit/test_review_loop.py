@@ -54,6 +54,9 @@ def _review_in_browser(out: Path, shots: Path | None) -> dict:
         driver.get(server.url)
         _wait(driver, "return document.body.dataset.reviewReady", "its review buttons")
         row = {n: driver.find_element("css selector", f'tr[data-lang="zh"][data-line="{n}"]') for n in (1, 2, 3)}
+        row[2].find_element("css selector", "button.play").click()
+        played = _wait(driver, "var v = document.getElementById('video-zh'); return v.paused && "
+                               f"v.currentTime >= {TIMES[1][1]} ? [v.currentTime, v.error] : null", "playback")
         driver.find_element("id", "rv-name").send_keys("Mei")
         row[1].find_element("css selector", 'button[data-act="edit"]').click()
         box = row[1].find_element("css selector", ".rv-edit textarea")
@@ -70,7 +73,7 @@ def _review_in_browser(out: Path, shots: Path | None) -> dict:
         driver.find_element("id", "rv-save").click()
         _wait(driver, "return document.getElementById('rv-status').textContent.startsWith('Saved')", "'Saved'")
         approved_seed = int(row[2].get_attribute("data-seed"))
-    return {"approved_seed": approved_seed}
+    return {"approved_seed": approved_seed, "played": played}
 
 
 def _shoot(driver, path: Path) -> None:
@@ -153,6 +156,11 @@ def test_the_browser_saves_the_decisions_to_review_json(loop):
     assert zh["lines"]["1"]["by"] == "Mei" and zh["lines"]["1"]["at"].endswith("Z")
     assert zh["lines"]["2"] == {**zh["lines"]["2"], "decision": "approve", "take": 1, "seed": loop["approved_seed"]}
     assert zh["lines"]["3"]["comment"] == COMMENT and "decision" not in zh["lines"]["3"]
+
+
+def test_the_play_button_plays_the_lines_span_of_the_delivered_video(loop):
+    stopped_at, error = loop["played"]
+    assert error is None and TIMES[1][1] <= stopped_at < TIMES[1][1] + 0.5
 
 
 def test_the_first_run_renders_every_window_once(loop):
