@@ -55,8 +55,8 @@ def _asset(name: str) -> str:
     return files("eval.templates").joinpath(name).read_text(encoding="utf-8")
 
 
-_SECTION_DEFAULTS = {"video": None, "problems": [], "warnings": [], "notes": [], "chart": None, "whole_diff": None,
-                     "columns": {"thumb": False, "take": False, "review": False}}
+_SECTION_DEFAULTS = {"video": None, "poster": None, "problems": [], "warnings": [], "notes": [], "chart": None,
+                     "whole_diff": None, "columns": {"thumb": False, "take": False, "review": False}}
 _LINE_DEFAULTS = {"speaker": None, "take": None, "takes": 0, "alternatives": [], "pinned": False, "thumbnail": None,
                   "window": None, "edited": None, "comments": [], "start": None, "end": None}
 _PAGE_DEFAULTS = {"badges": [], "notes": [], "review": None, "facts": [], "footer": "", "html_lang": "en",

@@ -208,7 +208,7 @@ def _origin(origin: str) -> str:
     """"script:PATH" -> "lines from the translated script PATH" (and the engine / reviewed forms)."""
     kind, _, what = origin.partition(":")
     words = {"script": "the translated script", "engine": "the translator", "reviewed": "the reviewed script"}
-    return f"Lines from {words.get(kind, kind)} {what}".rstrip()
+    return f"Lines from {words.get(kind, kind)} {Path(what).name if kind != 'engine' else what}".rstrip()
 
 
 def _span(item: dict) -> str:
@@ -247,6 +247,7 @@ def _section(code: str, lang: dict, preview: bool, row: dict) -> dict:
         "code": code, "name": row["name"], "tag": lang_tag(get_language(code)), "anchor": row["anchor"],
         "verdict": row["verdict"], "verdict_text": row["verdict_text"],
         "video": Path(lang["video"]).name if lang.get("video") else None,
+        "poster": next((w["thumbnail"] for w in lang["windows"] if w.get("thumbnail")), None),
         "problems": problems, "warnings": warnings, "notes": [_origin(lang["script"])],
         "chart": render_bars([line["error_rate"] for line in lang["lines"]], [line["passed"] for line in lang["lines"]],
                              threshold) if lines else None,
@@ -298,8 +299,9 @@ def page_of(report: dict[str, Any]) -> dict:
     return {
         "kind": "localize", "title": f"dubkit localize: {Path(str(src.get('path', ''))).name}",
         "heading": "Localization report", "verdict": verdict, "verdict_text": "PASS" if report["passed"] else "FAIL",
-        "meta_line": f"{src.get('path', '')} · {src.get('duration', 0):.1f} s · {src.get('width')}×{src.get('height')} "
-                     f"at {src.get('fps')} fps · engine {engine.get('name', '')}",
+        "meta_line": f"{Path(str(src.get('path', ''))).name} · {src.get('duration', 0):.1f} s · "
+                     f"{src.get('width')}×{src.get('height')} at {src.get('fps')} fps · "
+                     f"engine {engine.get('name', '')}",
         "badges": ["PREVIEW"] if preview else [],
         "headline": f"{len(passing)} of {len(rows)} languages pass the speech check: what a recogniser hears in the "
                     "dub is compared with the script (lower error is better).",
