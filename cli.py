@@ -13,6 +13,7 @@ from dubkit.adapters import package_version
 from dubkit.errors import DubkitError
 from dubkit.jobs.evaluate import evaluate
 from dubkit.jobs.models import check_weights, default_modes, list_models, pull_model, pull_weights
+from dubkit.jobs.review import ReviewServer
 from dubkit.jobs.script import make_script_package
 from dubkit.jobs.transcribe import transcribe
 from dubkit.options import LocalizeOptions, parse_pairs
@@ -381,10 +382,21 @@ def models_check_command(folder, modes, resolutions) -> None:
 @click.option(
     "--threshold", type=float, default=None, help="Gate threshold for every language (default: per language)."
 )
-@click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache.")
-def localize_command(translators, voice_tracks, speakers, **params) -> None:
+@click.option("--force", is_flag=True, help="Recompute every stage, ignoring the cache (approved takes are kept).")
+@click.option(
+    "--review",
+    type=click.Path(path_type=Path, readable=False),
+    default=None,
+    help="A review's decisions (review.json from the report page); default: OUT/review.json when it exists.",
+)
+@click.option("--retake", "retakes", multiple=True, help="LANG:LINE, e.g. zh:3: render that line's window again "
+              "with the next seed; repeatable.")
+@click.option("--unpin", "unpins", multiple=True, help="LANG:LINE: release the approved take of that line's window; "
+              "repeatable.")
+def localize_command(translators, voice_tracks, speakers, retakes, unpins, **params) -> None:
     """Localize SOURCE into each --to language. Exit 0 all passed, 1 a language failed, 2 bad input."""
     options = LocalizeOptions(
+        retakes=tuple(retakes), unpins=tuple(unpins),
         translators=tuple(translators),
         voice_tracks=parse_pairs(voice_tracks, flag="--voice-track"),
         speakers=parse_pairs(speakers, flag="--speaker"),
@@ -493,6 +505,27 @@ def script_command(
                 f"in {fit.budget:.2f} s (x{fit.speed_factor:.3f} > x{MAX_SPEED_FACTOR:.2f}): {fit.text}",
                 fg="yellow",
             )
+
+
+
+# --- review ---
+
+
+@main.command("review")
+@click.argument("out", type=click.Path(path_type=Path, readable=False))
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1 (0: a free one).")
+def review_command(out, port) -> None:
+    """Serve OUT's report on 127.0.0.1 so its review buttons save OUT/review.json (Ctrl-C stops)."""
+    server = ReviewServer(out, port)
+    click.echo(f"review {out} at {server.url}")
+    click.echo("decisions are saved to " + str(Path(out) / "review.json") + "; then run dubkit localize again")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
 
 
 if __name__ == "__main__":

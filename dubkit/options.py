@@ -12,7 +12,8 @@ from pathlib import Path
 
 from dubkit.adapters.av import probe
 from dubkit.engines import check_engine_request
-from dubkit.errors import InputError, MediaError, OutputError, require_file
+from dubkit.errors import InputError, MediaError, OutputError, ReviewError, require_file
+from dubkit.stages.review import parse_line_refs
 from dubkit.store.cache import CACHE_DIR
 from dubkit.store.paths import weights_dir
 from dubkit.translate.scripts import find_script
@@ -49,6 +50,9 @@ class LocalizeOptions:
     asr_model: str | None = None
     threshold: float | None = None
     force: bool = False
+    review: Path | None = None  # default: OUT/review.json when it exists (docs/review.md)
+    retakes: tuple[str, ...] = ()  # "zh:3": line 3 of zh gets a new take
+    unpins: tuple[str, ...] = ()  # "zh:3": release the approved take of line 3's window
 
     @property
     def out_dir(self) -> Path:
@@ -112,6 +116,10 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
         raise InputError(f"--scripts {options.scripts_dir} is not a folder")
     if options.glossary is not None:
         require_file(options.glossary, "--glossary")
+    if options.review is not None:
+        require_file(options.review, "--review", ReviewError)
+    parse_line_refs(options.retakes, "--retake")
+    parse_line_refs(options.unpins, "--unpin")
     codes = {lang.code for lang in languages}
     voice_tracks: dict[str, Path] = {}
     for name, path in options.voice_tracks.items():

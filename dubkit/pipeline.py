@@ -5,6 +5,7 @@
     2. script    the source's timed lines (given, or recognised)    stages/transcribe.py
     3. plan      shot cuts, windows, reference frames               stages/plan.py
     4. translate a timed script per language                        stages/translate.py
+       review    a reviewer's edits, retakes and approvals           stages/review.py
     5. engine    preview or magihuman, with the reason              engines/
     6. render    each window through the engine and the gate        stages/render.py
     7. deliver   mix, loudness, mux, subtitles; the verdict         stages/deliver.py
@@ -36,11 +37,13 @@ from dubkit.stages.plan import Plan, make_plan
 from dubkit.stages.probe import SourceInfo, probe_source
 from dubkit.stages.render import (
     RenderSettings,
+    TakePlan,
     WindowOutcome,
     render_language,
     speech_gate,
 )
 from dubkit.stages.report import build_report, write_report
+from dubkit.stages.review import Review, Reviewed, ReviewSettings, apply_review, find_review, parse_line_refs
 from dubkit.stages.transcribe import SourceScript, load_source_script
 from dubkit.stages.translate import (
     LanguageScript,
@@ -82,6 +85,7 @@ def localize(
 ) -> LocalizeResult:
     """Run the whole job. `engine`/`recognizer` override the automatic choice (tests, the Python API)."""
     opts = checked(options)  # step 0
+    review = find_review(opts.out_dir, opts.review)
     check_output_dir(opts.out_dir)
     with RunLock(opts.out_dir):
         check_cache_folder(opts.out_dir)
@@ -94,10 +98,12 @@ def localize(
         plan = job.step(3, "shots and windows", make_plan, source, script.cues, job.cache)
         scripts = job.step(4, "translations", translate_languages, source, script, opts.languages, plan,
                            _translate_settings(opts), job.cache)
+        reviewed = job.step(4, "review", apply_review, scripts, plan, _review_settings(opts, review))
         choice = job.step(5, "engine", _choose_engine, opts, engine)
-        summaries = [_one_language(job, source, plan, scripts[lang.code], choice, script.pitch)
-                     for lang in opts.languages]
-        report_json, report_html = job.step(8, "report", _report, job, source, script, plan, choice, summaries)
+        summaries = [_one_language(job, source, plan, reviewed.scripts[lang.code], choice, script.pitch,
+                                   reviewed.takes[lang.code]) for lang in opts.languages]
+        record = _job_record(job, source, script, plan, choice, job.steps.totals(summaries))
+        report_json, report_html = job.step(8, "report", _report, job, record, summaries, reviewed)
     return LocalizeResult(
         out=opts.out_dir, outputs={s.language: s.output for s in summaries}, report_json=report_json,
         report_html=report_html, passed=all(s.passed for s in summaries), engine=choice.engine.name,
@@ -106,7 +112,7 @@ def localize(
 
 
 def _one_language(job: _Job, source: SourceInfo, plan: Plan, ls: LanguageScript,
-                  choice: EngineChoice, pitch: Mapping[str, float]) -> LanguageSummary:
+                  choice: EngineChoice, pitch: Mapping[str, float], takes: Mapping[int, TakePlan]) -> LanguageSummary:
     """Steps 6 and 7 for one language: render and gate every window, then deliver and judge."""
     opts = job.options
     gate = speech_gate(job.asr, ls.language, opts.threshold)
@@ -118,7 +124,7 @@ def _one_language(job: _Job, source: SourceInfo, plan: Plan, ls: LanguageScript,
         speakers=speaker_flags(opts.speakers)[1], voice_track=voice,
         context={"source": source.digest, "voice_track": file_digest(voice) if voice else None,
                  **({"speaker_tracks": {k: file_digest(p) for k, p in tracks.items()}} if tracks else {})},
-        speaker_pitch=pitch, speaker_tracks=tracks,
+        speaker_pitch=pitch, speaker_tracks=tracks, takes=takes,
     )
     outcomes = job.step(6, f"{ls.language.code} windows", render_language, settings, plan, ls.per_window, gate,
                         job.steps.window_ticker(ls.language.code, len(plan.windows) * len(opts.languages)))
@@ -142,10 +148,14 @@ def _choose_engine(opts: LocalizeOptions, engine: Engine | None) -> EngineChoice
     return select_engine(opts.engine, weights=opts.weights, recipes=opts.recipes(), kinds=opts.window_kinds())
 
 
-def _report(job: _Job, source: SourceInfo, script: SourceScript, plan: Plan, choice: EngineChoice,
-            summaries: list[LanguageSummary]) -> tuple[Path, Path]:
-    record = _job_record(job, source, script, plan, choice, job.steps.totals(summaries))
-    return write_report(build_report(record, summaries), job.options.out_dir)
+def _review_settings(opts: LocalizeOptions, review: Review | None) -> ReviewSettings:
+    return ReviewSettings(review=review, out=opts.out_dir, stem=Path(opts.source).stem, base_seed=opts.seed,
+                          retakes=parse_line_refs(opts.retakes, "--retake"),
+                          unpins=parse_line_refs(opts.unpins, "--unpin"))
+
+
+def _report(job: _Job, record: dict, summaries: list[LanguageSummary], reviewed: Reviewed) -> tuple[Path, Path]:
+    return write_report(build_report(record, summaries, reviewed), job.options.out_dir)
 
 
 def _job_record(job: _Job, source: SourceInfo, script: SourceScript, plan: Plan, choice: EngineChoice,

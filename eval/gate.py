@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval.errors import EvalError
-from eval.scoring import Score, from_alignment, score_units, units
+from eval.scoring import Score, score_units, split_alignment, units
 from eval.types import Cue, Transcript
 from langs import LANGUAGES, Language, get_language
 
@@ -197,23 +197,8 @@ def _score_timed(cues, ref_units, transcript, lang, limit, notes) -> tuple[Segme
 
 
 def _score_untimed(cues, ref_units, whole, transcript, lang, limit) -> tuple[SegmentResult, ...]:
-    # Walk the whole-file alignment and cut it where each line's reference units end. An insertion
-    # belongs to the line of the next reference unit (to the last line at the very end).
-    bounds, total = [], 0
-    for ref in ref_units:
-        total += len(ref)
-        bounds.append(total)
-    per_line: list[list] = [[] for _ in cues]
-    consumed, line = 0, 0
-    for step in whole.alignment:
-        while line < len(cues) - 1 and consumed >= bounds[line]:
-            line += 1
-        per_line[line].append(step)
-        if step.ref is not None:
-            consumed += 1
     results = []
-    for i, (cue, steps) in enumerate(zip(cues, per_line, strict=True)):
-        seg_score = from_alignment(lang.metric, steps)
+    for i, (cue, seg_score) in enumerate(zip(cues, split_alignment(whole, ref_units), strict=True)):
         results.append(
             SegmentResult(
                 i, None, None, cue.text, seg_score.hypothesis, seg_score, seg_score.error_rate <= limit

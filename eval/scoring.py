@@ -6,6 +6,7 @@ the unit sequences; we keep its counts and the unit-by-unit alignment for the re
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jiwer
@@ -88,6 +89,35 @@ def score_units(ref_units: list[str], hyp_units: list[str], metric: str) -> Scor
         out.hits, out.substitutions, out.deletions, out.insertions
     )
     return result
+
+
+def split_alignment(whole: Score, line_units: Sequence[Sequence[str]]) -> tuple[Score, ...]:
+    """Cut a whole-text alignment where each line's reference units end: one Score per line.
+
+    An insertion belongs to the line of the next reference unit (to the last line at the very end).
+    """
+    bounds, total = [], 0
+    for ref in line_units:
+        total += len(ref)
+        bounds.append(total)
+    per_line: list[list[AlignedUnit]] = [[] for _ in line_units]
+    consumed, line = 0, 0
+    for step in whole.alignment:
+        while line < len(line_units) - 1 and consumed >= bounds[line]:
+            line += 1
+        per_line[line].append(step)
+        if step.ref is not None:
+            consumed += 1
+    return tuple(from_alignment(whole.metric, steps) for steps in per_line)
+
+
+def score_lines(lines: Sequence[str], heard: str, language: Language | str) -> tuple[Score, ...]:
+    """Score what was heard for several lines spoken together, then split it line by line (the
+    localize report: a window's lines share one recognition)."""
+    lang = language if isinstance(language, Language) else get_language(language)
+    line_units = [units(line, lang) for line in lines]
+    whole = score_units([u for line in line_units for u in line], units(heard, lang), lang.metric)
+    return split_alignment(whole, line_units)
 
 
 def from_alignment(metric: str, alignment: list[AlignedUnit] | tuple[AlignedUnit, ...]) -> Score:

@@ -25,6 +25,10 @@ class ScriptError(InputError):
     """A script (SRT, VTT, ASS, JSON, text) is empty, unparsable or inconsistent with its media."""
 
 
+class ReviewError(InputError):
+    """A review (review.json, --retake, --unpin) names a missing language or line, is stale, or contradicts itself."""
+
+
 class OutputError(DubkitError):
     """An output folder cannot be written (permissions, full disk, another run holds it)."""
 

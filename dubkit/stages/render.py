@@ -20,6 +20,7 @@ import numpy as np
 
 from dubkit.adapters.audio import resample, to_mono
 from dubkit.engines.base import Engine, WindowRender, WindowRequest
+from dubkit.errors import ReviewError
 from dubkit.stages.plan import Plan
 from dubkit.store.cache import StageCache, cache_key
 from eval.asr import LazyRecognizer
@@ -61,6 +62,7 @@ class WindowOutcome:
     attempts: tuple[Attempt, ...]
     chosen: int  # index into attempts: the first pass, else the lowest error rate
     speakers: tuple[str | None, ...] = ()  # the speaker of each line, when the script names them
+    pinned: bool = False  # the chosen take was approved in a review: taken from the cache, never rendered
 
     @property
     def passed(self) -> bool:
@@ -198,6 +200,22 @@ def speech_gate(recognizer: LazyRecognizer, language: Language, threshold: float
 
 
 @dataclass(frozen=True)
+class TakePlan:
+    """What a review asks of one window's takes (docs/review.md; built by dubkit.stages.review).
+
+    `new_take`: render takes up to this number (the next seed after those the reviewer saw) and use it;
+    `one_more`: `--retake`: render one take more than the cache already holds and use it;
+    `pinned`: an approved take, read from the cache and never rendered, not even with --force.
+    `entry` names the review entry in messages ("review.json: zh line 3").
+    """
+
+    new_take: int | None = None
+    one_more: bool = False
+    pinned: int | None = None
+    entry: str = ""
+
+
+@dataclass(frozen=True)
 class RenderSettings:
     """How a job renders: the engine, where results are cached, how hard it retries, what it conditions on.
 
@@ -213,6 +231,7 @@ class RenderSettings:
     context: Mapping[str, Any] = field(default_factory=dict)
     speaker_pitch: Mapping[str, float] = field(default_factory=dict)  # per speaker, median F0 of the source (Hz)
     speaker_tracks: Mapping[str, Path] = field(default_factory=dict)  # per speaker, a human recording
+    takes: Mapping[int, TakePlan] = field(default_factory=dict)  # per window index, what a review asks
 
 
 def _attempt_count(engine: Engine, max_attempts: int) -> int:
@@ -221,15 +240,17 @@ def _attempt_count(engine: Engine, max_attempts: int) -> int:
     return max_attempts if engine.uses_seed else 1
 
 
-def _render_attempt(settings: RenderSettings, request: WindowRequest) -> tuple[str, dict, WindowRender | None]:
-    """The render for one attempt: from the cache when finished there, else from the engine."""
+def _render_attempt(settings: RenderSettings, request: WindowRequest,
+                    may_render: bool = True) -> tuple[str, dict | None, WindowRender | None]:
+    """The render for one attempt: from the cache when finished there, else from the engine (or
+    None in place of its record when `may_render` is False and the cache lacks it)."""
     rkey = render_key(settings.engine.identity(), request, dict(settings.context))
     # A finished render is known by its JSON alone: a resumed run reads no pixels it does not need.
     meta = settings.cache.get_json("render", rkey)
     if meta is not None and not _complete(settings.cache, rkey, meta):
         meta = None  # a damaged entry is rendered again, never trusted
     render = None
-    if meta is None:
+    if meta is None and may_render:
         t0 = time.perf_counter()
         render = settings.engine.render(request)
         meta = _store_render(settings.cache, rkey, render, time.perf_counter() - t0)
@@ -249,31 +270,73 @@ def _verdict(gate_: SpeechGate, cache: StageCache, rkey: str, render: WindowRend
     return verdict, False
 
 
+def _attempt(settings: RenderSettings, request: WindowRequest, gate_: SpeechGate, number: int,
+             may_render: bool = True) -> Attempt | None:
+    """Take `number` of a window: rendered (or read back) and gated; None when it may not be
+    rendered and the cache lacks it."""
+    lines = tuple(c.text for c in request.lines)
+    seed = window_seed(settings.base_seed, request.index, request.language.code, number)
+    rkey, meta, render = _render_attempt(settings, replace(request, seed=seed), may_render)
+    if meta is None:
+        return None
+    verdict, gate_cached = _verdict(gate_, settings.cache, rkey, render, lines)
+    return Attempt(
+        number=number, seed=seed, passed=verdict.passed, error_rate=verdict.error_rate,
+        metric=verdict.metric, threshold=verdict.threshold, heard=verdict.heard, reference=" ".join(lines),
+        render_key=rkey, seconds_render=float(meta["seconds"]), seconds_gate=verdict.seconds,
+        cached=render is None, gate_cached=gate_cached, info=dict(meta["info"]),
+    )
+
+
+def _pinned_takes(settings: RenderSettings, request: WindowRequest, gate_: SpeechGate,
+                  plan: TakePlan) -> list[Attempt]:
+    """An approved window: its takes up to the approved one, all from the cache, even under --force."""
+    assert plan.pinned is not None
+    for number in range(1, plan.pinned + 1):  # the approved take and the earlier ones, readable again
+        seed = window_seed(settings.base_seed, request.index, request.language.code, number)
+        rkey = render_key(settings.engine.identity(), replace(request, seed=seed), dict(settings.context))
+        settings.cache.pin("render", rkey)
+        lines = tuple(c.text for c in request.lines)
+        settings.cache.pin("gate", cache_key("gate", render=rkey, scorer=gate_.identity, lines=lines))
+    takes = [_attempt(settings, request, gate_, n, may_render=False) for n in range(1, plan.pinned + 1)]
+    if takes[-1] is None:
+        raise ReviewError(f"{plan.entry}: approved take {plan.pinned} of window {request.index} is no longer in "
+                          f"the cache; release it with --unpin {request.language.code}:LINE")
+    return [t for t in takes if t is not None]
+
+
 def run_window(settings: RenderSettings, request: WindowRequest, gate_: SpeechGate) -> WindowOutcome:
     """Render, gate and retry one (window, language); returns every attempt and the chosen one.
 
-    `request.seed` is ignored: attempt k uses window_seed(base_seed, index, language, k).
+    `request.seed` is ignored: attempt k uses window_seed(base_seed, index, language, k). A review's
+    TakePlan for the window adds a retake, or pins an approved take (docs/review.md).
     """
-    lines = tuple(c.text for c in request.lines)
+    plan = settings.takes.get(request.index, TakePlan())
+    if plan.pinned:
+        attempts = _pinned_takes(settings, request, gate_, plan)
+        return _outcome(request, attempts, len(attempts) - 1, pinned=True)
     attempts: list[Attempt] = []
     for number in range(1, _attempt_count(settings.engine, settings.max_attempts) + 1):
-        seed = window_seed(settings.base_seed, request.index, request.language.code, number)
-        rkey, meta, render = _render_attempt(settings, replace(request, seed=seed))
-        verdict, gate_cached = _verdict(gate_, settings.cache, rkey, render, lines)
-        attempts.append(Attempt(
-            number=number, seed=seed, passed=verdict.passed, error_rate=verdict.error_rate,
-            metric=verdict.metric, threshold=verdict.threshold, heard=verdict.heard, reference=" ".join(lines),
-            render_key=rkey, seconds_render=float(meta["seconds"]), seconds_gate=verdict.seconds,
-            cached=render is None, gate_cached=gate_cached, info=dict(meta["info"]),
-        ))
-        if verdict.passed:
+        attempts.append(_attempt(settings, request, gate_, number))  # type: ignore[arg-type]
+        if attempts[-1].passed:
             break
+    while plan.one_more and (kept := _attempt(settings, request, gate_, len(attempts) + 1, False)):
+        attempts.append(kept)  # the takes earlier retakes left in the cache
+    last = len(attempts) + 1 if plan.one_more else (plan.new_take or 0)
+    for number in range(len(attempts) + 1, last + 1):
+        attempts.append(_attempt(settings, request, gate_, number))  # type: ignore[arg-type]
+    if last:
+        return _outcome(request, attempts, last - 1)
     best = next((i for i, a in enumerate(attempts) if a.passed),
                 min(range(len(attempts)), key=lambda i: attempts[i].error_rate))
+    return _outcome(request, attempts, best)
+
+
+def _outcome(request: WindowRequest, attempts: Sequence[Attempt], chosen: int, pinned: bool = False) -> WindowOutcome:
     return WindowOutcome(
         window_index=request.index, language=request.language.code, start=request.start,
-        end=request.end, lines=lines, attempts=tuple(attempts), chosen=best,
-        speakers=tuple(c.speaker for c in request.lines),
+        end=request.end, lines=tuple(c.text for c in request.lines), attempts=tuple(attempts), chosen=chosen,
+        speakers=tuple(c.speaker for c in request.lines), pinned=pinned,
     )
 
 

@@ -1,13 +1,15 @@
-"""Stage 8, report: the job report, JSON for machines and HTML for people.
+"""Stage 8, report: the job report, JSON for machines (docs/report-schema.md) and HTML for people.
 
 Per language and window: the line, what the recogniser heard, the error rate against the threshold,
-every attempt with its seed and timings, a thumbnail, pass/fail; then the overall verdict and what
-reproduces the job (versions, seeds, prompts, checkpoint hashes). Thumbnails are inline base64 JPEG
-so the HTML is one self-contained file that can be mailed to a client.
+every attempt with its seed and timings, a thumbnail, pass/fail; per line (`lines`): its timecode, what
+was heard of it, its own error rate and the review's decisions; then the overall verdict and what
+reproduces the job (versions, seeds, prompts, checkpoint hashes). The HTML is the shared report page
+(eval.report_page, docs/review.md): a summary first, then each language's lines with a diff, a play
+button, the takes and the review buttons, the job's facts folded at the end. Thumbnails are inline
+base64 JPEG so the page is one self-contained file (besides the videos it links).
 """
 from __future__ import annotations
 
-import html
 import json
 import platform
 from collections.abc import Sequence
@@ -17,10 +19,15 @@ from typing import Any
 
 from dubkit.adapters import package_version
 from dubkit.stages.deliver import LanguageSummary
+from dubkit.stages.review import REVIEW_VERSION, Reviewed
 from dubkit.store.files import atomic_write_text
 from dubkit.translate.timing import LineFit
+from eval.report_html import lang_tag, render_bars, render_diff
+from eval.report_page import BORDERLINE, VERDICT_TEXT, pct, render_page, timecode, verdict_of
+from eval.scoring import AlignedUnit, score_lines
+from langs import get_language
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: per-line results (`lines`), `script_sha256`, the review
 _PACKAGES = ("dubkit", "numpy", "torch", "av", "faster-whisper", "ctranslate2", "jiwer", "pysubs2",
              "imageio-ffmpeg", "espeakng-loader", "piper-tts", "pyopenjtalk-plus", "diffusers", "transformers")
 
@@ -40,7 +47,7 @@ def _attempt(a) -> dict:
     return d
 
 
-def _language(summary: LanguageSummary) -> dict:
+def _language(summary: LanguageSummary, reviewed: Reviewed | None) -> dict:
     windows = []
     for o in summary.outcomes:
         chosen = o.chosen_attempt
@@ -50,7 +57,7 @@ def _language(summary: LanguageSummary) -> dict:
             "heard": chosen.heard, "error_rate": round(chosen.error_rate, 4), "metric": chosen.metric,
             "threshold": chosen.threshold, "passed": o.passed, "chosen_attempt": chosen.number,
             "seed": chosen.seed, "attempts": [_attempt(a) for a in o.attempts],
-            "thumbnail": summary.thumbnails.get(o.window_index),
+            "thumbnail": summary.thumbnails.get(o.window_index), "pinned": o.pinned,
         })
     return {
         "language": summary.language, "passed": summary.passed, "reasons": list(summary.reasons),
@@ -62,6 +69,8 @@ def _language(summary: LanguageSummary) -> dict:
         "glossary_violations": [asdict(v) for v in summary.glossary_violations],
         "timing_overflows": [_overflow(f) for f in summary.timing_overflows],
         "delivered": _delivered(summary),
+        "lines": _lines(summary, reviewed),
+        "script_sha256": reviewed.digests.get(summary.language) if reviewed else None,
     }
 
 
@@ -86,8 +95,48 @@ def _delivered(summary: LanguageSummary) -> dict | None:
             "seconds": round(summary.delivered.seconds, 3), "cached": summary.delivered_seconds == 0.0}
 
 
-def build_report(job: dict[str, Any], languages: Sequence[LanguageSummary]) -> dict[str, Any]:
-    """The JSON document: `job` (source, options, engine, windows, timings ...) plus per-language results."""
+
+
+def _line_times(summary: LanguageSummary, reviewed: Reviewed | None) -> dict[int, list]:
+    """Window index -> [(line number, cue)] from the run's script (numbered in the whole script)."""
+    script = reviewed.scripts.get(summary.language) if reviewed else None
+    if script is None:  # a report built without the scripts (the Python API): number the windows' lines
+        numbers, found = iter(range(1, 1 << 30)), {}
+        for o in summary.outcomes:
+            found[o.window_index] = [(next(numbers), None) for _ in o.lines]
+        return found
+    position = {id(c): i + 1 for i, c in enumerate(script.cues)}
+    return {w: [(position.get(id(c)) or script.cues.index(c) + 1, c) for c in cues]
+            for w, cues in enumerate(script.per_window)}
+
+
+def _lines(summary: LanguageSummary, reviewed: Reviewed | None) -> list[dict]:
+    """Each line on its own: its share of the window's recognition (scored as the gate scores, then
+    split line by line), its take, and the review's word on it."""
+    language, numbered = get_language(summary.language), _line_times(summary, reviewed)
+    decisions = reviewed.decisions.get(summary.language, {}) if reviewed else {}
+    edited = reviewed.edited_from.get(summary.language, {}) if reviewed else {}
+    lines = []
+    for o in summary.outcomes:
+        chosen = o.chosen_attempt
+        scores = score_lines(o.lines, chosen.heard, language)
+        for (number, cue), text, speaker, sc in zip(numbered[o.window_index], o.lines,
+                                                    o.speakers or (None,) * len(o.lines), scores, strict=True):
+            decision = decisions.get(number)
+            lines.append({
+                "number": number, "start": cue.start if cue else None, "end": cue.end if cue else None,
+                "text": text, "speaker": speaker, "window": o.window_index, "heard": sc.hypothesis,
+                "error_rate": round(sc.error_rate, 4), "passed": sc.error_rate <= chosen.threshold,
+                "alignment": [[a.op, a.ref, a.hyp] for a in sc.alignment],
+                "review": decision.to_json() if decision else None, "edited_from": edited.get(number),
+            })
+    return sorted(lines, key=lambda line: line["number"])
+
+
+def build_report(job: dict[str, Any], languages: Sequence[LanguageSummary],
+                 reviewed: Reviewed | None = None) -> dict[str, Any]:
+    """The JSON document: `job` (source, options, engine, windows, timings ...) plus per-language results
+    and, when the run read one, the review it applied."""
     passed = all(s.passed for s in languages)
     return {
         "report_version": REPORT_VERSION,
@@ -95,57 +144,71 @@ def build_report(job: dict[str, Any], languages: Sequence[LanguageSummary]) -> d
         "passed": passed,
         "versions": versions(),
         **job,
-        "languages": {s.language: _language(s) for s in languages},
+        "review": {"source": reviewed.source, "written": {k: str(v) for k, v in reviewed.written.items()}}
+        if reviewed else None,
+        "languages": {s.language: _language(s, reviewed) for s in languages},
     }
 
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-.badge{display:inline-block;padding:.15em .6em;border-radius:.3em;color:#fff;font-weight:600}
-.pass{background:#2a7d2e}.fail{background:#b3261e}.preview{background:#8a5a00}
-table{border-collapse:collapse;margin:.6em 0 1.6em}td,th{border:1px solid #ccc;padding:.3em .5em;
-vertical-align:top;text-align:left;font-size:.92em}th{background:#f3f3f3}img{display:block}
-.small{color:#666;font-size:.85em}code{font-size:.85em}
-"""
+def _rate_figure(lang: dict) -> tuple[float | None, float | None, str]:
+    """The language's headline error rate: the delivered file's, else the worst window's."""
+    d = lang.get("delivered")
+    if d:
+        return d["error_rate"], d["threshold"], d["metric"].upper()
+    worst = max(lang["windows"], key=lambda w: w["error_rate"], default=None)
+    return (worst["error_rate"], worst["threshold"], worst["metric"].upper()) if worst else (None, None, "")
 
 
-def _badge(ok: bool) -> str:
-    return f'<span class="badge {"pass" if ok else "fail"}">{"PASS" if ok else "FAIL"}</span>'
+def _summary_row(code: str, lang: dict) -> dict:
+    rate, threshold, metric = _rate_figure(lang)
+    verdict = verdict_of(lang["passed"], rate, threshold)
+    links = [{"label": Path(p).name, "href": Path(p).name} for p in (lang["video"], lang["subtitles"]) if p]
+    loudness = lang.get("loudness_lufs")
+    return {
+        "code": code, "name": get_language(code).english_name, "anchor": f"lang-{code}", "verdict": verdict,
+        "verdict_text": VERDICT_TEXT[verdict], "error_rate": pct(rate), "metric": metric, "threshold": pct(threshold),
+        "lines_ok": sum(line["passed"] for line in lang["lines"]), "lines_total": len(lang["lines"]),
+        "duration": f"{lang['duration']:.1f} s" if lang.get("duration") else "–",
+        "loudness": f"{loudness:.1f} LUFS" if loudness is not None else "–",
+        "links": [*links, {"label": "lines", "href": f"#lang-{code}"}],
+    }
 
 
-def _window_rows(lang: dict) -> str:
-    rows = []
-    for w in lang["windows"]:
-        thumb = f'<img src="{w["thumbnail"]}" width="160" alt="window {w["index"]}">' if w["thumbnail"] else ""
-        attempts = "<br>".join(
-            f'#{a["number"]} seed {a["seed"]}: {a["metric"].upper()} {a["error_rate"]:.1%} '
-            f'{"pass" if a["passed"] else "fail"} ({a["seconds_render"]:.1f} s render'
-            f'{", cached" if a["cached"] else ""}, {a["seconds_gate"]:.1f} s gate)'
-            for a in w["attempts"]
-        )
-        rows.append(
-            f'<tr><td>{thumb}</td><td>{w["index"]}<br><span class="small">{w["start"]:.2f}–{w["end"]:.2f} s'
-            f'</span></td><td>{html.escape(w["line"])}</td><td>{html.escape(w["heard"])}</td>'
-            f'<td>{w["metric"].upper()} {w["error_rate"]:.1%}<br><span class="small">threshold '
-            f'{w["threshold"]:.0%}</span></td><td class="small">{attempts}</td><td>{_badge(w["passed"])}</td></tr>'
-        )
-    return "".join(rows)
+def _next_step(code: str, reason: str, lang: dict, preview: bool) -> str:
+    """What to do about one failure, in words a producer can act on."""
+    if "glossary" in reason:
+        return "put the term back: edit the line below (or in the translated script) and run again"
+    voices = {w["attempts"][w["chosen_attempt"] - 1]["info"].get("voice", "") for w in lang["windows"]}
+    espeak = get_language(code).preview_voice.startswith("espeak-ng") and not any("voice track" in v for v in voices)
+    if preview and espeak:
+        return (f"the preview voice for {code} is espeak-ng (robotic) and is expected to fail; give "
+                f"--voice-track {code}=FILE (a recorded voice) or run the magihuman engine on a GPU")
+    return "play the failing lines below; retake them (a new seed) or edit the line, then run again"
 
 
-def _issues(lang: dict) -> str:
-    items = [html.escape(r) for r in lang["reasons"]]
-    items += [html.escape(f'glossary: "{v.get("term")}" missing from the {v.get("where")} '
-                          f'({_span(v)}): {v.get("text")}') for v in lang["glossary_violations"]]
-    items += [html.escape(f'timing: line {t.get("index", 0) + 1} needs {t.get("estimated", 0):.2f} s, has '
-                          f'{t.get("budget", 0):.2f} s: {t.get("text")}') for t in lang["timing_overflows"]]
-    return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>" if items else ""
+def _problems(code: str, lang: dict, preview: bool) -> tuple[list[dict], list[dict]]:
+    """Failures with their next step, and warnings (which do not fail the language) with theirs."""
+    problems = [{"text": r, "next": _next_step(code, r, lang, preview)} for r in lang["reasons"]]
+    for here, after in zip(problems, problems[1:], strict=False):  # one next step for a run of the same
+        if here["next"] == after["next"]:
+            here["next"] = None
+    warnings = [{"text": f"line {t['index'] + 1} runs {t['estimated'] - t['budget']:.1f} s over its "
+                         f"{t['budget']:.1f} s: {t['text']}",
+                 "next": "shorten it — the template from `dubkit script` shows each line's budget"}
+                for t in lang["timing_overflows"]]
+    warnings += [{"text": f'the recogniser did not hear glossary term "{v["term"]}" ({_span(v)}): {v["text"]}',
+                  "next": "play the line; retake it if the term is slurred"}
+                 for v in lang["glossary_violations"] if v.get("where") == "speech"]
+    notes = (lang.get("delivered") or {}).get("notes", [])
+    warnings += [{"text": f"delivered file: {n}", "next": None} for n in notes]
+    return problems, warnings
 
 
-def _delivered_line(d: dict | None) -> str:
-    if not d:
-        return ""
-    return (f"<p>Delivered file: {d['metric'].upper()} {d['error_rate']:.1%} (threshold {d['threshold']:.0%}) "
-            f"{_badge(d['passed'])}<br><span class='small'>heard: {html.escape(d.get('heard', ''))}</span></p>")
+def _origin(origin: str) -> str:
+    """"script:PATH" -> "lines from the translated script PATH" (and the engine / reviewed forms)."""
+    kind, _, what = origin.partition(":")
+    words = {"script": "the translated script", "engine": "the translator", "reviewed": "the reviewed script"}
+    return f"Lines from {words.get(kind, kind)} {Path(what).name if kind != 'engine' else what}".rstrip()
 
 
 def _span(item: dict) -> str:
@@ -154,7 +217,7 @@ def _span(item: dict) -> str:
     return f'{item["start"]:.2f}–{item["end"]:.2f} s'
 
 
-def _recipes_line(report: dict[str, Any]) -> str:
+def _recipes_note(report: dict[str, Any]) -> str:
     """Which sampling recipes the chosen renders ran (magihuman), each with its window count; the fast and
     experimental ones are labelled."""
     used: dict[str, list] = {}
@@ -166,51 +229,110 @@ def _recipes_line(report: dict[str, Any]) -> str:
                 used.setdefault(recipe["recipe"], [recipe, 0])[1] += 1
     if not used:
         return ""
-    items = [f"<b>{html.escape(name)}</b> ({count} window{'s' if count != 1 else ''}"
-             + (f"; <b>{html.escape(recipe['label'])}</b>" if recipe.get("label") else f"; {recipe['status']}") + ")"
+    items = [f"{name} ({count} window{'s' if count != 1 else ''}; {recipe.get('label') or recipe['status']})"
              for name, (recipe, count) in used.items()]
-    return "<p>Sampling recipes: " + " · ".join(items) + ".</p>"
+    return "Sampling recipes: " + " · ".join(items) + "."
+
+
+def _page_line(line: dict, window: dict | None, threshold: float, metric: str) -> dict:
+    steps = tuple(AlignedUnit(op, ref, hyp) for op, ref, hyp in line["alignment"])
+    review = line.get("review") or {}
+    chosen = window["chosen_attempt"] if window else None
+    return {
+        "number": line["number"], "start": line["start"], "end": line["end"],
+        "timecode": timecode(line["start"], line["end"]), "script": line["text"], "speaker": line["speaker"],
+        "heard": line["heard"], "diff": render_diff(steps, metric.lower()), "rate": pct(line["error_rate"]),
+        "verdict": verdict_of(line["passed"], line["error_rate"], threshold), "window": line["window"],
+        "thumbnail": window["thumbnail"] if window else None,
+        "take": {"attempt": chosen, "seed": window["seed"]} if window else None,
+        "takes": len(window["attempts"]) if window else 0, "pinned": bool(window and window.get("pinned")),
+        "alternatives": [{"attempt": a["number"], "seed": a["seed"], "rate": pct(a["error_rate"])}
+                         for a in (window["attempts"] if window else []) if a["number"] != chosen],
+        "edited": {"was": line["edited_from"], "by": review.get("by"), "at": review.get("at")}
+        if line.get("edited_from") is not None else None,
+        "comments": [review["comment"]] if review.get("comment") else [],
+    }
+
+
+def _section(code: str, lang: dict, preview: bool, row: dict) -> dict:
+    windows = {w["index"]: w for w in lang["windows"]}
+    threshold = next((w["threshold"] for w in lang["windows"]), 0.0)
+    metric = next((w["metric"] for w in lang["windows"]), get_language(code).metric).upper()
+    lines = [_page_line(line, windows.get(line["window"]), threshold, metric) for line in lang["lines"]]
+    problems, warnings = _problems(code, lang, preview)
+    return {
+        "code": code, "name": row["name"], "tag": lang_tag(get_language(code)), "anchor": row["anchor"],
+        "verdict": row["verdict"], "verdict_text": row["verdict_text"],
+        "video": Path(lang["video"]).name if lang.get("video") else None,
+        "poster": next((w["thumbnail"] for w in lang["windows"] if w.get("thumbnail")), None),
+        "problems": problems, "warnings": warnings, "notes": [_origin(lang["script"])],
+        "chart": render_bars([line["error_rate"] for line in lang["lines"]], [line["passed"] for line in lang["lines"]],
+                             threshold) if lines else None,
+        "lines": lines, "columns": {"thumb": True, "take": True, "review": True}, "metric_short": metric,
+    }
+
+
+def _facts(report: dict[str, Any]) -> list:
+    """The job's facts as (label, value) pairs, nested for mappings: shown folded at the end."""
+    def pairs(value: Any) -> Any:
+        if isinstance(value, dict):
+            return [(str(k), pairs(v)) for k, v in value.items() if v not in (None, {}, [], "")] or "–"
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(v) for v in value) or "–"
+        return str(value)
+
+    engine = report.get("engine", {})
+    facts = [("engine", f"{engine.get('name', '')}: {engine.get('reason', '')}"),
+             ("models and hashes", pairs(engine.get("identity", {}))), ("recogniser", pairs(report.get("asr", {}))),
+             ("job seed", str(report.get("seed"))), ("source", pairs(report.get("source", {}))),
+             ("source script", str(report.get("source_script", {}).get("origin", ""))),
+             ("review", pairs(report.get("review") or {})), ("versions", pairs(report.get("versions", {}))),
+             ("wall time, s", pairs(report.get("timings", {}))), ("options", pairs(report.get("options", {})))]
+    return [(k, v) for k, v in facts if v not in ("", "None", "–")]
+
+
+def _review_data(report: dict[str, Any]) -> dict:
+    """What the page's review buttons start from: the review this run applied, per language."""
+    return {"review_version": REVIEW_VERSION,
+            "source": {k: report.get("source", {}).get(k) for k in ("path", "sha256")},
+            "languages": {code: {"script_sha256": lang.get("script_sha256") or "",
+                                 "lines": {str(line["number"]): line["review"] for line in lang["lines"]
+                                           if line.get("review")}}
+                          for code, lang in report["languages"].items()}}
+
+
+def page_of(report: dict[str, Any]) -> dict:
+    """The report page (eval.report_page's page model) for a localize report."""
+    engine = report.get("engine", {})
+    preview = bool(engine.get("preview"))
+    rows = [_summary_row(code, lang) for code, lang in report["languages"].items()]
+    sections = [_section(code, lang, preview, row) for (code, lang), row in zip(report["languages"].items(), rows,
+                                                                                strict=True)]
+    passing = [r["code"] for r in rows if r["verdict"] != "fail"]
+    verdict = "fail" if not report["passed"] else ("borderline" if any(r["verdict"] == "borderline" for r in rows)
+                                                   else "pass")
+    src = report.get("source", {})
+    units = sorted({"characters" if get_language(c).metric == "cer" else "words" for c in report["languages"]})
+    return {
+        "kind": "localize", "title": f"dubkit localize: {Path(str(src.get('path', ''))).name}",
+        "heading": "Localization report", "verdict": verdict, "verdict_text": "PASS" if report["passed"] else "FAIL",
+        "meta_line": f"{Path(str(src.get('path', ''))).name} · {src.get('duration', 0):.1f} s · "
+                     f"{src.get('width')}×{src.get('height')} at {src.get('fps')} fps · "
+                     f"engine {engine.get('name', '')}",
+        "badges": ["PREVIEW"] if preview else [],
+        "headline": f"{len(passing)} of {len(rows)} languages pass the speech check: what a recogniser hears in the "
+                    "dub is compared with the script (lower error is better).",
+        "notes": ([f"Preview render: a CPU voice-over over the original picture, no lip-sync. "
+                   f"{engine.get('reason', '')}"] if preview else []) + [n for n in [_recipes_note(report)] if n],
+        "summary": rows, "sections": sections, "units": " or ".join(units), "borderline": f"{BORDERLINE:.2f}",
+        "review": _review_data(report), "facts": _facts(report), "facts_title": "Job facts",
+        "footer": f"Generated by dubkit localize (report version {report.get('report_version')}).",
+    }
 
 
 def render_html(report: dict[str, Any]) -> str:
-    """The report as one self-contained HTML page."""
-    engine = report.get("engine", {})
-    preview = engine.get("preview", False)
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>dubkit report</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>dubkit localize {_badge(report['passed'])}"
-        + (' <span class="badge preview">PREVIEW</span>' if preview else "") + "</h1>",
-    ]
-    if preview:
-        parts.append("<p><b>Preview render:</b> a CPU voice-over over the original frames, no lip-sync. "
-                     f"{html.escape(engine.get('reason', ''))}</p>")
-    src = report.get("source", {})
-    parts.append(
-        f"<p>Source <code>{html.escape(str(src.get('path', '')))}</code>, {src.get('duration', 0):.2f} s, "
-        f"{src.get('width')}×{src.get('height')} at {src.get('fps')} fps. "
-        f"Engine <b>{html.escape(engine.get('name', ''))}</b>. "
-        f"Source script: {html.escape(str(report.get('source_script', {}).get('origin', '')))}.</p>"
-    )
-    parts.append(_recipes_line(report))
-    for code, lang in report["languages"].items():
-        outputs = " · ".join(html.escape(Path(p).name) for p in (lang["video"], lang["subtitles"]) if p)
-        loud = f", {lang['loudness_lufs']:.1f} LUFS" if lang.get("loudness_lufs") is not None else ""
-        parts.append(
-            f"<h2>{html.escape(code)} {_badge(lang['passed'])}</h2><p class='small'>{outputs}{loud}; "
-            f"{lang['windows_passed']}/{len(lang['windows'])} windows pass; script "
-            f"{html.escape(lang['script'])}</p>{_delivered_line(lang.get('delivered'))}{_issues(lang)}"
-            "<table><tr><th></th><th>window</th><th>line</th><th>heard</th><th>error</th><th>attempts</th>"
-            f"<th></th></tr>{_window_rows(lang)}</table>"
-        )
-    repro = {k: report.get(k) for k in ("versions", "engine", "options", "seed")}
-    parts.append(
-        "<h2>Reproduction</h2><pre class='small'>"
-        + html.escape(json.dumps(repro, indent=1, ensure_ascii=False, default=str))
-        + "</pre>"
-    )
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    """The report as one self-contained HTML page (the shared template, eval.report_page)."""
+    return render_page(page_of(report))
 
 
 def write_report(report: dict[str, Any], out: Path) -> tuple[Path, Path]:

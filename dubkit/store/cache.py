@@ -124,6 +124,7 @@ class StageCache:
         self.root = Path(out) / CACHE_DIR
         self.enabled = enabled
         self._written: set[Path] = set()
+        self._pinned: set[tuple[str, str]] = set()  # (stage, key) entries read even when not enabled
         self.damaged: dict[str, str] = {}  # "stage/key.suffix" -> why; each entry reported once
 
     def _damage(self, path: Path, why: str) -> None:
@@ -136,7 +137,13 @@ class StageCache:
         return self.root / stage / f"{key}{suffix}"
 
     def _readable(self, path: Path) -> bool:
-        return (self.enabled or path in self._written) and path.is_file()
+        pinned = (path.parent.name, path.name.split(".")[0]) in self._pinned
+        return (self.enabled or path in self._written or pinned) and path.is_file()
+
+    def pin(self, stage: str, key: str) -> None:
+        """Read the entry `stage/key` even when this cache is not `enabled`: an approved take
+        (docs/review.md) is never computed again, not even with --force."""
+        self._pinned.add((stage, key))
 
     def _folder(self, path: Path) -> None:
         try:

@@ -102,3 +102,21 @@ def test_a_report_folder_that_refuses_new_files_is_an_eval_error_naming_the_path
 
     with pytest.raises(EvalError, match="/proc/report.json"):
         write_text_atomic(Path("/proc/report.json"), "{}")  # /proc exists but takes no new files, even for root
+
+
+def test_a_pass_within_five_points_of_the_threshold_is_a_borderline_pass(result):
+    from eval.report_page import verdict_of
+
+    badge = '<span class="verdict borderline">borderline pass</span>'
+    assert badge in render_html(replace(result, threshold=0.42))  # 0.40 against 0.42
+    assert badge not in render_html(replace(result, threshold=0.5))
+    assert [verdict_of(True, 0.343, 0.35), verdict_of(True, 0.29, 0.35), verdict_of(False, 0.36, 0.35)] == [
+        "borderline", "pass", "fail"]
+
+
+def test_the_html_report_says_lower_is_better_and_tags_the_language_of_each_line(result):
+    html = render_html(result)
+    assert "lower is better" in html and '<td lang="en" class="script">' in html
+    chinese = render_html(gate([Cue("我是中國人", 0.0, 2.0)], _heard(("我是中国仁", 0.1, 1.5), language="zh"), "zh"))
+    assert '<td lang="zh-Hans" class="heard">我是中国仁</td>' in chinese
+    assert '"Noto Sans CJK SC"' in chinese  # the stylesheet's CJK font stack, not escaped

@@ -51,7 +51,7 @@ def test_one_failing_language_fails_the_job():
 def test_html_shows_preview_label_verdicts_thumbnails_and_escapes_text():
     html = render_html(build_report(_job(), [_summary(passed=False)]))
     assert "PREVIEW" in html and "FAIL" in html
-    assert '<img src="data:image/jpeg;base64,' in html
+    assert 'class="thumb" src="data:image/jpeg;base64,' in html
     assert "&lt;b&gt;Acme&lt;/b&gt;" in html and "<b>Acme</b>" not in html
     assert "seed 11" in html and "seed 22" in html
 
@@ -72,7 +72,7 @@ def test_html_names_the_sampling_recipe_and_labels_an_experimental_one():
     attempts = tuple(replace(a, info={**a.info, "recipe": recipe}) for a in outcome.attempts)
     summary = replace(summary, outcomes=(replace(outcome, attempts=attempts),))
     html = render_html(build_report(_job(preview=False), [summary]))
-    assert "Sampling recipes: <b>a2v distill 8 cfg1</b> (1 window; <b>experimental: distilled A2V" in html
+    assert "Sampling recipes: a2v distill 8 cfg1 (1 window; experimental: distilled A2V" in html
     assert "Sampling recipes" not in render_html(build_report(_job(), [_summary()]))  # the preview has none
 
 
@@ -80,7 +80,7 @@ def test_write_report_writes_both_files_atomically(tmp_path):
     (tmp_path / "report.json").write_text("old")
     json_path, html_path = write_report(build_report(_job(), [_summary()]), tmp_path)
     assert json.loads(json_path.read_text())["verdict"] == "pass"
-    assert html_path.read_text().startswith("<!doctype html>")
+    assert html_path.read_text().startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json"]
 
 
@@ -93,3 +93,24 @@ def test_thumbnail_keeps_the_aspect_ratio():
     uri = thumbnail_uri(np.full((90, 160, 3), 200, np.uint8), width=80)
     image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
     assert image.size == (80, 45)
+
+
+def test_the_page_puts_the_summary_first_and_the_job_facts_folded_last_without_a_json_dump():
+    html = render_html(build_report(_job(), [_summary(passed=False)]))
+    assert html.index('class="summary"') < html.index('class="lines"') < html.index('<details id="facts">')
+    assert "lower is better" in html and '"checkpoints"' not in html and "<pre" not in html
+    assert "distill/model.safetensors" in html  # the model hash is among the facts
+
+
+def test_each_line_has_its_timecode_lang_take_and_review_buttons():
+    html = render_html(build_report(_job(), [_summary()]))
+    assert 'data-lang="zh" data-line="1" data-take="2" data-seed="22" data-takes="2"' in html
+    assert '<td lang="zh-Hans" class="script">' in html and 'data-act="approve"' in html
+    assert "take 2, seed 22" in html and "1 (seed 11, 60.0 %)" in html
+
+
+def test_a_failing_preview_language_on_espeak_ng_says_what_to_do():
+    report = build_report(_job(), [_summary(passed=False)])
+    report["languages"]["zh"]["reasons"] = ["window 0.20-3.00 s failed the speech gate: CER 0.60 > 0.30"]
+    html = render_html(report)
+    assert "--voice-track zh=FILE" in html and "magihuman engine" in html
