@@ -82,9 +82,7 @@ def _entry(where: str, code: str, number: str, raw: Any) -> LineDecision:
         raise ReviewError(f"{name}: a line is named by its number (1, 2 ...)")
     if not isinstance(raw, dict):
         raise ReviewError(f"{name}: an entry is an object with decision/comment fields")
-    unknown = sorted(set(raw) - {"decision", *_TEXT_FIELDS, *_INT_FIELDS})
-    if unknown:
-        raise ReviewError(f"{name}: unknown field(s) {', '.join(unknown)}")
+    _no_unknown(name, raw, {"decision", *_TEXT_FIELDS, *_INT_FIELDS})
     for key in _TEXT_FIELDS:
         if key in raw and not isinstance(raw[key], str):
             raise ReviewError(f"{name}: {key} must be text")
@@ -106,10 +104,18 @@ def _entry(where: str, code: str, number: str, raw: Any) -> LineDecision:
     return LineDecision(language=code, line=int(number), decision=decision, entry=name, **values)
 
 
+def _no_unknown(where: str, mapping: dict, known: set[str]) -> None:
+    """Unknown keys are refused so that a typo is not ignored (docs/review.md)."""
+    unknown = sorted(set(map(str, mapping)) - known)
+    if unknown:
+        raise ReviewError(f"{where}: unknown field(s) {', '.join(unknown)}")
+
+
 def parse_review(data: Any, where: str) -> Review:
     """A review from its JSON document; ReviewError naming the first bad entry."""
     if not isinstance(data, dict) or data.get("review_version") != REVIEW_VERSION:
         raise ReviewError(f"{where}: not a dubkit review (review_version {REVIEW_VERSION} expected)")
+    _no_unknown(where, data, {"review_version", "source", "languages"})
     languages = data.get("languages")
     if not isinstance(languages, dict):
         raise ReviewError(f"{where}: 'languages' must be an object of language codes")
@@ -122,6 +128,7 @@ def parse_review(data: Any, where: str) -> Review:
             raise ReviewError(f"{where}: language {tag!r}: {err}") from err
         if not isinstance(body, dict) or not isinstance(body.get("script_sha256"), str):
             raise ReviewError(f"{where}: {code}: needs script_sha256 (the script the review was made on)")
+        _no_unknown(f"{where}: {code}", body, {"script_sha256", "lines"})
         if not isinstance(body.get("lines", {}), dict):
             raise ReviewError(f"{where}: {code}: 'lines' must be an object of line numbers")
         scripts[code] = body["script_sha256"]
