@@ -11,13 +11,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dubkit.adapters.av import probe
-from dubkit.engines import check_engine_request
+from dubkit.engines import check_engine_request, source_resolution
 from dubkit.errors import InputError, MediaError, OutputError, require_file
+from dubkit.stages.composite import check_mode
 from dubkit.store.cache import CACHE_DIR
 from dubkit.store.paths import weights_dir
 from dubkit.translate.scripts import find_script
 from langs import Language, get_language, parse_languages
-from model.config import BASE_RESOLUTION, DEFAULT_MODE
+from model.config import DEFAULT_MODE
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class LocalizeOptions:
     glossary: Path | None = None
     engine: str = "auto"  # auto | preview | magihuman
     weights: Path | None = None
-    resolution: str = BASE_RESOLUTION
+    resolution: str = "auto"  # auto: follows the source's height (engines.source_resolution)
     mode: str = DEFAULT_MODE
     voice_tracks: Mapping[str, Path] = field(default_factory=dict)  # "zh" or "zh:Anna" (one speaker) -> file
     me_track: Path | None = None
@@ -46,6 +47,7 @@ class LocalizeOptions:
     asr_model: str | None = None
     threshold: float | None = None
     force: bool = False
+    lipsync: str = "auto"  # auto | always | never: which windows get new picture (docs/localize.md)
 
     @property
     def out_dir(self) -> Path:
@@ -105,11 +107,15 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
             raise InputError(f"--voice-track {name}={path}: no speaker name after ':' (use LANG:SPEAKER=FILE)")
         key = f"{code}:{speaker.strip()}" if speaker.strip() else code
         voice_tracks[key] = _require_audio_file(Path(path), f"voice track for {key}")
+    check_mode(options.lipsync)
     weights = options.weights if options.weights is not None else _pulled_weights()
-    check_engine_request(options.engine, weights=weights, resolution=options.resolution, mode=options.mode)
+    resolution = options.resolution
+    if resolution == "auto":
+        resolution = source_resolution(probe(source).height or 0)
+    check_engine_request(options.engine, weights=weights, resolution=resolution, mode=options.mode)
     me_track = _require_audio_file(Path(options.me_track), "music-and-effects track") if options.me_track else None
     done = replace(options, source=source, languages=languages, voice_tracks=voice_tracks, me_track=me_track,
-                   weights=weights)
+                   weights=weights, resolution=resolution)
     _check_output_folder(done)
     return done
 

@@ -3,24 +3,29 @@
 Per language and window: the line, what the recogniser heard, the error rate against the threshold,
 every attempt with its seed and timings, a thumbnail, pass/fail; then the overall verdict and what
 reproduces the job (versions, seeds, prompts, checkpoint hashes). Thumbnails are inline base64 JPEG
-so the HTML is one self-contained file that can be mailed to a client.
+so the HTML is one self-contained file that can be mailed to a client; the one exception are the small
+PNGs of each window's lip-sync mask, written beside the report in MASK_DIR and linked from both files.
 """
 from __future__ import annotations
 
 import html
 import json
 import platform
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dubkit.adapters import package_version
+from dubkit.adapters.images import thumbnail_png
 from dubkit.stages.deliver import LanguageSummary
-from dubkit.store.files import atomic_write_text
+from dubkit.store.files import atomic_write_bytes, atomic_write_text, write_failed
 from dubkit.translate.timing import LineFit
 
 REPORT_VERSION = 1
+MASK_DIR = "report-masks"  # beside report.json: window-<index>.png, the region each window may regenerate
 _PACKAGES = ("dubkit", "numpy", "torch", "av", "faster-whisper", "ctranslate2", "jiwer", "pysubs2",
              "imageio-ffmpeg", "espeakng-loader", "piper-tts", "pyopenjtalk-plus", "diffusers", "transformers")
 
@@ -113,7 +118,18 @@ def _badge(ok: bool) -> str:
     return f'<span class="badge {"pass" if ok else "fail"}">{"PASS" if ok else "FAIL"}</span>'
 
 
-def _window_rows(lang: dict) -> str:
+def _picture(lipsync: dict | None) -> str:
+    """The window's picture cell: lip-sync or voice-only, why, and the mask thumbnail linked."""
+    if not lipsync:
+        return ""
+    mask = lipsync.get("mask")
+    image = (f'<a href="{html.escape(mask)}"><img src="{html.escape(mask)}" width="80" alt="mask"></a>'
+             if mask else "")
+    reason = html.escape(lipsync["reason"])
+    return f'{image}<b>{html.escape(lipsync["picture"])}</b><br><span class="small">{reason}</span>'
+
+
+def _window_rows(lang: dict, lipsync: Mapping[int, dict]) -> str:
     rows = []
     for w in lang["windows"]:
         thumb = f'<img src="{w["thumbnail"]}" width="160" alt="window {w["index"]}">' if w["thumbnail"] else ""
@@ -127,7 +143,8 @@ def _window_rows(lang: dict) -> str:
             f'<tr><td>{thumb}</td><td>{w["index"]}<br><span class="small">{w["start"]:.2f}–{w["end"]:.2f} s'
             f'</span></td><td>{html.escape(w["line"])}</td><td>{html.escape(w["heard"])}</td>'
             f'<td>{w["metric"].upper()} {w["error_rate"]:.1%}<br><span class="small">threshold '
-            f'{w["threshold"]:.0%}</span></td><td class="small">{attempts}</td><td>{_badge(w["passed"])}</td></tr>'
+            f'{w["threshold"]:.0%}</span></td><td class="small">{attempts}</td>'
+            f'<td>{_picture(lipsync.get(w["index"]))}</td><td>{_badge(w["passed"])}</td></tr>'
         )
     return "".join(rows)
 
@@ -174,6 +191,7 @@ def render_html(report: dict[str, Any]) -> str:
         f"Engine <b>{html.escape(engine.get('name', ''))}</b>. "
         f"Source script: {html.escape(str(report.get('source_script', {}).get('origin', '')))}.</p>"
     )
+    lipsync = {w["index"]: w["lipsync"] for w in report.get("windows", []) if w.get("lipsync")}
     for code, lang in report["languages"].items():
         outputs = " · ".join(html.escape(Path(p).name) for p in (lang["video"], lang["subtitles"]) if p)
         loud = f", {lang['loudness_lufs']:.1f} LUFS" if lang.get("loudness_lufs") is not None else ""
@@ -182,7 +200,7 @@ def render_html(report: dict[str, Any]) -> str:
             f"{lang['windows_passed']}/{len(lang['windows'])} windows pass; script "
             f"{html.escape(lang['script'])}</p>{_delivered_line(lang.get('delivered'))}{_issues(lang)}"
             "<table><tr><th></th><th>window</th><th>line</th><th>heard</th><th>error</th><th>attempts</th>"
-            f"<th></th></tr>{_window_rows(lang)}</table>"
+            f"<th>picture</th><th></th></tr>{_window_rows(lang, lipsync)}</table>"
         )
     repro = {k: report.get(k) for k in ("versions", "engine", "options", "seed")}
     parts.append(
@@ -194,9 +212,19 @@ def render_html(report: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def write_report(report: dict[str, Any], out: Path) -> tuple[Path, Path]:
-    """Write OUT/report.json and OUT/report.html atomically; returns both paths."""
+def write_report(report: dict[str, Any], out: Path, masks: Mapping[int, np.ndarray] | None = None) -> tuple[Path, Path]:
+    """Write OUT/report.json and OUT/report.html atomically; returns both paths. Each window's mask thumbnail
+    in `masks` (by window index) is written first, as MASK_DIR/window-<index>.png, and linked from both."""
     json_path, html_path = Path(out) / "report.json", Path(out) / "report.html"
+    for window in report.get("windows", []):
+        if masks and window["index"] in masks and window.get("lipsync"):
+            name = f"{MASK_DIR}/window-{window['index']}.png"
+            try:
+                (Path(out) / MASK_DIR).mkdir(exist_ok=True)
+            except OSError as err:
+                raise write_failed(Path(out) / MASK_DIR, err) from err
+            atomic_write_bytes(Path(out) / name, thumbnail_png(masks[window["index"]]))
+            window["lipsync"]["mask"] = name
     atomic_write_text(json_path, json.dumps(report, indent=1, ensure_ascii=False, default=str))
     atomic_write_text(html_path, render_html(report))
     return json_path, html_path
