@@ -59,8 +59,9 @@ def job(tmp_path_factory, recognizer):
     engine, out = InvertedPictureEngine(), tmp / "out"
 
     def run(mode):
-        result = localize(LocalizeOptions(source=source, languages="zh", out=out, source_script=tmp / "two.en.srt",
-                                          voice_tracks={"zh": voice}, lipsync=mode), engine=engine, recognizer=recognizer)
+        options = LocalizeOptions(source=source, languages="zh", out=out, source_script=tmp / "two.en.srt",
+                                  voice_tracks={"zh": voice}, lipsync=mode)
+        result = localize(options, engine=engine, recognizer=recognizer)
         report = json.loads(result.report_json.read_text("utf-8"))
         return {"report": report, "html": result.report_html.read_text("utf-8"),
                 "frames": _frames(result.outputs["zh"].video)}
