@@ -42,7 +42,7 @@ from dubkit.stages.render import (
     render_language,
     speech_gate,
 )
-from dubkit.stages.report import build_report, write_report
+from dubkit.stages.report import MASK_DIR, build_report, write_report
 from dubkit.stages.transcribe import SourceScript, load_source_script
 from dubkit.stages.translate import (
     LanguageScript,
@@ -87,7 +87,7 @@ def localize(
     check_output_dir(opts.out_dir)
     with RunLock(opts.out_dir):
         check_cache_folder(opts.out_dir)
-        remove_stale_temps(opts.out_dir)  # what a killed run left half-written
+        remove_stale_temps(opts.out_dir, (MASK_DIR,))  # what a killed run left half-written
         job = _Job(opts, StageCache(opts.out_dir, enabled=not opts.force),
                    LazyRecognizer(opts.asr_model, recognizer=recognizer), _Steps(progress))
         source = job.step(1, "probe", probe_source, opts.source)
