@@ -221,9 +221,9 @@ def composite_render(source: SourceInfo, window: Window, render: WindowRender, f
     generated = at_rate(np.asarray(render.frames), render.fps, n, source.fps)
     originals = read_frames(source.path, [window.start + (k + 0.5) / source.fps for k in range(n)])
     out = np.empty((n, *originals[0].shape), np.uint8)
-    for k, original in enumerate(originals):
-        box = faces.box_at(k / source.fps)
-        mask = face_mask(box, original.shape[1], original.shape[0])
+    for k in range(n):
+        original, originals[k] = originals[k], None  # a 1080p window is gigabytes: let each frame go when done
+        mask = face_mask(faces.box_at(k / source.fps), original.shape[1], original.shape[0])
         out[k] = blend(original, generated[k], mask)
     return replace(render, frames=out, fps=source.fps)
 

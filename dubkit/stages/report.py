@@ -118,18 +118,20 @@ def _badge(ok: bool) -> str:
     return f'<span class="badge {"pass" if ok else "fail"}">{"PASS" if ok else "FAIL"}</span>'
 
 
-def _picture(lipsync: dict | None) -> str:
-    """The window's picture cell: lip-sync or voice-only, why, and the mask thumbnail linked."""
+def _picture(lipsync: dict | None, preview: bool) -> str:
+    """The window's picture cell: lip-sync or voice-only, why, and the mask thumbnail linked. A preview keeps
+    every original frame, so there the decision is what a generating engine would do."""
     if not lipsync:
         return ""
     mask = lipsync.get("mask")
     image = (f'<a href="{html.escape(mask)}"><img src="{html.escape(mask)}" width="80" alt="mask"></a>'
              if mask else "")
     reason = html.escape(lipsync["reason"])
-    return f'{image}<b>{html.escape(lipsync["picture"])}</b><br><span class="small">{reason}</span>'
+    label = html.escape(lipsync["picture"]) + (" (with a generating engine)" if preview else "")
+    return f'{image}<b>{label}</b><br><span class="small">{reason}</span>'
 
 
-def _window_rows(lang: dict, lipsync: Mapping[int, dict]) -> str:
+def _window_rows(lang: dict, lipsync: Mapping[int, dict], preview: bool) -> str:
     rows = []
     for w in lang["windows"]:
         thumb = f'<img src="{w["thumbnail"]}" width="160" alt="window {w["index"]}">' if w["thumbnail"] else ""
@@ -144,7 +146,7 @@ def _window_rows(lang: dict, lipsync: Mapping[int, dict]) -> str:
             f'</span></td><td>{html.escape(w["line"])}</td><td>{html.escape(w["heard"])}</td>'
             f'<td>{w["metric"].upper()} {w["error_rate"]:.1%}<br><span class="small">threshold '
             f'{w["threshold"]:.0%}</span></td><td class="small">{attempts}</td>'
-            f'<td>{_picture(lipsync.get(w["index"]))}</td><td>{_badge(w["passed"])}</td></tr>'
+            f'<td>{_picture(lipsync.get(w["index"]), preview)}</td><td>{_badge(w["passed"])}</td></tr>'
         )
     return "".join(rows)
 
@@ -200,7 +202,7 @@ def render_html(report: dict[str, Any]) -> str:
             f"{lang['windows_passed']}/{len(lang['windows'])} windows pass; script "
             f"{html.escape(lang['script'])}</p>{_delivered_line(lang.get('delivered'))}{_issues(lang)}"
             "<table><tr><th></th><th>window</th><th>line</th><th>heard</th><th>error</th><th>attempts</th>"
-            f"<th>picture</th><th></th></tr>{_window_rows(lang, lipsync)}</table>"
+            f"<th>picture</th><th></th></tr>{_window_rows(lang, lipsync, preview)}</table>"
         )
     repro = {k: report.get(k) for k in ("versions", "engine", "options", "seed")}
     parts.append(
