@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from dubkit.adapters.av import read_frames
+from dubkit.adapters.av import frames_at
 from dubkit.adapters.faces import Face, detect_faces, detector_identity, shrink
 from dubkit.engines.base import WindowRender
 from dubkit.errors import InputError
@@ -152,7 +152,8 @@ def window_faces(source: SourceInfo, window: Window, mode: str) -> WindowFaces:
     if mode == "never":
         return WindowFaces(window.index, False, "--lipsync never", None, (), ())
     times = look_times(window)
-    boxes = tuple(largest_face(f) for f in read_frames(source.path, [window.start + t for t in times]))
+    frames = frames_at(source.path, [window.start + t for t in times], height=ANALYSIS_HEIGHT)
+    boxes = tuple(largest_face(f) for f in frames)
     lipsync, reason, height = decide(mode, boxes)
     return WindowFaces(window.index, lipsync, reason, height, times, boxes)
 
@@ -219,10 +220,9 @@ def composite_render(source: SourceInfo, window: Window, render: WindowRender, f
         return render
     n = max(1, round(window.duration * source.fps))
     generated = at_rate(np.asarray(render.frames), render.fps, n, source.fps)
-    originals = read_frames(source.path, [window.start + (k + 0.5) / source.fps for k in range(n)])
-    out = np.empty((n, *originals[0].shape), np.uint8)
-    for k in range(n):
-        original, originals[k] = originals[k], None  # a 1080p window is gigabytes: let each frame go when done
+    out = np.empty((n, source.height, source.width, 3), np.uint8)
+    originals = frames_at(source.path, [window.start + (k + 0.5) / source.fps for k in range(n)])
+    for k, original in enumerate(originals):  # one source frame in memory at a time
         mask = face_mask(faces.box_at(k / source.fps), original.shape[1], original.shape[0])
         out[k] = blend(original, generated[k], mask)
     return replace(render, frames=out, fps=source.fps)
