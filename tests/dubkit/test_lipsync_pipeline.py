@@ -19,7 +19,7 @@ from dubkit.engines.base import WindowRender
 from dubkit.engines.preview import PreviewEngine
 from dubkit.options import LocalizeOptions
 from dubkit.pipeline import localize
-from tests.dubkit.stages.test_composite import source_video
+from tests.dubkit.pictures import source_video
 
 FACE = (145, 60)  # (x, y) of the astronaut's face in the 320 x 240 source
 

@@ -6,9 +6,7 @@ source's colours inverted), so a change anywhere outside the face region shows.
 """
 import numpy as np
 import pytest
-from PIL import Image
 
-from dubkit.adapters import ffmpeg
 from dubkit.adapters.av import read_frames
 from dubkit.engines.base import WindowRender
 from dubkit.errors import InputError
@@ -26,29 +24,8 @@ from dubkit.stages.composite import (
     window_faces,
 )
 from dubkit.stages.plan import Plan, Window
-from dubkit.stages.probe import probe_source
 from dubkit.store.cache import StageCache
-
-SIZE = (320, 240)  # width, height of the test sources
-FPS = 30.0  # not the model's 25: the composite must come back at the source's rate
-
-
-def still(picture: np.ndarray, size=SIZE) -> np.ndarray:
-    """`picture` fitted inside a grey frame of `size`, aspect kept."""
-    width, height = size
-    image = Image.fromarray(picture)
-    scale = min(width / image.width, height / image.height)
-    image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
-    frame = np.full((height, width, 3), 128, np.uint8)
-    x, y = (width - image.width) // 2, (height - image.height) // 2
-    frame[y : y + image.height, x : x + image.width] = np.asarray(image)
-    return frame
-
-
-def source_video(path, pictures, seconds_each=1.0, fps=FPS):
-    """An mp4 showing each picture in turn for `seconds_each`."""
-    frames = np.concatenate([np.repeat(still(p)[None], round(seconds_each * fps), axis=0) for p in pictures])
-    return probe_source(ffmpeg.encode_frames(frames, fps, path))
+from tests.dubkit.pictures import FPS, SIZE, source_video
 
 
 @pytest.fixture(scope="module")
