@@ -133,6 +133,15 @@ def test_a_voice_only_window_keeps_no_generated_frame_and_a_preview_render_passe
     assert composite_render(two_shots, Window(0, 0.0, 1.0, ()), speech_only, lipsync) is speech_only
 
 
+def test_lipsync_always_over_a_faceless_window_takes_the_whole_generated_frame(two_shots):
+    window = Window(1, 1.0, 2.0, ())
+    faces = window_faces(two_shots, window, "always")
+    generated = np.full((25, SIZE[1], SIZE[0], 3), 7, np.uint8)
+    render = WindowRender(audio=np.zeros((10, 1), np.float32), sample_rate=10, frames=generated, fps=25.0)
+    out = composite_render(two_shots, window, render, faces)
+    assert faces.lipsync and out.frames.shape == (30, SIZE[1], SIZE[0], 3) and np.all(out.frames == 7)
+
+
 def test_the_mask_preview_is_bright_around_the_face_and_dimmed_elsewhere(two_shots):
     frame = np.full((SIZE[1], SIZE[0], 3), 200, np.uint8)
     lipsync = window_faces(two_shots, Window(0, 0.0, 1.0, ()), "auto")
