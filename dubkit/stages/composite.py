@@ -181,11 +181,18 @@ def face_mask(box: Box | None, width: int, height: int) -> np.ndarray:
     x, y, w, h = box
     cx, cy = (x + w / 2) * width, (y + h / 2 + MASK_DROP * h) * height
     ax, ay = w / 2 * (1 + MASK_GROW) * width, h / 2 * (1 + MASK_GROW) * height
-    xs = (np.arange(width, dtype=np.float32) + 0.5 - cx) / ax
-    ys = (np.arange(height, dtype=np.float32) + 0.5 - cy) / ay
+    mask = np.zeros((height, width), np.float32)
+    # only the ellipse's bounding box is computed: at 1080p the face is a small part of the frame
+    x0, x1 = max(0, math.floor(cx - ax)), min(width, math.ceil(cx + ax))
+    y0, y1 = max(0, math.floor(cy - ay)), min(height, math.ceil(cy + ay))
+    if x1 <= x0 or y1 <= y0:
+        return mask
+    xs = (np.arange(x0, x1, dtype=np.float32) + 0.5 - cx) / ax
+    ys = (np.arange(y0, y1, dtype=np.float32) + 0.5 - cy) / ay
     r = np.sqrt(ys[:, None] ** 2 + xs[None, :] ** 2)
     k = np.clip((1.0 - r) / FEATHER, 0.0, 1.0)
-    return (k * k * (3 - 2 * k)).astype(np.float32)  # smoothstep: no visible seam at either edge
+    mask[y0:y1, x0:x1] = k * k * (3 - 2 * k)  # smoothstep: no visible seam at either edge
+    return mask
 
 
 def blend(source: np.ndarray, generated: np.ndarray, mask: np.ndarray) -> np.ndarray:
