@@ -18,6 +18,7 @@ from dubkit.jobs.script import make_script_package
 from dubkit.jobs.transcribe import transcribe
 from dubkit.options import LocalizeOptions, parse_pairs
 from dubkit.pipeline import localize
+from dubkit.stages.composite import LIPSYNC_MODES
 from dubkit.store.paths import MAGIHUMAN
 from eval.errors import EvalError
 from eval.whisper_models import models_dir
@@ -318,10 +319,19 @@ def models_check_command(folder, modes, resolutions) -> None:
 )
 @click.option(
     "--resolution",
-    type=click.Choice(list(RESOLUTIONS)),
-    default=BASE_RESOLUTION,
+    type=click.Choice(["auto", *RESOLUTIONS]),
+    default="auto",
     show_default=True,
-    help="magihuman output resolution (540p/1080p add the SR model, after the base model as the released configs).",
+    help="magihuman output resolution; auto follows the source: 1080p above 720 lines, else 540p (both add "
+    "the SR model); 256p only when asked for.",
+)
+@click.option(
+    "--lipsync",
+    type=click.Choice(list(LIPSYNC_MODES)),
+    default="auto",
+    show_default=True,
+    help="auto: new picture only in windows with a face large enough to lip-sync, composited around it; "
+    "elsewhere the original frames with the new speech. always: every window; never: speech only.",
 )
 @click.option(
     "--mode",

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dubkit.adapters.av import probe
-from dubkit.engines import check_engine_request
+from dubkit.engines import check_engine_request, source_resolution
 from dubkit.errors import InputError, MediaError, OutputError, ReviewError, require_file
+from dubkit.stages.composite import check_mode
 from dubkit.stages.review import parse_line_refs
 from dubkit.store.cache import CACHE_DIR
 from dubkit.store.paths import weights_dir
 from dubkit.translate.scripts import find_script
 from langs import Language, get_language, parse_languages
-from model.config import BASE_RESOLUTION
 from model.recipe import RecipeChoice, RecipeError
 
 
@@ -35,7 +35,7 @@ class LocalizeOptions:
     glossary: Path | None = None
     engine: str = "auto"  # auto | preview | magihuman
     weights: Path | None = None
-    resolution: str = BASE_RESOLUTION
+    resolution: str = "auto"  # auto: follows the source's height (engines.source_resolution)
     mode: str | None = None  # first stage of windows without a voice track; None: the official recipe (model.recipe)
     sr_fast: bool = False  # distilled first stage before SR (no released config runs it)
     a2v_distill_experimental: bool = False  # voice-track windows on the distilled model (experimental)
@@ -53,6 +53,7 @@ class LocalizeOptions:
     review: Path | None = None  # default: OUT/review.json when it exists (docs/review.md)
     retakes: tuple[str, ...] = ()  # "zh:3": line 3 of zh gets a new take
     unpins: tuple[str, ...] = ()  # "zh:3": release the approved take of line 3's window
+    lipsync: str = "auto"  # auto | always | never: which windows get new picture (docs/localize.md)
 
     @property
     def out_dir(self) -> Path:
@@ -131,10 +132,14 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
             raise InputError(f"--voice-track {name}={path}: no speaker name after ':' (use LANG:SPEAKER=FILE)")
         key = f"{code}:{speaker.strip()}" if speaker.strip() else code
         voice_tracks[key] = _require_audio_file(Path(path), f"voice track for {key}")
+    check_mode(options.lipsync)
     weights = options.weights if options.weights is not None else _pulled_weights()
+    resolution = options.resolution
+    if resolution == "auto":
+        resolution = source_resolution(probe(source).height or 0)
     me_track = _require_audio_file(Path(options.me_track), "music-and-effects track") if options.me_track else None
     done = replace(options, source=source, languages=languages, voice_tracks=voice_tracks, me_track=me_track,
-                   weights=weights)
+                   weights=weights, resolution=resolution)
     check_engine_request(done.engine, weights=weights, recipes=done.recipes(), kinds=done.window_kinds())
     _check_output_folder(done)
     return done

@@ -4,11 +4,12 @@
     1. probe     the source video                                   stages/probe.py
     2. script    the source's timed lines (given, or recognised)    stages/transcribe.py
     3. plan      shot cuts, windows, reference frames               stages/plan.py
+   3b. faces     which windows get new picture (--lipsync)          stages/composite.py
     4. translate a timed script per language                        stages/translate.py
        review    a reviewer's edits, retakes and approvals           stages/review.py
     5. engine    preview or magihuman, with the reason              engines/
     6. render    each window through the engine and the gate        stages/render.py
-    7. deliver   mix, loudness, mux, subtitles; the verdict         stages/deliver.py
+    7. deliver   composite, mix, loudness, mux, subtitles; verdict  stages/deliver.py
     8. report    report.json and report.html                        stages/report.py
 
 Each step is one call with typed values in and out; no stage logic lives here. Every stage result is
@@ -26,6 +27,7 @@ from pathlib import Path
 from dubkit.engines import EngineChoice, select_engine
 from dubkit.engines.base import Engine
 from dubkit.options import LocalizeOptions, checked
+from dubkit.stages.composite import FacePlan, find_faces, mask_previews
 from dubkit.stages.deliver import (
     DeliverySettings,
     LanguageOutput,
@@ -42,7 +44,7 @@ from dubkit.stages.render import (
     render_language,
     speech_gate,
 )
-from dubkit.stages.report import build_report, write_report
+from dubkit.stages.report import MASK_DIR, build_report, write_report
 from dubkit.stages.review import Review, Reviewed, ReviewSettings, apply_review, find_review, parse_line_refs
 from dubkit.stages.transcribe import SourceScript, load_source_script
 from dubkit.stages.translate import (
@@ -57,8 +59,8 @@ from eval.asr import LazyRecognizer, Recognizer
 Progress = Callable[[str, int, int], None]
 """(what is happening, units done, units in all) — the CLI draws it; tests may record it."""
 
-STEPS = {1: "probe", 2: "source_script", 3: "windows", 4: "translate", 5: "select_engine", 6: "render_gate",
-         7: "assemble", 8: "report"}
+STEPS = {1: "probe", 2: "source_script", 3: "windows", "3b": "faces", 4: "translate", 5: "select_engine",
+         6: "render_gate", 7: "assemble", 8: "report"}
 """Step number -> the name its wall time is reported under (report.json `timings`)."""
 
 
@@ -89,21 +91,22 @@ def localize(
     check_output_dir(opts.out_dir)
     with RunLock(opts.out_dir):
         check_cache_folder(opts.out_dir)
-        remove_stale_temps(opts.out_dir)  # what a killed run left half-written
+        remove_stale_temps(opts.out_dir, (MASK_DIR,))  # what a killed run left half-written
         job = _Job(opts, StageCache(opts.out_dir, enabled=not opts.force),
                    LazyRecognizer(opts.asr_model, recognizer=recognizer), _Steps(progress))
         source = job.step(1, "probe", probe_source, opts.source)
         script = job.step(2, "source script", load_source_script, source, opts.source_script, job.cache, job.asr,
                           _speaker_settings(opts))
         plan = job.step(3, "shots and windows", make_plan, source, script.cues, job.cache)
+        faces = job.step("3b", "faces", find_faces, source, plan, opts.lipsync, job.cache)
         scripts = job.step(4, "translations", translate_languages, source, script, opts.languages, plan,
                            _translate_settings(opts), job.cache)
         reviewed = job.step(4, "review", apply_review, scripts, plan, _review_settings(opts, review))
         choice = job.step(5, "engine", _choose_engine, opts, engine)
-        summaries = [_one_language(job, source, plan, reviewed.scripts[lang.code], choice, script.pitch,
+        summaries = [_one_language(job, source, (plan, faces), reviewed.scripts[lang.code], choice, script.pitch,
                                    reviewed.takes[lang.code]) for lang in opts.languages]
-        record = _job_record(job, source, script, plan, choice, job.steps.totals(summaries))
-        report_json, report_html = job.step(8, "report", _report, job, record, summaries, reviewed)
+        record = _job_record(job, source, script, (plan, faces), choice, job.steps.totals(summaries))
+        report_json, report_html = job.step(8, "report", _report, job, record, summaries, reviewed, (plan, faces))
     return LocalizeResult(
         out=opts.out_dir, outputs={s.language: s.output for s in summaries}, report_json=report_json,
         report_html=report_html, passed=all(s.passed for s in summaries), engine=choice.engine.name,
@@ -111,10 +114,11 @@ def localize(
     )
 
 
-def _one_language(job: _Job, source: SourceInfo, plan: Plan, ls: LanguageScript,
+def _one_language(job: _Job, source: SourceInfo, planned: tuple[Plan, FacePlan], ls: LanguageScript,
                   choice: EngineChoice, pitch: Mapping[str, float], takes: Mapping[int, TakePlan]) -> LanguageSummary:
     """Steps 6 and 7 for one language: render and gate every window, then deliver and judge."""
     opts = job.options
+    plan, faces = planned
     gate = speech_gate(job.asr, ls.language, opts.threshold)
     voice = opts.voice_tracks.get(ls.language.code)
     tracks = {key.partition(":")[2]: path for key, path in opts.voice_tracks.items()
@@ -129,7 +133,8 @@ def _one_language(job: _Job, source: SourceInfo, plan: Plan, ls: LanguageScript,
     outcomes = job.step(6, f"{ls.language.code} windows", render_language, settings, plan, ls.per_window, gate,
                         job.steps.window_ticker(ls.language.code, len(plan.windows) * len(opts.languages)))
     delivery = DeliverySettings(out=opts.out_dir, cache=job.cache, preview=choice.engine.is_preview,
-                                me_track=opts.me_track, loudness=opts.loudness, glossary=opts.glossary)
+                                me_track=opts.me_track, loudness=opts.loudness, glossary=opts.glossary,
+                                faces=faces)
     return job.step(7, f"{ls.language.code} assemble", deliver_language, source, plan, ls, outcomes, delivery, gate)
 
 
@@ -154,13 +159,15 @@ def _review_settings(opts: LocalizeOptions, review: Review | None) -> ReviewSett
                           unpins=parse_line_refs(opts.unpins, "--unpin"))
 
 
-def _report(job: _Job, record: dict, summaries: list[LanguageSummary], reviewed: Reviewed) -> tuple[Path, Path]:
-    return write_report(build_report(record, summaries, reviewed), job.options.out_dir)
+def _report(job: _Job, record: dict, summaries: list[LanguageSummary], reviewed: Reviewed,
+            planned: tuple[Plan, FacePlan]) -> tuple[Path, Path]:
+    return write_report(build_report(record, summaries, reviewed), job.options.out_dir, mask_previews(*planned))
 
 
-def _job_record(job: _Job, source: SourceInfo, script: SourceScript, plan: Plan, choice: EngineChoice,
-                timings: dict[str, float]) -> dict:
+def _job_record(job: _Job, source: SourceInfo, script: SourceScript, planned: tuple[Plan, FacePlan],
+                choice: EngineChoice, timings: dict[str, float]) -> dict:
     opts = job.options
+    plan, faces = planned
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items() if k != "languages"}
     options["voice_tracks"] = {k: str(v) for k, v in opts.voice_tracks.items()}
     return {
@@ -175,8 +182,8 @@ def _job_record(job: _Job, source: SourceInfo, script: SourceScript, plan: Plan,
         "source_script": {"origin": script.origin, "language": script.language,
                           "cues": [asdict(c) for c in script.cues]},
         "shot_cuts": list(plan.cuts),
-        "windows": [{"index": w.index, "start": w.start, "end": w.end, "cues": [asdict(c) for c in w.cues]}
-                    for w in plan.windows],
+        "windows": [{"index": w.index, "start": w.start, "end": w.end, "cues": [asdict(c) for c in w.cues],
+                     "lipsync": faces.windows[w.index].summary()} for w in plan.windows],
         "timings": timings,
     }
 
@@ -191,7 +198,7 @@ class _Steps:
         self.done, self.total = 0, 1
 
     @contextmanager
-    def __call__(self, number: int, what: str) -> Iterator[None]:
+    def __call__(self, number: int | str, what: str) -> Iterator[None]:
         self.say(what, self.done, self.total)
         t0 = time.perf_counter()
         try:
@@ -231,7 +238,7 @@ class _Job:
     asr: LazyRecognizer
     steps: _Steps
 
-    def step(self, number: int, what: str, stage: Callable, *args):
+    def step(self, number: int | str, what: str, stage: Callable, *args):
         """Run one stage call as recipe step `number`, timed and shown as `what`."""
         with self.steps(number, what):
             return stage(*args)

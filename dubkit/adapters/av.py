@@ -229,6 +229,60 @@ def read_frames(path: str | Path, times: Sequence[float]) -> list[np.ndarray]:
     return [picked[i] for i in range(len(times))]
 
 
+def frames_at(path: str | Path, times: Sequence[float], height: int | None = None) -> Iterator[np.ndarray]:
+    """The frame on screen at each of `times` (seconds, ascending), as `read_frames` picks them, one at a time:
+    decoding starts at the keyframe before the first time (not at the file's start), so a window late in a
+    long source costs only its own stretch, and a long window only one frame of memory. With `height`, frames
+    are scaled by FFmpeg to that many rows (aspect kept) when they are taller."""
+    path = Path(path)
+    if any(b < a for a, b in zip(times, times[1:], strict=False)) or (len(times) and times[0] < 0):
+        raise MediaError(f"frame times for {path} must be ascending seconds >= 0")
+    if not len(times):
+        return
+    with _open(path) as container:
+        if not container.streams.video:
+            raise MediaError(f"{path} has no video stream")
+        stream = container.streams.video[0]
+        wanted, previous = 0, None
+        try:
+            for frame in _decode_from(container, stream, times[0]):
+                t = float(frame.pts * stream.time_base) if frame.pts is not None else 0.0
+                while wanted < len(times) and times[wanted] < t:
+                    yield _scaled(previous if previous is not None else frame, height)
+                    wanted += 1
+                if wanted == len(times):
+                    return
+                previous = frame
+        except av.FFmpegError as err:
+            raise MediaError(f"cannot decode the video of {path}: {err}") from err
+        if previous is None:
+            raise MediaError(f"{path} has no decodable video frames")
+        for _ in range(wanted, len(times)):
+            yield _scaled(previous, height)
+
+
+def _decode_from(container, stream, t: float) -> Iterator:
+    """Frames from the keyframe at or before `t` on; from the start when the seek lands past `t` (a file
+    whose index is wrong) or the stream has no time base to seek by."""
+    if t > 0 and stream.time_base:
+        container.seek(int(t / stream.time_base), stream=stream, backward=True)
+        frames = container.decode(stream)
+        first = next(frames, None)
+        if first is not None and (first.pts is None or float(first.pts * stream.time_base) <= t + 1e-6):
+            yield first
+            yield from frames
+            return
+    container.seek(0)
+    yield from container.decode(stream)
+
+
+def _scaled(frame, height: int | None) -> np.ndarray:
+    if height is None or frame.height <= height:
+        return _rgb(frame)
+    width = max(2, round(frame.width * height / frame.height))
+    return frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray()
+
+
 def small_frames(path: str | Path, size: tuple[int, int] = (64, 36)) -> Iterator[np.ndarray]:
     """Every frame of the first video stream as (h, w, 3) uint8 RGB at `size` (w, h), scaled by FFmpeg
     while decoding: shot detection needs every frame but only a thumbnail of each (a minute of

@@ -1,4 +1,4 @@
-"""The Pillow adapter: small JPEG thumbnails of frames for self-contained HTML reports."""
+"""The Pillow adapter: small JPEG thumbnails of frames for self-contained HTML reports, small PNGs beside them."""
 from __future__ import annotations
 
 import base64
@@ -16,3 +16,14 @@ def thumbnail_uri(frame: np.ndarray, width: int = 160) -> str:
     buf = io.BytesIO()
     image.resize((width, height)).save(buf, format="JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def thumbnail_png(frame: np.ndarray, width: int = 160) -> bytes:
+    """A small lossless PNG of an (H, W, 3) uint8 frame (the report's mask thumbnails)."""
+    from PIL import Image
+
+    image = Image.fromarray(np.ascontiguousarray(frame[..., :3]).astype(np.uint8))
+    height = max(1, round(image.height * width / image.width))
+    buf = io.BytesIO()
+    image.resize((width, height), Image.LANCZOS).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()

@@ -20,7 +20,16 @@ from model.weights import check
 
 ENGINES = ("auto", "preview", "magihuman")
 
-__all__ = ["ENGINES", "Engine", "EngineChoice", "WindowRender", "WindowRequest", "select_engine"]
+__all__ = ["ENGINES", "Engine", "EngineChoice", "WindowRender", "WindowRequest", "select_engine", "source_resolution"]
+
+# Sources taller than this get the 1080p super-resolution path; shorter ones 540p (docs/localize.md).
+SR_1080P_ABOVE = 720
+
+
+def source_resolution(height: int) -> str:
+    """The output resolution that follows a source `height` pixels tall: "1080p" above SR_1080P_ABOVE lines,
+    else "540p". 256p, the base model's own size, is used only when asked for (`--resolution 256p`)."""
+    return "1080p" if height > SR_1080P_ABOVE else "540p"
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from dubkit.adapters.images import thumbnail_uri
 from dubkit.adapters.subtitles import PREVIEW_NOTE, write_script
 from dubkit.engines.base import WindowRender
 from dubkit.errors import InputError, MediaError, OutputError, require_file
+from dubkit.stages.composite import FacePlan, composite_render
 from dubkit.stages.plan import Plan
 from dubkit.stages.probe import SourceInfo
 from dubkit.stages.render import (
@@ -290,6 +291,7 @@ class DeliverySettings:
     me_track: Path | None = None
     loudness: float = -23.0
     glossary: Path | None = None
+    faces: FacePlan | None = None  # which windows get new picture, and where (None: every window, full frame)
 
 
 @dataclass(frozen=True)
@@ -338,6 +340,7 @@ def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settin
         renders=[[o.start, o.end, o.chosen_attempt.render_key] for o in outcomes],
         cues=[[c.text, c.start, c.end, c.speaker] for c in ls.cues], preview=settings.preview,
         me_track=file_digest(settings.me_track) if settings.me_track else None, loudness=settings.loudness,
+        **({"faces": settings.faces.key} if settings.faces is not None else {}),
     )
     hit = settings.cache.get_json("assemble", key)
     if hit is not None:
@@ -407,6 +410,9 @@ def deliver_language(
     script keeps every glossary term. Glossary terms missing from what was heard are reported but do
     not fail it on their own (the gate already scores the speech)."""
     renders = {o.window_index: load_chosen_render(settings.cache, o) for o in outcomes}
+    if settings.faces is not None:  # brand-safe: new picture only around faces, the rest the source's
+        renders = {i: composite_render(source, plan.windows[i], r, settings.faces.windows[i])
+                   for i, r in renders.items()}
     files = _assembled(source, ls, outcomes, renders, settings)
     delivered, delivered_cached = _delivered(files, ls, gate_, settings.cache) if outcomes else (None, True)
     violations = ls.glossary_violations + _heard_violations(outcomes, ls, settings.glossary)

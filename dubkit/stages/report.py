@@ -6,21 +6,25 @@ was heard of it, its own error rate and the review's decisions; then the overall
 reproduces the job (versions, seeds, prompts, checkpoint hashes). The HTML is the shared report page
 (eval.report_page, docs/review.md): a summary first, then each language's lines with a diff, a play
 button, the takes and the review buttons, the job's facts folded at the end. Thumbnails are inline
-base64 JPEG so the page is one self-contained file (besides the videos it links).
+base64 JPEG so the page is one self-contained file (besides the videos it links and the small PNGs of
+each window's lip-sync mask, written beside the report in MASK_DIR).
 """
 from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dubkit.adapters import package_version
+from dubkit.adapters.images import thumbnail_png
 from dubkit.stages.deliver import LanguageSummary
 from dubkit.stages.review import REVIEW_VERSION, Reviewed
-from dubkit.store.files import atomic_write_text
+from dubkit.store.files import atomic_write_bytes, atomic_write_text, write_failed
 from dubkit.translate.timing import LineFit
 from eval.report_html import lang_tag, render_bars, render_diff
 from eval.report_page import BORDERLINE, VERDICT_TEXT, pct, render_page, timecode, verdict_of
@@ -28,6 +32,7 @@ from eval.scoring import AlignedUnit, score_lines
 from langs import get_language
 
 REPORT_VERSION = 2  # 2: per-line results (`lines`), `script_sha256`, the review
+MASK_DIR = "report-masks"  # beside report.json: window-<index>.png, the region each window may regenerate
 _PACKAGES = ("dubkit", "numpy", "torch", "av", "faster-whisper", "ctranslate2", "jiwer", "pysubs2",
              "imageio-ffmpeg", "espeakng-loader", "piper-tts", "pyopenjtalk-plus", "diffusers", "transformers")
 
@@ -301,6 +306,17 @@ def _review_data(report: dict[str, Any]) -> dict:
                           for code, lang in report["languages"].items()}}
 
 
+def _add_pictures(sections: list[dict], report: dict[str, Any], preview: bool) -> None:
+    """Each line's picture decision (stages/composite.py): lip-sync or voice-only, why, and the window's mask
+    thumbnail. A preview keeps every original frame, so there it is what a generating engine would do."""
+    lipsync = {w["index"]: w["lipsync"] for w in report.get("windows", []) if w.get("lipsync")}
+    for section in sections:
+        for line in section["lines"]:
+            decision = lipsync.get(line["window"])
+            line["picture"] = {"label": decision["picture"] + (" (with a generating engine)" if preview else ""),
+                               "reason": decision["reason"], "mask": decision.get("mask")} if decision else None
+
+
 def page_of(report: dict[str, Any]) -> dict:
     """The report page (eval.report_page's page model) for a localize report."""
     engine = report.get("engine", {})
@@ -308,6 +324,7 @@ def page_of(report: dict[str, Any]) -> dict:
     rows = [_summary_row(code, lang) for code, lang in report["languages"].items()]
     sections = [_section(code, lang, preview, row) for (code, lang), row in zip(report["languages"].items(), rows,
                                                                                 strict=True)]
+    _add_pictures(sections, report, preview)
     passing = [r["code"] for r in rows if r["verdict"] != "fail"]
     verdict = "fail" if not report["passed"] else ("borderline" if any(r["verdict"] == "borderline" for r in rows)
                                                    else "pass")
@@ -335,9 +352,19 @@ def render_html(report: dict[str, Any]) -> str:
     return render_page(page_of(report))
 
 
-def write_report(report: dict[str, Any], out: Path) -> tuple[Path, Path]:
-    """Write OUT/report.json and OUT/report.html atomically; returns both paths."""
+def write_report(report: dict[str, Any], out: Path, masks: Mapping[int, np.ndarray] | None = None) -> tuple[Path, Path]:
+    """Write OUT/report.json and OUT/report.html atomically; returns both paths. Each window's mask thumbnail
+    in `masks` (by window index) is written first, as MASK_DIR/window-<index>.png, and linked from both."""
     json_path, html_path = Path(out) / "report.json", Path(out) / "report.html"
+    for window in report.get("windows", []):
+        if masks and window["index"] in masks and window.get("lipsync"):
+            name = f"{MASK_DIR}/window-{window['index']}.png"
+            try:
+                (Path(out) / MASK_DIR).mkdir(exist_ok=True)
+            except OSError as err:
+                raise write_failed(Path(out) / MASK_DIR, err) from err
+            atomic_write_bytes(Path(out) / name, thumbnail_png(masks[window["index"]]))
+            window["lipsync"]["mask"] = name
     atomic_write_text(json_path, json.dumps(report, indent=1, ensure_ascii=False, default=str))
     atomic_write_text(html_path, render_html(report))
     return json_path, html_path

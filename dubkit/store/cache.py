@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +65,11 @@ def cache_key(stage: str, **parts: Any) -> str:
 _STALE_PATTERNS = (".*.tmp", ".*.partial*", ".assemble-*", ".dubkit-write-test.*")
 
 
-def remove_stale_temps(out: Path) -> int:
-    """Delete what a killed run left half-written in `out` and its cache; call only under RunLock
-    (no other run can be writing then). Finished outputs and entries are never touched."""
+def remove_stale_temps(out: Path, subfolders: Sequence[str] = ()) -> int:
+    """Delete what a killed run left half-written in `out`, its `subfolders` and its cache; call only under
+    RunLock (no other run can be writing then). Finished outputs and entries are never touched."""
     out = Path(out)
-    folders = [out, *(p for p in (out / CACHE_DIR).glob("*") if p.is_dir())]
+    folders = [out, *(out / name for name in subfolders), *(p for p in (out / CACHE_DIR).glob("*") if p.is_dir())]
     removed = 0
     for folder in folders:
         for pattern in _STALE_PATTERNS:

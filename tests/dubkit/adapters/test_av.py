@@ -110,3 +110,23 @@ def test_small_frames_gives_every_frame_scaled_and_refuses_audio_files(media):
     assert frames[0][..., 0].mean() > 200 and frames[-1][..., 2].mean() > 200  # red first, blue last
     with pytest.raises(MediaError, match="tone.wav has no video stream"):
         list(small_frames(media / "tone.wav"))
+
+
+def test_frames_at_picks_what_read_frames_picks_from_the_middle_of_a_file_and_scales(tmp_path):
+    from dubkit.adapters import ffmpeg
+    from dubkit.adapters.av import frames_at, read_frames
+
+    frames = np.zeros((75, 48, 64, 3), np.uint8)
+    frames[:, :, :, 0] = (np.arange(75) * 3)[:, None, None]  # frame k is red level 3k
+    once = ffmpeg.encode_frames(frames, 25.0, tmp_path / "once.mp4")
+    path = tmp_path / "ramp.mp4"  # a keyframe every 10 frames: the seek lands mid-file
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(once), "-c:v", "libx264", "-g", "10",
+                    "-crf", "0", "-pix_fmt", "yuv444p", str(path)], check=True)
+    times = [1.21, 1.5, 2.0, 2.95, 4.0]  # the last lies past the end: the last frame
+    streamed = list(frames_at(path, times))
+    assert [f.shape for f in streamed] == [(48, 64, 3)] * 5
+    assert all(np.array_equal(a, b) for a, b in zip(streamed, read_frames(path, times), strict=True))
+    assert [round(f[..., 0].mean() / 3) for f in streamed] == [30, 37, 50, 73, 74]
+    assert [f.shape for f in frames_at(path, [0.0, 1.0], height=24)] == [(24, 32, 3)] * 2
+    with pytest.raises(MediaError, match="ascending"):
+        list(frames_at(path, [1.0, 0.5]))

@@ -114,3 +114,20 @@ def test_a_failing_preview_language_on_espeak_ng_says_what_to_do():
     report["languages"]["zh"]["reasons"] = ["window 0.20-3.00 s failed the speech gate: CER 0.60 > 0.30"]
     html = render_html(report)
     assert "--voice-track zh=FILE" in html and "magihuman engine" in html
+
+
+def test_each_window_says_lip_sync_or_voice_only_and_links_its_mask_thumbnail(tmp_path):
+    from PIL import Image
+
+    job = {**_job(preview=False), "windows": [
+        {"index": 0, "start": 0.2, "end": 3.0, "lipsync": {"picture": "lip-sync", "reason": "face in 4/4 frames"}},
+        {"index": 1, "start": 3.2, "end": 5.0, "lipsync": {"picture": "voice-only", "reason": "no face in 4 frames"}},
+    ]}
+    masks = {0: np.full((48, 64, 3), 200, np.uint8), 1: np.full((48, 64, 3), 50, np.uint8)}
+    json_path, html_path = write_report(build_report(job, [_summary()]), tmp_path, masks)
+    windows = json.loads(json_path.read_text())["windows"]
+    assert [w["lipsync"]["mask"] for w in windows] == ["report-masks/window-0.png", "report-masks/window-1.png"]
+    assert Image.open(tmp_path / "report-masks" / "window-1.png").size == (160, 120)
+    html = html_path.read_text()
+    assert '<a href="report-masks/window-0.png"><img class="mask" src="report-masks/window-0.png"' in html
+    assert "<b>lip-sync</b>" in html and "face in 4/4 frames" in html

@@ -72,7 +72,11 @@ def test_leftovers_of_a_killed_run_are_removed_and_finished_files_kept(tmp_path)
     cache = StageCache(tmp_path)
     cache.put_json("render", "k", {"a": 1})
     (tmp_path / ".dubkit-cache" / "render" / ".k.npz.zz.tmp").write_bytes(b"half")
-    assert remove_stale_temps(tmp_path) == 4
+    (tmp_path / "report-masks").mkdir()
+    (tmp_path / "report-masks" / ".window-0.png.q1.tmp").write_bytes(b"half")
+    assert remove_stale_temps(tmp_path, ("report-masks",)) == 5
+    assert not list((tmp_path / "report-masks").iterdir())
+    (tmp_path / "report-masks").rmdir()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".dubkit-cache", "ad.zh.mp4"]
     assert [p.name for p in (tmp_path / ".dubkit-cache" / "render").iterdir()] == ["k.json"]
 
