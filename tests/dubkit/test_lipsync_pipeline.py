@@ -101,7 +101,7 @@ def test_the_report_links_a_mask_thumbnail_per_window(job):
     windows = job["auto"]["report"]["windows"]
     for w in windows:
         assert (job["out"] / w["lipsync"]["mask"]).is_file()
-        assert f'<img src="{w["lipsync"]["mask"]}"' in job["auto"]["html"]
+        assert f'<img class="mask" src="{w["lipsync"]["mask"]}"' in job["auto"]["html"]
     assert "voice-only" in job["auto"]["html"] and "lip-sync" in job["auto"]["html"]
     assert job["auto"]["report"]["timings"]["faces"] >= 0
 

@@ -299,7 +299,7 @@ def test_a_speaker_voice_track_is_checked_and_kept_per_speaker():
 @pytest.mark.parametrize(
     "flags, words",
     [
-        (("--sr-fast",), ("--sr-fast", "resolution 256p has none")),
+        (("--sr-fast", "--resolution", "256p"), ("--sr-fast", "resolution 256p has none")),
         (("--mode", "distill", "--resolution", "1080p"), ("released SR configs run the base model", "--sr-fast")),
         (("--mode", "base", "--resolution", "540p", "--sr-fast"), ("contradicts --mode base",)),
     ],
