@@ -281,7 +281,8 @@ def loudnorm_linear(audio: Path, out: Path, measured: dict, *, target: float, tr
     stream = (ffmpeg.input(file_arg(audio)).audio
               .filter("loudnorm", I=target, TP=true_peak, LRA=LOUDNESS_RANGE, linear="true", print_format="json",
                       measured_I=measured["input_i"], measured_TP=measured["input_tp"],
-                      measured_LRA=measured["input_lra"], measured_thresh=measured["input_thresh"],
+                      # 0 is loudnorm's "not measured" (it then goes dynamic): a steady tone's range is 0.0
+                      measured_LRA=max(measured["input_lra"], 0.01), measured_thresh=measured["input_thresh"],
                       offset=measured["target_offset"])
               .output(file_arg(out), acodec="pcm_f32le", ar=48000, format="wav"))
     return _last_json(run(stream, what=f"normalising {audio}", out=out), f"normalising {audio}")

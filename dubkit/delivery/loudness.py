@@ -3,8 +3,8 @@ measurement of the delivered file.
 
 1. loudnorm's first pass measures the mix (integrated loudness, true peak, range);
 2. when the gain to the target keeps the true peak under the aim (the ceiling less the profile's
-   headroom for the encoder), loudnorm's second pass applies it as one linear gain, with the mix's
-   measured values, to the mix and to each stem alike, so the stems still add up to the mix;
+   headroom for the encoder), loudnorm's second pass applies it to the mix as one linear gain, and each
+   stem gets that same gain, so the stems still add up to the mix;
 3. otherwise the gain is applied and a look-ahead true-peak limiter (4x oversampled peaks, 10 ms
    attack, 10 ms hold and release) pulls the peaks under the aim; its one gain curve is computed on the
    mix and applied to every stem, and the gain is re-aimed until the limited mix meets the target.
@@ -49,7 +49,14 @@ class Loudness:
         return abs(self.delivered_i - self.target) <= tolerance and self.delivered_tp <= self.ceiling
 
     def to_json(self) -> dict:
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+        """As plain JSON: infinite values (silence) as None."""
+        return {k: _finite(v) for k, v in asdict(self).items()}
+
+
+def _finite(value):
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _write_float_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
@@ -79,8 +86,10 @@ def level(stems: dict[str, np.ndarray], target: float, ceiling: float, headroom:
         return {**stems, "mix": mix}, Loudness(target, ceiling, aim, "silent", 0.0, before)
     gain_db = target - measured["input_i"]
     if measured["input_tp"] + gain_db <= aim:
-        out = {name: _loudnorm(audio, name, measured, target, aim, scratch, rate)
-               for name, audio in {**stems, "mix": mix}.items()}
+        # loudnorm's linear mode multiplies every sample by one gain: the stems get that gain directly
+        # (a silent or one-sided stem would make loudnorm itself fall back to its dynamic mode)
+        out = {name: (audio * 10 ** (gain_db / 20)).astype(np.float32) for name, audio in stems.items()}
+        out["mix"] = _loudnorm(mix, "mix", measured, target, aim, scratch, rate)
         return out, Loudness(target, ceiling, aim, "linear", gain_db, before)
     out, gain_db, reduction = _limited(stems, mix, gain_db, target, aim, rate)
     return out, Loudness(target, ceiling, aim, "limited", gain_db, before, limiter_db=reduction)
