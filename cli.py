@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dubkit.adapters import package_version
+from dubkit.delivery.profiles import DEFAULT_PROFILE, PROFILES
 from dubkit.errors import DubkitError
 from dubkit.jobs.evaluate import evaluate
 from dubkit.jobs.models import check_weights, list_models, pull_model, pull_weights
@@ -333,7 +334,35 @@ def models_check_command(folder, modes, resolutions) -> None:
     default=None,
     help="Music-and-effects stem to mix the speech over.",
 )
-@click.option("--loudness", type=float, default=-23.0, show_default=True, help="Integrated loudness target, LUFS.")
+@click.option(
+    "--deliver",
+    type=click.Choice(list(PROFILES)),
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help="Delivery profile: loudness, true peak, codecs, container (docs/delivery.md).",
+)
+@click.option(
+    "--loudness", type=float, default=None, help="Integrated loudness target, LUFS (default: the profile's)."
+)
+@click.option("--stems", is_flag=True, help="Also write dialogue, M&E and mix as 48 kHz 24-bit WAV per language.")
+@click.option(
+    "--master",
+    type=click.Choice(["mov", "mkv"]),
+    is_flag=False,
+    flag_value="mov",
+    default=None,
+    help="Also write one master with the picture once and every language's audio and subtitles (default mov).",
+)
+@click.option(
+    "--burn-in/--no-burn-in", "burn_in", default=None, help="Burn subtitles into the picture (default: on for social)."
+)
+@click.option(
+    "--subtitle-font",
+    type=click.Path(path_type=Path, readable=False),
+    default=None,
+    help="Font file for burned-in subtitles (default: an installed font that covers the language).",
+)
+@click.option("--bilingual", is_flag=True, help="Subtitles with the translated line over the source line.")
 @click.option(
     "--speaker",
     "speakers",
@@ -377,6 +406,8 @@ def localize_command(translators, voice_tracks, speakers, **params) -> None:
         console.print(f"{verdict} {code}: {output.video}  {output.subtitles}")
         for reason in output.reasons:
             console.print(f"     {reason}", markup=False, highlight=False)
+    if result.master is not None:
+        console.print(f"master: {result.master.path}", markup=False, highlight=False)
     console.print(f"report: {result.report_html}")
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED_GATE)
 

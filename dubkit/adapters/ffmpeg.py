@@ -172,6 +172,15 @@ def write_fontconfig(burn: BurnIn) -> Path:
 
 
 H264_DEFAULT = (("preset", "veryfast"), ("pix_fmt", "yuv420p"))
+# A MOV track's language is one of QuickTime's Macintosh language codes, which ffmpeg knows by their
+# ISO 639-2 names, bibliographic where the two differ (mp4 and mkv take any ISO 639-2 code). Cantonese
+# has none: it is tagged Chinese there, and its title names it.
+_MOV_LANGUAGE = {"zho": "chi", "deu": "ger", "yue": "chi"}
+
+
+def track_language(code: str, container: str) -> str:
+    """The ISO 639-2 code a track of `container` ("mp4", "mov", "mkv") can carry for `code`."""
+    return _MOV_LANGUAGE.get(code, code) if container == "mov" else code
 
 
 @dataclass(frozen=True)
@@ -231,13 +240,14 @@ def mux(spec: MuxSpec) -> Path:
     streams = [_picture(spec), audio]
     if spec.subtitles is not None:
         streams.append(ffmpeg.input(file_arg(spec.subtitles))["s"])
+    language = track_language(spec.language, spec.container)
     kwargs = {
         **_codec_options(spec), "r": spec.fps, "ar": 48000,
-        **({"scodec": "mov_text", "metadata:s:s:0": f"language={spec.language}"} if spec.subtitles else {}),
+        **({"scodec": "mov_text", "metadata:s:s:0": f"language={language}"} if spec.subtitles else {}),
         "t": f"{spec.duration:.6f}",
         "map_metadata": -1,
         "movflags": "+faststart",
-        "metadata:s:a:0": f"language={spec.language}",
+        "metadata:s:a:0": f"language={language}",
         "format": spec.container,
     }
     target = file_arg(spec.out)
@@ -344,7 +354,7 @@ def mux_master(spec: MasterSpec) -> Path:
              "-c:s", "mov_text" if spec.container == "mov" else "srt"]
     for kind, tracks in (("a", spec.audio), ("s", spec.subtitles)):
         for i, track in enumerate(tracks):
-            args += [f"-metadata:s:{kind}:{i}", f"language={track.language}",
+            args += [f"-metadata:s:{kind}:{i}", f"language={track_language(track.language, spec.container)}",
                      f"-metadata:s:{kind}:{i}", f"title={track.title}",
                      f"-metadata:s:{kind}:{i}", f"handler_name={track.title}",
                      f"-disposition:{kind}:{i}", "default" if i == 0 else "0"]

@@ -62,6 +62,9 @@ def _language(summary: LanguageSummary) -> dict:
         "glossary_violations": [asdict(v) for v in summary.glossary_violations],
         "timing_overflows": [_overflow(f) for f in summary.timing_overflows],
         "delivered": _delivered(summary),
+        "loudness": summary.loudness.to_json() if summary.loudness else None,
+        "deliverables": [d.to_json() for d in summary.deliverables],
+        "subtitle_violations": [{**asdict(v), "message": v.message} for v in summary.subtitle_violations],
     }
 
 
@@ -136,9 +139,23 @@ def _issues(lang: dict) -> str:
     items = [html.escape(r) for r in lang["reasons"]]
     items += [html.escape(f'glossary: "{v.get("term")}" missing from the {v.get("where")} '
                           f'({_span(v)}): {v.get("text")}') for v in lang["glossary_violations"]]
+    items += [html.escape(f"subtitles: {v['message']}") for v in lang.get("subtitle_violations", ())]
     items += [html.escape(f'timing: line {t.get("index", 0) + 1} needs {t.get("estimated", 0):.2f} s, has '
                           f'{t.get("budget", 0):.2f} s: {t.get("text")}') for t in lang["timing_overflows"]]
     return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>" if items else ""
+
+
+def _loudness_line(m: dict | None) -> str:
+    if not m or m.get("delivered_i") is None:
+        return ""
+    return (f" (ebur128 {m['delivered_i']:.1f} LUFS, true peak {m['delivered_tp']:.1f} dBTP; target "
+            f"{m['target']:.1f}, ceiling {m['ceiling']:.1f}; {m['method']})")
+
+
+def _deliverables(lang: dict) -> str:
+    rows = "".join(f"<tr><td>{html.escape(d['kind'])}</td><td><code>{html.escape(Path(d['path']).name)}</code></td>"
+                   f"<td class='small'><code>{d['sha256']}</code></td></tr>" for d in lang.get("deliverables", ()))
+    return f"<table><tr><th>file</th><th></th><th>sha256</th></tr>{rows}</table>" if rows else ""
 
 
 def _delivered_line(d: dict | None) -> str:
@@ -174,13 +191,19 @@ def render_html(report: dict[str, Any]) -> str:
         f"Engine <b>{html.escape(engine.get('name', ''))}</b>. "
         f"Source script: {html.escape(str(report.get('source_script', {}).get('origin', '')))}.</p>"
     )
+    master = (report.get("delivery") or {}).get("master")
+    if master:
+        parts.append(f"<p>Master <code>{html.escape(master['path'])}</code> "
+                     f"<span class='small'>sha256 <code>{master['sha256']}</code></span></p>")
     for code, lang in report["languages"].items():
         outputs = " · ".join(html.escape(Path(p).name) for p in (lang["video"], lang["subtitles"]) if p)
         loud = f", {lang['loudness_lufs']:.1f} LUFS" if lang.get("loudness_lufs") is not None else ""
+        loud += _loudness_line(lang.get("loudness"))
         parts.append(
             f"<h2>{html.escape(code)} {_badge(lang['passed'])}</h2><p class='small'>{outputs}{loud}; "
             f"{lang['windows_passed']}/{len(lang['windows'])} windows pass; script "
             f"{html.escape(lang['script'])}</p>{_delivered_line(lang.get('delivered'))}{_issues(lang)}"
+            f"{_deliverables(lang)}"
             "<table><tr><th></th><th>window</th><th>line</th><th>heard</th><th>error</th><th>attempts</th>"
             f"<th></th></tr>{_window_rows(lang)}</table>"
         )
