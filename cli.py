@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dubkit.adapters import package_version
-from dubkit.delivery.profiles import DEFAULT_PROFILE, PROFILES
 from dubkit.errors import DubkitError
 from dubkit.jobs.evaluate import evaluate
 from dubkit.jobs.models import check_weights, list_models, pull_model, pull_weights
@@ -18,6 +17,7 @@ from dubkit.jobs.script import make_script_package
 from dubkit.jobs.transcribe import transcribe
 from dubkit.options import LocalizeOptions, parse_pairs
 from dubkit.pipeline import localize
+from dubkit.stages.delivery.profiles import DEFAULT_PROFILE, PROFILES
 from dubkit.store.paths import MAGIHUMAN
 from eval.errors import EvalError
 from eval.whisper_models import models_dir

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dubkit.adapters.av import probe
-from dubkit.delivery.burn_in import choose_font
-from dubkit.delivery.profiles import DEFAULT_PROFILE, get_profile
 from dubkit.engines import check_engine_request
 from dubkit.errors import InputError, MediaError, OutputError, require_file
+from dubkit.stages.delivery.burn_in import choose_font
+from dubkit.stages.delivery.profiles import DEFAULT_PROFILE, get_profile
 from dubkit.store.cache import CACHE_DIR
 from dubkit.store.paths import weights_dir
 from dubkit.translate.scripts import find_script
@@ -40,7 +40,7 @@ class LocalizeOptions:
     voice_tracks: Mapping[str, Path] = field(default_factory=dict)  # "zh" or "zh:Anna" (one speaker) -> file
     me_track: Path | None = None
     loudness: float | None = None  # overrides the delivery profile's target (LUFS)
-    deliver: str = DEFAULT_PROFILE  # a profile of dubkit.delivery.profiles (docs/delivery.md)
+    deliver: str = DEFAULT_PROFILE  # a profile of dubkit.stages.delivery.profiles (docs/delivery.md)
     stems: bool = False  # dialogue, M&E and mix as 48 kHz 24-bit WAV per language
     master: str | None = None  # "mov" or "mkv": one file with every language's audio and subtitles
     burn_in: bool | None = None  # None: as the profile says (on for social)

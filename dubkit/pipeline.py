@@ -23,8 +23,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dubkit.delivery.burn_in import choose_font
-from dubkit.delivery.profiles import get_profile
 from dubkit.engines import EngineChoice, select_engine
 from dubkit.engines.base import Engine
 from dubkit.options import LocalizeOptions, checked
@@ -36,6 +34,8 @@ from dubkit.stages.deliver import (
     LanguageSummary,
     deliver_language,
 )
+from dubkit.stages.delivery.burn_in import choose_font
+from dubkit.stages.delivery.profiles import get_profile
 from dubkit.stages.diarize import SpeakerSettings, speaker_flags
 from dubkit.stages.master import MasterSettings, write_master
 from dubkit.stages.plan import Plan, make_plan

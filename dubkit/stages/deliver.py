@@ -7,7 +7,7 @@ Recipe:
   2. bed: the music-and-effects stem when given, else the original audio ducked wherever a window
      replaces speech or new speech sounds (volume automation with short ramps) — `mix_stems`, the one
      place the mix rule lives;
-  3. loudness to the profile (dubkit/delivery/loudness.py): ffmpeg's two-pass loudnorm, linear when the
+  3. loudness to the profile (dubkit/stages/delivery/loudness.py): ffmpeg's two-pass loudnorm, linear when the
      target is reachable under the true-peak ceiling, true-peak limited otherwise; the stems get the
      mix's gain, so dialogue + M&E = mix;
   4. subtitles: cues wrapped to the language's line length (two lines at most; source + target lines with
@@ -35,12 +35,12 @@ from dubkit.adapters.av import read_audio
 from dubkit.adapters.fonts import Font, missing_characters
 from dubkit.adapters.images import thumbnail_uri
 from dubkit.adapters.subtitles import PREVIEW_NOTE, write_script
-from dubkit.delivery.burn_in import burn_in_files
-from dubkit.delivery.loudness import Loudness, level, measure_delivered
-from dubkit.delivery.profiles import DEFAULT_PROFILE, PROFILES, DeliveryProfile
-from dubkit.delivery.subtitle_rules import SubtitleViolation, check_cues, wrap
 from dubkit.engines.base import WindowRender
 from dubkit.errors import InputError, MediaError, OutputError, require_file
+from dubkit.stages.delivery.burn_in import burn_in_files
+from dubkit.stages.delivery.loudness import Loudness, level, measure_delivered
+from dubkit.stages.delivery.profiles import DEFAULT_PROFILE, PROFILES, DeliveryProfile
+from dubkit.stages.delivery.subtitle_rules import SubtitleViolation, check_cues, wrap
 from dubkit.stages.plan import Plan
 from dubkit.stages.probe import SourceInfo
 from dubkit.stages.render import (

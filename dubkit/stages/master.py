@@ -19,9 +19,9 @@ from dubkit.adapters import ffmpeg
 from dubkit.adapters.audio import write_wav24
 from dubkit.adapters.av import read_audio
 from dubkit.adapters.subtitles import write_script
-from dubkit.delivery.profiles import DeliveryProfile
 from dubkit.errors import OutputError
 from dubkit.stages.deliver import SAMPLE_RATE, Deliverable, LanguageSummary
+from dubkit.stages.delivery.profiles import DeliveryProfile
 from dubkit.stages.probe import SourceInfo
 from dubkit.stages.transcribe import SourceScript
 from dubkit.store.cache import StageCache, cache_key
