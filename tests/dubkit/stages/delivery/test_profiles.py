@@ -2,7 +2,8 @@
 ebur128, independently of dubkit's own measurement), codecs, container, sample rate and bit depth by probe,
 and the stems: 48 kHz 24-bit, as long as the picture to the sample, adding up to the mix.
 
-One Mandarin preview render of the spot's speech window is made once and assembled once per profile."""
+One Mandarin preview render of the spot's speech window is made once and assembled once per profile
+(conftest.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,49 +14,12 @@ import pytest
 import scipy.io.wavfile
 
 from dubkit.adapters.av import probe
-from dubkit.adapters.subtitles import read_script
-from dubkit.engines.base import WindowRequest
-from dubkit.engines.preview import PreviewEngine
-from dubkit.stages.deliver import Delivery, PlacedRender, assemble
 from dubkit.stages.delivery.profiles import PROFILES
-from dubkit.stages.probe import probe_source
-from langs import get_language
-from tests.dubkit.fonts import cjk_font
 from tests.dubkit.loudness import measure_true_peak
 
-EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
-WINDOW = (0.2, 7.76)
-ZH = get_language("zh")
 MAX_RESIDUAL_DBFS = -50.0
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def spot():
-    """The example's source info, its Mandarin cues and one preview render of its speech window."""
-    source = probe_source(EXAMPLES / "ad.mp4")
-    cues = read_script(EXAMPLES / "ad.zh.srt").cues
-    render = PreviewEngine().render(WindowRequest(0, *WINDOW, ZH, cues, seed=0))
-    return source, cues, PlacedRender(*WINDOW, render)
-
-
-@pytest.fixture(scope="module")
-def delivered(spot, tmp_path_factory):
-    """Profile name -> its AssemblyResult, assembled on first use (the burn-in tests reuse them)."""
-    source, cues, placed = spot
-    done = {}
-
-    def get(name: str):
-        if name not in done:
-            profile = PROFILES[name]
-            font = cjk_font() if profile.burn_in else None
-            done[name] = assemble(source, [placed], cues, ZH, tmp_path_factory.mktemp(name),
-                                  me_track=EXAMPLES / "ad.me.m4a",
-                                  delivery=Delivery(profile=profile, stems=True, burn_in=font))
-        return done[name]
-
-    return get
 
 
 def _read_wav(path: Path) -> tuple[int, np.ndarray, str]:
