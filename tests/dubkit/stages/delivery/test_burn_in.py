@@ -11,6 +11,7 @@ from PIL import Image
 
 from dubkit.adapters import ffmpeg
 from dubkit.adapters.av import read_frames
+from dubkit.adapters.fonts import missing_characters
 from dubkit.errors import InputError
 from dubkit.stages.deliver import Delivery, assemble
 from dubkit.stages.delivery.burn_in import MARGIN_BOTTOM, burn_in_files, choose_font
@@ -71,6 +72,13 @@ def test_chinese_is_drawn_as_glyphs_not_as_the_boxes_of_a_font_without_cjk(tmp_p
     assert _changed(cjk, boxes).mean() > 0.005  # but not the same thing
     # a font without the glyphs draws one empty box per character: the real glyphs differ from one another
     assert _cell_difference(cjk, grey) > 2 * _cell_difference(boxes, grey)
+
+
+def test_the_installed_font_for_each_cjk_language_covers_its_script():
+    cjk_font()
+    for code, text in (("zh", LINE), ("ja", "目覚めよう、もっと良い朝へ。"), ("ko", "좋은 하루예요.")):
+        font = choose_font(get_language(code), None, text)
+        assert not missing_characters(font.path, text), (code, font)
 
 
 def test_a_font_without_the_script_is_refused_naming_it(spot, tmp_path):
