@@ -48,7 +48,7 @@ class DeliveryProfile:
 
 
 PROFILES = MappingProxyType({p.name: p for p in (
-    DeliveryProfile("broadcast-ebu", "EBU R 128 (2023) / EBU Tech 3343", -23.0, -1.0, "mp4", "libx264", H264,
+    DeliveryProfile("broadcast-ebu", "EBU R 128 / EBU Tech 3343", -23.0, -1.0, "mp4", "libx264", H264,
                     "aac", "192k", None, 1.0),
     DeliveryProfile("broadcast-atsc", "ATSC A/85:2013 (CALM Act)", -24.0, -2.0, "mp4", "libx264", H264,
                     "aac", "192k", None, 1.0),
