@@ -169,7 +169,7 @@ def assemble(
             for kind, path in files.items():
                 os.replace(path, finals[kind])
     except OSError as err:  # full disk, permissions: name the folder (and its free space), keep earlier outputs
-        raise write_failed(base.with_suffix(f".{delivery.profile.container}"), err) from err
+        raise write_failed(_final_path("video", base, delivery), err) from err
     deliverables = tuple(Deliverable(kind, path, file_digest(path)) for kind, path in finals.items()
                          if kind != "keep_mix")
     return AssemblyResult(finals["video"], finals["subtitles"], language.code, source.duration,
