@@ -452,7 +452,8 @@ def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settin
         result = assemble(source, placed, ls.cues, ls.language, settings.out, me_track=settings.me_track,
                           preview=settings.preview, delivery=settings.resolved)
         keep = settings.resolved.keep_mix
-        hit = {"files": [{**d.to_json(), "path": d.path.name} for d in result.deliverables],
+        hit = {"video": result.video.name, "subtitles": result.subtitles.name,  # the two every profile writes
+               "files": [{**d.to_json(), "path": d.path.name} for d in result.deliverables],
                "keep_mix": {"path": str(keep.relative_to(settings.out)), "sha256": file_digest(keep)} if keep else None,
                "loudness_lufs": round(result.loudness_lufs, 9),  # as the cache keeps it: a resumed run reports the same
                "duration": result.duration, "loudness": result.loudness.to_json(),
