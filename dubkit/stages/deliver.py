@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -148,7 +148,7 @@ def assemble(
     the SRT. With no cues at all (and not a preview) the SRT is empty and the file has no subtitle track.
     """
     if loudness is not None:
-        delivery = Delivery(**{**delivery.__dict__, "loudness": loudness})
+        delivery = replace(delivery, loudness=loudness)
     out_dir = Path(out_dir)
     _check_inputs(source, renders, delivery.target, me_track)
     try:
@@ -208,10 +208,10 @@ def _subtitles(cues: Sequence[Cue], language: Language, source: SourceInfo, prev
     (the preview note aside)."""
     timed = [Cue(wrap(c.text, language), c.start, c.end) for c in _subtitle_cues(cues, source.duration)]
     line_languages = None
-    if delivery.bilingual is not None and delivery.source_language is not None:
+    if delivery.bilingual is not None:  # the source line checked by its own language's rules when known
         timed = [Cue(f"{c.text.replace(chr(10), ' ')}\n{_source_line(c, delivery.bilingual)}".rstrip(),
                      c.start, c.end) for c in timed]
-        line_languages = (language, delivery.source_language)
+        line_languages = (language, delivery.source_language or language)
     violations = check_cues(timed, language, source.fps, line_languages)
     return (_with_preview_note(timed, source.duration) if preview else timed), violations
 
@@ -371,7 +371,7 @@ class DeliverySettings:
         """The delivery with the loudness override applied."""
         if self.loudness is None:
             return self.delivery
-        return Delivery(**{**self.delivery.__dict__, "loudness": self.loudness})
+        return replace(self.delivery, loudness=self.loudness)
 
 
 @dataclass(frozen=True)
@@ -457,7 +457,7 @@ def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settin
                "keep_mix": {"path": str(keep.relative_to(settings.out)), "sha256": file_digest(keep)} if keep else None,
                "loudness_lufs": round(result.loudness_lufs, 9),  # as the cache keeps it: a resumed run reports the same
                "duration": result.duration, "loudness": result.loudness.to_json(),
-               "violations": [v.__dict__ for v in result.violations]}
+               "violations": [asdict(v) for v in result.violations]}
         settings.cache.put_json("assemble", key, hit)
     by_kind = {f["kind"]: settings.out / f["path"] for f in hit["files"]}
     return {**hit, "video": by_kind["video"], "subtitles": by_kind["subtitles"],
