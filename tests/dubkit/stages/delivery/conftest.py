@@ -38,9 +38,12 @@ def delivered(spot, tmp_path_factory):
         if name not in done:
             profile = PROFILES[name]
             font = cjk_font() if profile.burn_in else None
+            # the master file also gets bilingual subtitles: Mandarin over the English source line
+            english = tuple(read_script(EXAMPLES / "ad.en.srt").cues) if name == "master" else None
             done[name] = assemble(source, [placed], cues, ZH, tmp_path_factory.mktemp(name),
                                   me_track=EXAMPLES / "ad.me.m4a",
-                                  delivery=Delivery(profile=profile, stems=True, burn_in=font))
+                                  delivery=Delivery(profile=profile, stems=True, burn_in=font, bilingual=english,
+                                                    source_language=get_language("en") if english else None))
         return done[name]
 
     return get

@@ -1,11 +1,17 @@
 """Subtitle rules per language: a crafted script breaks exactly the rules it was made to break; wrapping."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from dubkit.adapters.subtitles import read_script
 from dubkit.stages.delivery.subtitle_rules import MIN_DURATION, RULES, check_cues, wrap
 from eval.types import Cue
 from langs import LANGUAGES, get_language
 
 EN = get_language("en")
+EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
 
 
 def test_a_crafted_script_gets_exactly_its_three_violations():
@@ -39,3 +45,16 @@ def test_long_lines_wrap_into_two_balanced_lines_and_translator_breaks_stay():
     assert wrap("日出咖啡，每天新鲜烘焙，从早到晚都好喝。", zh) == "日出咖啡，每天新鲜烘焙，\n从早到晚都好喝。"
     assert wrap("Kept\nas written by the translator, however long the second line is", EN).count("\n") == 1
     assert wrap("Fits.", EN) == "Fits."
+
+
+@pytest.mark.slow
+def test_bilingual_subtitles_put_the_target_over_the_source_and_check_each_line_by_its_language(delivered):
+    result = delivered("master")
+    srt = result.subtitles.read_text("utf-8")
+    english = read_script(EXAMPLES / "ad.en.srt").cues
+    chinese = read_script(EXAMPLES / "ad.zh.srt").cues
+    for zh, en in zip(chinese, english, strict=True):
+        assert f"\n{zh.text}\n{en.text}\n" in srt  # two lines: the Mandarin over the English
+    # "Sunrise Coffee, roasted fresh every morning." has 44 characters: over English's 42; the Mandarin
+    # lines fit their 16, and the reading speed is the Mandarin line's
+    assert [(v.rule, v.cue, v.value) for v in result.violations] == [("chars_per_line", 2, 44)]
