@@ -69,11 +69,10 @@ def font_file(path: Path) -> Font:
 def find_font(fc_lang: str, text: str) -> Font | None:
     """The best installed sans-serif font for the fontconfig language `fc_lang` ("zh-cn", "ja" ...) whose
     character map covers `text`; None when none of fontconfig's first candidates does."""
-    listing = _fc("fc-match", "-s", "-f", "%{file}\t%{family[0]}\t%{index}\n", f"sans-serif:lang={fc_lang}")
+    listing = _fc("fc-match", "-s", "-f", "%{file}\t%{family[0]}\n", f"sans-serif:lang={fc_lang}")
     seen = set()
     for line in listing.splitlines()[:CANDIDATES]:
-        file, _, rest = line.partition("\t")
-        family, _, index = rest.partition("\t")
+        file, _, family = line.partition("\t")
         if not file or (file, family) in seen:
             continue
         seen.add((file, family))
