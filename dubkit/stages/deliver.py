@@ -250,7 +250,8 @@ def _encode(source: SourceInfo, renders: Sequence[PlacedRender], levelled: dict[
         if missing:
             raise InputError(f"subtitle font {delivery.burn_in.path} has no glyph for {missing[:12]!r} in the "
                              f"{language.code} subtitles; give --subtitle-font with a font that covers them")
-        burn = burn_in_files(cues, delivery.burn_in, source.width, source.height, tmp / "burn")
+        languages = (language, delivery.source_language or language) if delivery.bilingual is not None else (language,)
+        burn = burn_in_files(cues, delivery.burn_in, source.width, source.height, tmp / "burn", languages)
     files["video"] = ffmpeg.mux(ffmpeg.MuxSpec(
         source=source.path, audio=wav, subtitles=files["subtitles"] if cues else None,
         out=tmp / f"{base.name}.{profile.container}", duration=source.duration, fps=source.fps,

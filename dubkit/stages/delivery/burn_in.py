@@ -4,7 +4,8 @@ The font is the one given (`--subtitle-font`) or the best installed sans-serif f
 the language whose character map covers the text; without one the job stops before writing anything
 (libass would draw empty boxes). Text sits bottom centre inside the title-safe area: 10 % of the width
 from each side and 5 % of the height from the bottom (docs/delivery.md), at most two lines (the
-subtitle rules wrap long cues; a cue that needs more is reported, not cut).
+subtitle rules wrap long cues; a cue that needs more is reported, not cut), in a size at which a full
+line of the language fits the safe width.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from dubkit.adapters import ffmpeg
 from dubkit.adapters.fonts import Font, find_font, font_file, missing_characters
 from dubkit.adapters.subtitles import BurnInStyle, write_burn_in_ass
 from dubkit.errors import InputError
+from dubkit.stages.delivery.subtitle_rules import rules_for
 from eval.types import Cue
 from langs import Language
 
@@ -33,6 +35,9 @@ SCRIPT_SAMPLES = {
     "fr": "AaZzàâçéèêëîïôûùüÿœ.,!?",
 }
 FONT_SIZE = 0.055  # of the picture height: about 59 px at 1080 lines
+# ...but small enough that a full line of the language fits the safe width (narrow and portrait pictures):
+# average advance of a character, in ems (CJK full-width; Latin text measured at about a third, kept at 0.45)
+CHAR_WIDTH_EM = {True: 1.0, False: 0.45}
 MARGIN_BOTTOM = 0.05  # of the height
 MARGIN_SIDES = 0.10  # of the width, each side
 
@@ -56,15 +61,19 @@ def choose_font(language: Language, given: Path | None, text: str = "") -> Font:
     return font
 
 
-def style_for(font: Font, width: int, height: int) -> BurnInStyle:
-    return BurnInStyle(font=font.family, size=max(10, round(FONT_SIZE * height)),
+def style_for(font: Font, width: int, height: int, languages: Sequence[Language]) -> BurnInStyle:
+    """The style for a `width` x `height` picture whose lines are in `languages` (two for bilingual cues)."""
+    safe_width = (1 - 2 * MARGIN_SIDES) * width
+    fits = min(safe_width / (rules_for(lang).chars_per_line * CHAR_WIDTH_EM[lang.cjk]) for lang in languages)
+    return BurnInStyle(font=font.family, size=max(10, round(min(FONT_SIZE * height, fits))),
                        margin_v=round(MARGIN_BOTTOM * height), margin_h=round(MARGIN_SIDES * width),
                        width=width, height=height, outline=max(1.0, height / 360), shadow=max(0.5, height / 720))
 
 
-def burn_in_files(cues: Sequence[Cue], font: Font, width: int, height: int, folder: Path) -> ffmpeg.BurnIn:
+def burn_in_files(cues: Sequence[Cue], font: Font, width: int, height: int, folder: Path,
+                  languages: Sequence[Language]) -> ffmpeg.BurnIn:
     """In `folder` (a scratch folder): the styled ASS, a fonts folder holding only `font`, and the
-    fontconfig file that makes libass see that font alone."""
+    fontconfig file that makes libass see that font alone. `languages`: the languages of the lines."""
     burn = ffmpeg.BurnIn(Path(folder))
     fonts = Path(folder) / burn.fonts_name
     fonts.mkdir(parents=True, exist_ok=True)
@@ -73,6 +82,6 @@ def burn_in_files(cues: Sequence[Cue], font: Font, width: int, height: int, fold
         os.symlink(font.path, link)
     except OSError:  # no symlinks on this filesystem: copy it
         shutil.copyfile(font.path, link)
-    write_burn_in_ass(cues, Path(folder) / burn.ass_name, style_for(font, width, height))
+    write_burn_in_ass(cues, Path(folder) / burn.ass_name, style_for(font, width, height, languages))
     ffmpeg.write_fontconfig(burn)
     return burn

@@ -44,7 +44,7 @@ def test_burned_in_subtitles_change_the_subtitle_area_only(delivered):
 
 def _render_line(font, folder: Path) -> np.ndarray:
     """The line burned into one grey 384x384 frame with `font` alone (no fallback font)."""
-    burn = burn_in_files([Cue(LINE, 0.0, 1.0)], font, 384, 384, folder)
+    burn = burn_in_files([Cue(LINE, 0.0, 1.0)], font, 384, 384, folder, [get_language("zh")])
     png = folder / "frame.png"
     stream = (ffmpeg_python.input("color=c=gray:s=384x384:d=1", f="lavfi").video
               .filter("subtitles", **burn.filter_args()).output(str(png), vframes=1, update=1))
