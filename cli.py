@@ -19,6 +19,7 @@ from dubkit.jobs.transcribe import transcribe
 from dubkit.options import LocalizeOptions, parse_pairs
 from dubkit.pipeline import localize
 from dubkit.stages.composite import LIPSYNC_MODES
+from dubkit.stages.delivery.profiles import DEFAULT_PROFILE, PROFILES
 from dubkit.store.paths import MAGIHUMAN
 from eval.errors import EvalError
 from eval.whisper_models import models_dir
@@ -365,7 +366,35 @@ def models_check_command(folder, modes, resolutions) -> None:
     default=None,
     help="Music-and-effects stem to mix the speech over.",
 )
-@click.option("--loudness", type=float, default=-23.0, show_default=True, help="Integrated loudness target, LUFS.")
+@click.option(
+    "--deliver",
+    type=click.Choice(list(PROFILES)),
+    default=DEFAULT_PROFILE,
+    show_default=True,
+    help="Delivery profile: loudness, true peak, codecs, container (docs/delivery.md).",
+)
+@click.option(
+    "--loudness", type=float, default=None, help="Integrated loudness target, LUFS (default: the profile's)."
+)
+@click.option("--stems", is_flag=True, help="Also write dialogue, M&E and mix as 48 kHz 24-bit WAV per language.")
+@click.option(
+    "--master",
+    type=click.Choice(["mov", "mkv"]),
+    is_flag=False,
+    flag_value="mov",
+    default=None,
+    help="Also write one master with the picture once and every language's audio and subtitles (default mov).",
+)
+@click.option(
+    "--burn-in/--no-burn-in", "burn_in", default=None, help="Burn subtitles into the picture (default: on for social)."
+)
+@click.option(
+    "--subtitle-font",
+    type=click.Path(path_type=Path, readable=False),
+    default=None,
+    help="Font file for burned-in subtitles (default: an installed font that covers the language).",
+)
+@click.option("--bilingual", is_flag=True, help="Subtitles with the translated line over the source line.")
 @click.option(
     "--speaker",
     "speakers",
@@ -420,6 +449,8 @@ def localize_command(translators, voice_tracks, speakers, retakes, unpins, **par
         console.print(f"{verdict} {code}: {output.video}  {output.subtitles}")
         for reason in output.reasons:
             console.print(f"     {reason}", markup=False, highlight=False)
+    if result.master is not None:
+        console.print(f"master: {result.master.path}", markup=False, highlight=False)
     console.print(f"report: {result.report_html}")
     sys.exit(EXIT_OK if result.passed else EXIT_FAILED_GATE)
 

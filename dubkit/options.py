@@ -14,6 +14,8 @@ from dubkit.adapters.av import probe
 from dubkit.engines import check_engine_request, source_resolution
 from dubkit.errors import InputError, MediaError, OutputError, ReviewError, require_file
 from dubkit.stages.composite import check_mode
+from dubkit.stages.delivery.burn_in import choose_font
+from dubkit.stages.delivery.profiles import DEFAULT_PROFILE, get_profile
 from dubkit.stages.review import parse_line_refs
 from dubkit.store.cache import CACHE_DIR
 from dubkit.store.paths import weights_dir
@@ -41,7 +43,13 @@ class LocalizeOptions:
     a2v_distill_experimental: bool = False  # voice-track windows on the distilled model (experimental)
     voice_tracks: Mapping[str, Path] = field(default_factory=dict)  # "zh" or "zh:Anna" (one speaker) -> file
     me_track: Path | None = None
-    loudness: float = -23.0
+    loudness: float | None = None  # overrides the delivery profile's target (LUFS)
+    deliver: str = DEFAULT_PROFILE  # a profile of dubkit.stages.delivery.profiles (docs/delivery.md)
+    stems: bool = False  # dialogue, M&E and mix as 48 kHz 24-bit WAV per language
+    master: str | None = None  # "mov" or "mkv": one file with every language's audio and subtitles
+    burn_in: bool | None = None  # None: as the profile says (on for social)
+    subtitle_font: Path | None = None  # a font file for burned-in subtitles (default: found by fontconfig)
+    bilingual: bool = False  # subtitles with the target line over the source line
     speakers: Mapping[str, str] = field(default_factory=dict)  # S1=Anna renames; Anna=description describes
     diarize: bool = False  # find the speakers of a recognised source script (docs/speakers.md)
     n_speakers: int | None = None  # their number (implies diarize); None: found automatically
@@ -73,6 +81,10 @@ class LocalizeOptions:
         codes = {get_language(lang).code for lang in languages}
         covered = codes <= {k for k in self.voice_tracks if ":" not in k}
         return (() if covered and codes else ("t2v",)) + (("a2v",) if self.voice_tracks else ())
+
+    @property
+    def burns_in(self) -> bool:
+        return get_profile(self.deliver).burn_in if self.burn_in is None else self.burn_in
 
 
 def parse_pairs(items: Sequence[str], *, flag: str) -> dict[str, str]:
@@ -108,8 +120,11 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
         raise InputError(f"--max-attempts must be at least 1, got {options.max_attempts}")
     if options.seed < 0:
         raise InputError(f"--seed must be >= 0, got {options.seed}")
-    if not -70.0 <= options.loudness <= -5.0:
+    if options.loudness is not None and not -70.0 <= options.loudness <= -5.0:
         raise InputError(f"--loudness {options.loudness} LUFS is outside -70..-5")
+    get_profile(options.deliver)
+    if options.master not in (None, "mov", "mkv"):
+        raise InputError(f"--master {options.master!r}: the master is a mov or an mkv file")
     source = require_file(options.source, "source", MediaError)
     if options.source_script is not None:
         require_file(options.source_script, "--source-script")
@@ -138,11 +153,25 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
     if resolution == "auto":
         resolution = source_resolution(probe(source).height or 0)
     me_track = _require_audio_file(Path(options.me_track), "music-and-effects track") if options.me_track else None
+    _check_delivery(options, source, languages, me_track)
     done = replace(options, source=source, languages=languages, voice_tracks=voice_tracks, me_track=me_track,
                    weights=weights, resolution=resolution)
     check_engine_request(done.engine, weights=weights, recipes=done.recipes(), kinds=done.window_kinds())
     _check_output_folder(done)
     return done
+
+
+def _check_delivery(options: LocalizeOptions, source: Path, languages: Sequence[Language],
+                    me_track: Path | None) -> None:
+    """Stems need a bed (an M&E stem, or source audio to duck); burned-in subtitles need a font that
+    covers every target language's script."""
+    if options.stems and me_track is None and not probe(source).has_audio:
+        raise InputError(f"--stems needs a music-and-effects source: give --me-track, or a source with audio to "
+                         f"duck ({source} has no audio stream)")
+    if options.burns_in:
+        font = require_file(options.subtitle_font, "--subtitle-font") if options.subtitle_font else None
+        for lang in languages:
+            choose_font(lang, font)
 
 
 def _inputs(options: LocalizeOptions) -> dict[Path, str]:
@@ -166,7 +195,11 @@ def _check_output_folder(options: LocalizeOptions) -> None:
             raise OutputError(f"output folder {options.out_dir} is inside the dubkit cache folder {folder}; "
                               "choose a folder outside it")
     stem = Path(options.source).stem
-    outputs = [out / f"{stem}.{lang.code}{suffix}" for lang in options.languages for suffix in (".mp4", ".srt")]
+    suffixes = (f".{get_profile(options.deliver).container}", ".srt",
+                *((".dialogue.wav", ".me.wav", ".mix.wav") if options.stems else ()))
+    outputs = [out / f"{stem}.{lang.code}{suffix}" for lang in options.languages for suffix in suffixes]
+    if options.master:
+        outputs.append(out / f"{stem}.master.{options.master}")
     inputs = _inputs(options)
     for output in [*outputs, out / "report.json", out / "report.html"]:
         if output in inputs:

@@ -10,6 +10,7 @@
     5. engine    preview or magihuman, with the reason              engines/
     6. render    each window through the engine and the gate        stages/render.py
     7. deliver   composite, mix, loudness, mux, subtitles; verdict  stages/deliver.py
+                 (+ the multi-language master with --master)         stages/master.py
     8. report    report.json and report.html                        stages/report.py
 
 Each step is one call with typed values in and out; no stage logic lives here. Every stage result is
@@ -29,12 +30,17 @@ from dubkit.engines.base import Engine
 from dubkit.options import LocalizeOptions, checked
 from dubkit.stages.composite import FacePlan, find_faces, mask_previews
 from dubkit.stages.deliver import (
+    Deliverable,
+    Delivery,
     DeliverySettings,
     LanguageOutput,
     LanguageSummary,
     deliver_language,
 )
+from dubkit.stages.delivery.burn_in import choose_font
+from dubkit.stages.delivery.profiles import get_profile
 from dubkit.stages.diarize import SpeakerSettings, speaker_flags
+from dubkit.stages.master import MasterSettings, write_master
 from dubkit.stages.plan import Plan, make_plan
 from dubkit.stages.probe import SourceInfo, probe_source
 from dubkit.stages.render import (
@@ -55,6 +61,7 @@ from dubkit.stages.translate import (
 from dubkit.store.cache import StageCache, check_cache_folder, remove_stale_temps
 from dubkit.store.files import RunLock, check_output_dir, file_digest
 from eval.asr import LazyRecognizer, Recognizer
+from langs import LanguageError, get_language
 
 Progress = Callable[[str, int, int], None]
 """(what is happening, units done, units in all) — the CLI draws it; tests may record it."""
@@ -76,6 +83,7 @@ class LocalizeResult:
     engine: str
     engine_reason: str
     timings: dict[str, float]
+    master: Deliverable | None = None  # the multi-language master (--master)
 
 
 def localize(
@@ -103,22 +111,26 @@ def localize(
                            _translate_settings(opts), job.cache)
         reviewed = job.step(4, "review", apply_review, scripts, plan, _review_settings(opts, review))
         choice = job.step(5, "engine", _choose_engine, opts, engine)
-        summaries = [_one_language(job, source, (plan, faces), reviewed.scripts[lang.code], choice, script.pitch,
+        summaries = [_one_language(job, source, (plan, faces), reviewed.scripts[lang.code], choice, script,
                                    reviewed.takes[lang.code]) for lang in opts.languages]
+        master = job.step(7, "master", write_master, source, script, summaries, _master_settings(job)) \
+            if opts.master else None
         record = _job_record(job, source, script, (plan, faces), choice, job.steps.totals(summaries))
-        report_json, report_html = job.step(8, "report", _report, job, record, summaries, reviewed, (plan, faces))
+        report_json, report_html = job.step(8, "report", _report, job, record, summaries, reviewed, (plan, faces),
+                                            master)
     return LocalizeResult(
         out=opts.out_dir, outputs={s.language: s.output for s in summaries}, report_json=report_json,
         report_html=report_html, passed=all(s.passed for s in summaries), engine=choice.engine.name,
-        engine_reason=choice.reason, timings=job.steps.totals(summaries),
+        engine_reason=choice.reason, timings=job.steps.totals(summaries), master=master,
     )
 
 
 def _one_language(job: _Job, source: SourceInfo, planned: tuple[Plan, FacePlan], ls: LanguageScript,
-                  choice: EngineChoice, pitch: Mapping[str, float], takes: Mapping[int, TakePlan]) -> LanguageSummary:
+                  choice: EngineChoice, script: SourceScript, takes: Mapping[int, TakePlan]) -> LanguageSummary:
     """Steps 6 and 7 for one language: render and gate every window, then deliver and judge."""
     opts = job.options
     plan, faces = planned
+    pitch = script.pitch
     gate = speech_gate(job.asr, ls.language, opts.threshold)
     voice = opts.voice_tracks.get(ls.language.code)
     tracks = {key.partition(":")[2]: path for key, path in opts.voice_tracks.items()
@@ -134,8 +146,28 @@ def _one_language(job: _Job, source: SourceInfo, planned: tuple[Plan, FacePlan],
                         job.steps.window_ticker(ls.language.code, len(plan.windows) * len(opts.languages)))
     delivery = DeliverySettings(out=opts.out_dir, cache=job.cache, preview=choice.engine.is_preview,
                                 me_track=opts.me_track, loudness=opts.loudness, glossary=opts.glossary,
-                                faces=faces)
+                                faces=faces, delivery=_delivery(job, source, ls, script))
     return job.step(7, f"{ls.language.code} assemble", deliver_language, source, plan, ls, outcomes, delivery, gate)
+
+
+def _delivery(job: _Job, source: SourceInfo, ls: LanguageScript, script: SourceScript) -> Delivery:
+    """The language's delivery: the profile, stems, burned-in font, bilingual lines, the mix the master needs."""
+    opts = job.options
+    font = choose_font(ls.language, opts.subtitle_font, "".join(c.text for c in ls.cues)) if opts.burns_in else None
+    source_language = None
+    if opts.bilingual and script.language:
+        try:
+            source_language = get_language(script.language)
+        except LanguageError:
+            source_language = None
+    keep = job.cache.root / "mixes" / f"{source.path.stem}.{ls.language.code}.mix.wav" if opts.master else None
+    return Delivery(profile=get_profile(opts.deliver), stems=opts.stems, burn_in=font,
+                    bilingual=tuple(script.cues) if opts.bilingual else None, source_language=source_language,
+                    keep_mix=keep)
+
+
+def _master_settings(job: _Job) -> MasterSettings:
+    return MasterSettings(job.options.out_dir, job.cache, job.options.master, get_profile(job.options.deliver))
 
 
 def _speaker_settings(opts: LocalizeOptions) -> SpeakerSettings:
@@ -160,7 +192,10 @@ def _review_settings(opts: LocalizeOptions, review: Review | None) -> ReviewSett
 
 
 def _report(job: _Job, record: dict, summaries: list[LanguageSummary], reviewed: Reviewed,
-            planned: tuple[Plan, FacePlan]) -> tuple[Path, Path]:
+            planned: tuple[Plan, FacePlan], master: Deliverable | None) -> tuple[Path, Path]:
+    record["delivery"] = {"profile": job.options.deliver, "stems": job.options.stems,
+                          "burn_in": job.options.burns_in, "bilingual": job.options.bilingual,
+                          "master": master.to_json(job.options.out_dir) if master else None}
     return write_report(build_report(record, summaries, reviewed), job.options.out_dir, mask_previews(*planned))
 
 

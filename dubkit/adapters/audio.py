@@ -7,6 +7,7 @@ everything that changes the rate of a buffer already in memory calls `resample` 
 from __future__ import annotations
 
 from math import gcd
+from pathlib import Path
 
 import numpy as np
 
@@ -60,3 +61,18 @@ def time_slice(audio: np.ndarray, rate: int, start: float, end: float) -> np.nda
     """The [start, end) seconds of `audio`, zero-padded where the span runs past the buffer's end."""
     a, b = sample_span(start, end, rate)
     return fit_length(audio[a:b], b - a)
+
+
+def write_wav24(path: Path, audio: np.ndarray, rate: int) -> Path:
+    """Write float audio (n,) or (n, C) in [-1, 1] as a 24-bit PCM WAV (clipped, rounded to the nearest step)."""
+    import wave
+
+    audio = np.asarray(audio, np.float64).reshape(len(audio), -1)
+    ints = np.clip(np.round(audio * 2**23), -(2**23), 2**23 - 1).astype("<i4")  # (n, C)
+    packed = ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()  # little-endian: the low three bytes
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(audio.shape[1])
+        out.setsampwidth(3)
+        out.setframerate(rate)
+        out.writeframes(packed)
+    return Path(path)

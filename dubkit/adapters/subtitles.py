@@ -339,3 +339,38 @@ def write_script(cues: Sequence[Cue], path: str | Path) -> Path:
         )
     atomic_write_text(path, subs.to_string(TIMED_FORMATS[suffix]))
     return path
+
+
+@dataclass(frozen=True)
+class BurnInStyle:
+    """How burned-in subtitles look: font family and size, margins (pixels of the picture) and the frame
+    size libass lays them out in. White text, a black outline and a soft shadow, bottom centre."""
+
+    font: str
+    size: int
+    margin_v: int
+    margin_h: int
+    width: int
+    height: int
+    outline: float
+    shadow: float
+
+
+def write_burn_in_ass(cues: Sequence[Cue], path: str | Path, style: BurnInStyle) -> Path:
+    """Write `cues` (speaker names dropped) as an ASS file styled for burning in, atomically."""
+    path = Path(path)
+    subs = pysubs2.SSAFile()
+    subs.info.update({"PlayResX": str(style.width), "PlayResY": str(style.height), "WrapStyle": "0",
+                      "ScaledBorderAndShadow": "yes"})
+    subs.styles["Default"] = pysubs2.SSAStyle(
+        fontname=style.font, fontsize=style.size, primarycolor=pysubs2.Color(255, 255, 255, 0),
+        outlinecolor=pysubs2.Color(0, 0, 0, 0), backcolor=pysubs2.Color(0, 0, 0, 128), outline=style.outline,
+        shadow=style.shadow, alignment=pysubs2.Alignment.BOTTOM_CENTER, marginl=style.margin_h,
+        marginr=style.margin_h, marginv=style.margin_v,
+    )
+    for cue in cues:
+        if cue.timed:
+            subs.append(pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000),
+                                         text=cue.text.replace("\n", "\\N")))
+    atomic_write_text(path, subs.to_string("ass"))
+    return path

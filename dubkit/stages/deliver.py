@@ -1,34 +1,47 @@
-"""Stage 7, deliver: one language's windows spliced into the original timeline, mixed, normalised,
-muxed; then the language judged (every window's gate, the delivered file, the glossary).
+"""Stage 7, deliver: one language's windows spliced into the original timeline, mixed, brought to the
+delivery profile's loudness, muxed; then the language judged (every window's gate, the delivered file,
+the glossary).
 
 Recipe:
-  1. lay each window's speech on a silent 48 kHz stereo timeline at the window's start;
+  1. lay each window's speech on a silent 48 kHz stereo timeline at the window's start (the dialogue);
   2. bed: the music-and-effects stem when given, else the original audio ducked wherever a window
-     replaces speech or new speech sounds (volume automation with short ramps);
-  3. normalise the mix to the loudness target (EBU R128 integrated, pyloudnorm), guard the peaks;
-  4. write the SRT (preview outputs carry a note cue) and mux H.264 + AAC + mov_text into the mp4,
-     picture = the source's, with frames from generating engines overlaid in their window spans
-     (preview outputs also carry a small "PREVIEW" badge in the corner, tags in the container).
-Both files are written to temporary names in the output folder, then renamed into place.
+     replaces speech or new speech sounds (volume automation with short ramps) — `mix_stems`, the one
+     place the mix rule lives;
+  3. loudness to the profile (dubkit/stages/delivery/loudness.py): ffmpeg's two-pass loudnorm, linear when the
+     target is reachable under the true-peak ceiling, true-peak limited otherwise; the stems get the
+     mix's gain, so dialogue + M&E = mix;
+  4. subtitles: cues wrapped to the language's line length (two lines at most; source + target lines with
+     --bilingual), checked against the language's subtitle rules; the SRT (preview outputs carry a note cue);
+  5. mux picture + audio + mov_text as the profile says (H.264/AAC mp4, or ProRes 422 HQ/24-bit PCM mov),
+     subtitles burned in when asked, the picture = the source's with frames from generating engines
+     overlaid in their window spans (preview outputs also carry a small "PREVIEW" badge, tags in the
+     container); with --stems the dialogue, M&E and mix as 48 kHz 24-bit WAV;
+  6. measure the delivered file (ffmpeg ebur128 integrated and true peak, pyloudnorm).
+Every file is written to a temporary name in the output folder, then renamed into place.
 """
 from __future__ import annotations
 
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from dubkit.adapters import ffmpeg, package_version
-from dubkit.adapters.audio import fit_length, resample, sample_span, to_stereo
+from dubkit.adapters.audio import fit_length, resample, sample_span, to_stereo, write_wav24
 from dubkit.adapters.av import read_audio
+from dubkit.adapters.fonts import Font, missing_characters
 from dubkit.adapters.images import thumbnail_uri
 from dubkit.adapters.subtitles import PREVIEW_NOTE, write_script
 from dubkit.engines.base import WindowRender
 from dubkit.errors import InputError, MediaError, OutputError, require_file
 from dubkit.stages.composite import FacePlan, composite_render
+from dubkit.stages.delivery.burn_in import burn_in_files
+from dubkit.stages.delivery.loudness import Loudness, level, measure_delivered
+from dubkit.stages.delivery.profiles import DEFAULT_PROFILE, PROFILES, DeliveryProfile
+from dubkit.stages.delivery.subtitle_rules import SubtitleViolation, check_cues, wrap
 from dubkit.stages.plan import Plan
 from dubkit.stages.probe import SourceInfo
 from dubkit.stages.render import (
@@ -49,13 +62,13 @@ from langs import Language
 SAMPLE_RATE = 48_000
 DUCK_DB = -30.0  # the original under new speech: at -18 and -24 dB Whisper base still heard the English
 RAMP_S = 0.12  # duck fade in/out, long enough not to pump, short enough not to eat the next word
-PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS sample peak after normalisation
 PREVIEW_TAG = "dubkit PREVIEW"
+STEM_NAMES = {"dialogue": "dialogue", "effects": "me", "mix": "mix"}  # stem -> file name part
 
 
 def identity() -> dict:
     """What besides the inputs changes assembled files (for cache keys): mix constants and encoder versions."""
-    return {"stage": "assemble", "version": 1, "duck_db": DUCK_DB, "ramp_s": RAMP_S, "peak_ceiling": PEAK_CEILING,
+    return {"stage": "assemble", "version": 2, "duck_db": DUCK_DB, "ramp_s": RAMP_S,
             "sample_rate": SAMPLE_RATE, "imageio-ffmpeg": package_version("imageio-ffmpeg"),
             "pyloudnorm": package_version("pyloudnorm")}
 
@@ -70,6 +83,38 @@ class PlacedRender:
 
 
 @dataclass(frozen=True)
+class Deliverable:
+    """One file handed over: what it is ("video", "subtitles", "stem:dialogue", "stem:me", "stem:mix",
+    "master"), where, and its sha256."""
+
+    kind: str
+    path: Path
+    sha256: str
+
+    def to_json(self, folder: Path | None = None) -> dict:
+        name = self.path.name if folder is not None else str(self.path)
+        return {"kind": self.kind, "path": name, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How one language is delivered: the profile, a loudness override, stems, burned-in subtitles (the
+    font), bilingual subtitles (the source's cues and language), and whether the master needs the mix."""
+
+    profile: DeliveryProfile = PROFILES[DEFAULT_PROFILE]
+    loudness: float | None = None  # overrides the profile's target
+    stems: bool = False
+    burn_in: Font | None = None
+    bilingual: tuple[Cue, ...] | None = None
+    source_language: Language | None = None
+    keep_mix: Path | None = None  # where to keep the levelled mix as 24-bit WAV (for the master)
+
+    @property
+    def target(self) -> float:
+        return self.profile.loudness if self.loudness is None else self.loudness
+
+
+@dataclass(frozen=True)
 class AssemblyResult:
     """The files written for one language and what was measured on them."""
 
@@ -77,8 +122,11 @@ class AssemblyResult:
     subtitles: Path
     language: str
     duration: float
-    loudness_lufs: float  # of the mix as written (before AAC)
+    loudness_lufs: float  # of the delivered file, by pyloudnorm
     preview: bool
+    loudness: Loudness | None = None
+    deliverables: tuple[Deliverable, ...] = ()
+    violations: tuple[SubtitleViolation, ...] = ()
 
 
 def assemble(
@@ -89,37 +137,61 @@ def assemble(
     out_dir: Path,
     *,
     me_track: Path | None = None,
-    loudness: float = -23.0,
+    loudness: float | None = None,
     preview: bool = False,
     stem: str | None = None,
+    delivery: Delivery = Delivery(),
 ) -> AssemblyResult:
-    """Write `<stem>.<lang>.mp4` (H.264 + AAC + language-tagged mov_text) and `<stem>.<lang>.srt`.
+    """Write `<stem>.<lang>.<mp4|mov>` and `<stem>.<lang>.srt` (and with stems `<stem>.<lang>.dialogue.wav`,
+    `.me.wav`, `.mix.wav`) as `delivery` says; `loudness` overrides its target.
 
-    The output lasts exactly the source's duration. `preview=True` tags the mp4 title/comment and
-    the SRT. With no cues at all (and not a preview) the SRT is empty and the mp4 has no subtitle track.
+    The output lasts exactly the source's duration. `preview=True` tags the file's title/comment and
+    the SRT. With no cues at all (and not a preview) the SRT is empty and the file has no subtitle track.
     """
+    if loudness is not None:
+        delivery = replace(delivery, loudness=loudness)
     out_dir = Path(out_dir)
-    _check_inputs(source, renders, loudness, me_track)
+    _check_inputs(source, renders, delivery.target, me_track)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OutputError(f"cannot create output folder {out_dir}: {err}") from err
-    mix, measured = _mix(source, renders, me_track, loudness)  # steps 1-3
-    stem = stem or source.path.stem
-    video, srt = out_dir / f"{stem}.{language.code}.mp4", out_dir / f"{stem}.{language.code}.srt"
+    dialogue, bed = mix_stems(source, renders, me_track)  # steps 1-2
+    base = out_dir / f"{stem or source.path.stem}.{language.code}"
+    subtitle_cues, violations = _subtitles(cues, language, source, preview, delivery)  # step 4
     try:
-        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".assemble-") as tmp:  # step 4
-            tmp_video, tmp_srt = _encode(source, renders, mix, cues, language, preview, Path(tmp) / video.name)
-            os.replace(tmp_srt, srt)
-            os.replace(tmp_video, video)
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".assemble-") as tmp:
+            levelled, measured = level({"dialogue": dialogue, "effects": bed}, delivery.target,
+                                       delivery.profile.true_peak, delivery.profile.headroom, Path(tmp))  # 3
+            files = _encode(source, renders, levelled, subtitle_cues, language, preview, delivery,
+                            Path(tmp), base)  # step 5
+            measured = measure_delivered(files["video"], measured)  # step 6
+            finals = {kind: _final_path(kind, base, delivery) for kind in files}
+            for kind, path in files.items():
+                os.replace(path, finals[kind])
     except OSError as err:  # full disk, permissions: name the folder (and its free space), keep earlier outputs
-        raise write_failed(video, err) from err
-    return AssemblyResult(video, srt, language.code, source.duration, measured, preview)
+        raise write_failed(_final_path("video", base, delivery), err) from err
+    deliverables = tuple(Deliverable(kind, path, file_digest(path)) for kind, path in finals.items()
+                         if kind != "keep_mix")
+    return AssemblyResult(finals["video"], finals["subtitles"], language.code, source.duration,
+                          float(measured.delivered_pyloudnorm), preview, measured, deliverables, violations)
 
 
-def _mix(source: SourceInfo, renders: Sequence[PlacedRender], me_track: Path | None,
-         loudness: float) -> tuple[np.ndarray, float]:
-    """Steps 1-3: the new speech on the timeline, over the M&E stem or the ducked original, normalised."""
+def _final_path(kind: str, base: Path, delivery: Delivery) -> Path:
+    if kind == "video":
+        return base.with_name(f"{base.name}.{delivery.profile.container}")
+    if kind == "subtitles":
+        return base.with_name(f"{base.name}.srt")
+    if kind == "keep_mix":
+        return delivery.keep_mix
+    return base.with_name(f"{base.name}.{kind.partition(':')[2]}.wav")
+
+
+def mix_stems(source: SourceInfo, renders: Sequence[PlacedRender],
+              me_track: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """The mix rule, before loudness: (dialogue, bed), each (n, 2) float32 at SAMPLE_RATE over the
+    source's duration; the mix is their sum. The bed is the music-and-effects stem when given, else the
+    original audio ducked under the windows and the new speech, else silence."""
     n = round(source.duration * SAMPLE_RATE)
     speech = _speech_timeline(renders, n)
     if me_track is not None:
@@ -128,19 +200,43 @@ def _mix(source: SourceInfo, renders: Sequence[PlacedRender], me_track: Path | N
         bed = fit_length(_read_stereo(source.path), n) * _duck_gain(speech, renders, n)[:, None]
     else:
         bed = np.zeros((n, 2), np.float32)
-    return _normalise(bed + speech, loudness)
+    return speech, bed.astype(np.float32)
 
 
-def _encode(source: SourceInfo, renders: Sequence[PlacedRender], mix: np.ndarray, cues: Sequence[Cue],
-            language: Language, preview: bool, video: Path) -> tuple[Path, Path]:
-    """Step 4 in a scratch folder: the mix as WAV, the SRT, generated windows as clips, then the mux."""
-    import scipy.io.wavfile  # heavy import, only when writing
+def _subtitles(cues: Sequence[Cue], language: Language, source: SourceInfo, preview: bool,
+               delivery: Delivery) -> tuple[list[Cue], tuple[SubtitleViolation, ...]]:
+    """The delivered cues (wrapped, bilingual when asked, the preview note) and the rules they break
+    (the preview note aside)."""
+    timed = [Cue(wrap(c.text, language), c.start, c.end) for c in _subtitle_cues(cues, source.duration)]
+    line_languages = None
+    if delivery.bilingual is not None:  # the source line checked by its own language's rules when known
+        timed = [Cue(f"{c.text.replace(chr(10), ' ')}\n{_source_line(c, delivery.bilingual)}".rstrip(),
+                     c.start, c.end) for c in timed]
+        line_languages = (language, delivery.source_language or language)
+    violations = check_cues(timed, language, source.fps, line_languages)
+    return (_with_preview_note(timed, source.duration) if preview else timed), violations
 
-    tmp = video.parent
-    wav = tmp / "mix.wav"
-    scipy.io.wavfile.write(wav, SAMPLE_RATE, mix.astype(np.float32))
-    subtitle_cues = _subtitle_cues(cues, source.duration, preview)
-    srt = _write_srt(subtitle_cues, tmp / video.with_suffix(".srt").name)
+
+def _source_line(cue: Cue, source_cues: Sequence[Cue]) -> str:
+    """The source cues overlapping `cue`, as one line."""
+    return " ".join(s.text.replace("\n", " ") for s in source_cues
+                    if s.timed and min(s.end, cue.end) - max(s.start, cue.start) > 0).strip()
+
+
+def _encode(source: SourceInfo, renders: Sequence[PlacedRender], levelled: dict[str, np.ndarray],
+            cues: Sequence[Cue], language: Language, preview: bool, delivery: Delivery, tmp: Path,
+            base: Path) -> dict[str, Path]:
+    """Step 5 in the scratch folder: the mix as WAV, the SRT, the stems, generated windows as clips, the
+    burn-in files, then the mux. Returns the finished files by kind."""
+    profile = delivery.profile
+    wav = write_wav24(tmp / "mix.wav", levelled["mix"], SAMPLE_RATE)
+    files = {"subtitles": _write_srt(cues, tmp / f"{base.name}.srt")}
+    if delivery.stems:
+        for name, part in STEM_NAMES.items():
+            files[f"stem:{part}"] = write_wav24(tmp / f"{base.name}.{part}.wav", levelled[name], SAMPLE_RATE)
+    if delivery.keep_mix is not None:
+        delivery.keep_mix.parent.mkdir(parents=True, exist_ok=True)
+        files["keep_mix"] = write_wav24(tmp / "keep-mix.wav", levelled["mix"], SAMPLE_RATE)
     overlays = tuple(
         ffmpeg.Overlay(ffmpeg.encode_frames(r.render.frames, r.render.fps, tmp / f"window{i}.mp4"), r.start, r.end)
         for i, r in enumerate(renders) if r.render.frames is not None
@@ -149,13 +245,23 @@ def _encode(source: SourceInfo, renders: Sequence[PlacedRender], mix: np.ndarray
     if preview:
         metadata = (("title", f"{PREVIEW_TAG} ({language.code})"),
                     ("comment", f"{PREVIEW_TAG}: synthetic voice-over, original picture"))
-    muxed = ffmpeg.mux(ffmpeg.MuxSpec(
-        source=source.path, audio=wav, subtitles=srt if subtitle_cues else None, out=video,
-        duration=source.duration, fps=source.fps, width=source.width, height=source.height,
-        language=language.iso639_2, overlays=overlays, metadata=metadata,
-        badge=_preview_badge(tmp, source.height) if preview else None,
+    burn = None
+    if delivery.burn_in is not None and cues:
+        missing = missing_characters(delivery.burn_in.path, "".join(c.text for c in cues))
+        if missing:
+            raise InputError(f"subtitle font {delivery.burn_in.path} has no glyph for {missing[:12]!r} in the "
+                             f"{language.code} subtitles; give --subtitle-font with a font that covers them")
+        languages = (language, delivery.source_language or language) if delivery.bilingual is not None else (language,)
+        burn = burn_in_files(cues, delivery.burn_in, source.width, source.height, tmp / "burn", languages)
+    files["video"] = ffmpeg.mux(ffmpeg.MuxSpec(
+        source=source.path, audio=wav, subtitles=files["subtitles"] if cues else None,
+        out=tmp / f"{base.name}.{profile.container}", duration=source.duration, fps=source.fps,
+        width=source.width, height=source.height, language=language.iso639_2, overlays=overlays,
+        metadata=metadata, badge=_preview_badge(tmp, source.height) if preview else None,
+        container=profile.container, video_codec=profile.video_codec, video_options=profile.video_options,
+        audio_codec=profile.audio_codec, audio_bitrate=profile.audio_bitrate, burn_in=burn,
     ))
-    return muxed, srt
+    return files
 
 
 def _check_inputs(source: SourceInfo, renders, loudness: float, me_track: Path | None) -> None:
@@ -209,39 +315,6 @@ def _duck_gain(speech: np.ndarray, renders: Sequence[PlacedRender], n: int) -> n
     return (1.0 - (1.0 - duck) * smooth).astype(np.float32)
 
 
-def _normalise(mix: np.ndarray, target: float) -> tuple[np.ndarray, float]:
-    """Scale to `target` LUFS integrated; soft-limit peaks above -1 dBFS; return (mix, measured LUFS)."""
-    import pyloudnorm  # imports scipy.signal (~1.5 s): only when measuring
-
-    meter = pyloudnorm.Meter(SAMPLE_RATE)
-    if len(mix) < SAMPLE_RATE // 2:  # the R128 gating needs 400 ms blocks
-        return mix, float("-inf")
-    before = meter.integrated_loudness(mix)
-    if not np.isfinite(before):  # silence stays silence
-        return mix, before
-    out = mix * 10 ** ((target - before) / 20)
-    for _ in range(3):  # limiting lowers loudness a little; re-aim a few times
-        out = _soft_limit(out)
-        measured = meter.integrated_loudness(out)
-        if abs(measured - target) < 0.1:
-            break
-        out = out * 10 ** ((target - measured) / 20)
-    out = _soft_limit(out)
-    return out.astype(np.float32), float(meter.integrated_loudness(out))
-
-
-def _soft_limit(x: np.ndarray) -> np.ndarray:
-    """Leave samples below 0.8 x ceiling alone; bend the rest smoothly into the ceiling."""
-    knee = 0.8 * PEAK_CEILING
-    mag = np.abs(x)
-    over = mag > knee
-    if not over.any():
-        return x
-    room = PEAK_CEILING - knee
-    bent = knee + room * np.tanh((mag - knee) / room)
-    return np.where(over, np.sign(x) * bent, x).astype(np.float32)
-
-
 def _preview_badge(folder: Path, height: int) -> Path:
     """A "PREVIEW" label (white on translucent black) sized to the picture, as an RGBA PNG."""
     from PIL import Image, ImageDraw, ImageFont
@@ -256,12 +329,13 @@ def _preview_badge(folder: Path, height: int) -> Path:
     return path
 
 
-def _subtitle_cues(cues: Sequence[Cue], duration: float, preview: bool) -> list[Cue]:
+def _subtitle_cues(cues: Sequence[Cue], duration: float) -> list[Cue]:
     timed = [c for c in cues if c.timed and c.start < duration]
     # Viewers' subtitles: no speaker names on screen (the scripts and the report keep them, docs/speakers.md).
-    timed = [Cue(c.text, c.start, min(c.end, duration)) for c in timed]
-    if not preview:
-        return timed
+    return [Cue(c.text, c.start, min(c.end, duration)) for c in timed]
+
+
+def _with_preview_note(timed: list[Cue], duration: float) -> list[Cue]:
     # The note takes the silence before the first line, else after the last; else it leads line one.
     first = min((c.start for c in timed), default=duration)
     last = max((c.end for c in timed), default=0.0)
@@ -282,16 +356,25 @@ def _write_srt(cues: Sequence[Cue], path: Path) -> Path:
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    """Where and how a job delivers: the output folder, the cache, the mix's bed and loudness target,
-    whether outputs are labelled PREVIEW, and the glossary checked against what was heard."""
+    """Where and how a job delivers: the output folder, the cache, the mix's bed, the delivery (profile,
+    loudness override, stems, burn-in, bilingual), whether outputs are labelled PREVIEW, and the glossary
+    checked against what was heard."""
 
     out: Path
     cache: StageCache
     preview: bool = False
     me_track: Path | None = None
-    loudness: float = -23.0
+    loudness: float | None = None  # overrides the profile's target
     glossary: Path | None = None
     faces: FacePlan | None = None  # which windows get new picture, and where (None: every window, full frame)
+    delivery: Delivery = Delivery()
+
+    @property
+    def resolved(self) -> Delivery:
+        """The delivery with the loudness override applied."""
+        if self.loudness is None:
+            return self.delivery
+        return replace(self.delivery, loudness=self.loudness)
 
 
 @dataclass(frozen=True)
@@ -305,6 +388,7 @@ class LanguageOutput:
     loudness_lufs: float
     duration: float
     reasons: tuple[str, ...] = ()  # why it failed, in words (empty when it passed)
+    deliverables: tuple[Deliverable, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -325,38 +409,65 @@ class LanguageSummary:
     reasons: tuple[str, ...] = ()  # why the language failed, in words
     delivered: Verdict | None = None  # the gate on the finished file
     delivered_seconds: float = 0.0  # recognition time this run spent on it (0 when cached)
+    loudness: Loudness | None = None  # the loudness step and the delivered file's measurement
+    deliverables: tuple[Deliverable, ...] = ()  # every file handed over, with its sha256
+    subtitle_violations: tuple[SubtitleViolation, ...] = ()
+    master_mix: Path | None = None  # the levelled mix kept for the master (24-bit WAV)
 
     @property
     def output(self) -> LanguageOutput:
         return LanguageOutput(self.language, self.video, self.subtitles, self.passed, self.loudness_lufs,
-                              self.duration, self.reasons)
+                              self.duration, self.reasons, self.deliverables)
+
+
+def _assembly_key(source: SourceInfo, ls: LanguageScript, outcomes, settings: DeliverySettings) -> str:
+    d = settings.resolved
+    return cache_key(
+        "assemble", mix=identity(), source=source.digest, language=ls.language.code,
+        renders=[[o.start, o.end, o.chosen_attempt.render_key] for o in outcomes],
+        cues=[[c.text, c.start, c.end, c.speaker] for c in ls.cues], preview=settings.preview,
+        me_track=file_digest(settings.me_track) if settings.me_track else None,
+        delivery={"profile": d.profile.name, "target": d.target, "stems": d.stems,
+                  "font": [str(d.burn_in.path), d.burn_in.family] if d.burn_in else None,
+                  "bilingual": [[c.text, c.start, c.end] for c in d.bilingual] if d.bilingual is not None else None,
+                  "source_language": d.source_language.code if d.source_language else None,
+                  "keep_mix": d.keep_mix is not None},
+        **({"faces": settings.faces.key} if settings.faces is not None else {}),
+    )
+
+
+def _reused(hit: dict | None, out: Path) -> dict | None:
+    """A cache entry whose files are all still there with the same content, as absolute paths."""
+    if hit is None or "files" not in hit:
+        return None
+    files = [*hit["files"], *([hit["keep_mix"]] if hit.get("keep_mix") else [])]
+    if all((out / f["path"]).is_file() and file_digest(out / f["path"]) == f["sha256"] for f in files):
+        return hit
+    return None
 
 
 def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settings: DeliverySettings) -> dict:
     """The language's files, reused when the same inputs already produced them in the output folder.
     The entry names them relative to that folder, so a moved or copied folder is reused too."""
-    key = cache_key(
-        "assemble", mix=identity(), source=source.digest, language=ls.language.code,
-        renders=[[o.start, o.end, o.chosen_attempt.render_key] for o in outcomes],
-        cues=[[c.text, c.start, c.end, c.speaker] for c in ls.cues], preview=settings.preview,
-        me_track=file_digest(settings.me_track) if settings.me_track else None, loudness=settings.loudness,
-        **({"faces": settings.faces.key} if settings.faces is not None else {}),
-    )
-    hit = settings.cache.get_json("assemble", key)
-    if hit is not None:
-        files = {**hit, **{k: str(settings.out / hit[k]) for k in ("video", "subtitles")}}
-        if all(Path(files[k]).is_file() and file_digest(Path(files[k])) == hit[k + "_sha256"]
-               for k in ("video", "subtitles")):
-            return files
-    placed = [PlacedRender(o.start, o.end, renders[o.window_index]) for o in outcomes]
-    result = assemble(source, placed, ls.cues, ls.language, settings.out, me_track=settings.me_track,
-                      loudness=settings.loudness, preview=settings.preview)
-    hit = {"video": result.video.name, "subtitles": result.subtitles.name,
-           "loudness_lufs": round(result.loudness_lufs, 9),  # as the cache keeps it: a resumed run reports the same
-           "duration": result.duration, "video_sha256": file_digest(result.video),
-           "subtitles_sha256": file_digest(result.subtitles)}
-    settings.cache.put_json("assemble", key, hit)
-    return {**hit, "video": str(result.video), "subtitles": str(result.subtitles)}
+    key = _assembly_key(source, ls, outcomes, settings)
+    hit = _reused(settings.cache.get_json("assemble", key), settings.out)
+    if hit is None:
+        placed = [PlacedRender(o.start, o.end, renders[o.window_index]) for o in outcomes]
+        result = assemble(source, placed, ls.cues, ls.language, settings.out, me_track=settings.me_track,
+                          preview=settings.preview, delivery=settings.resolved)
+        keep = settings.resolved.keep_mix
+        hit = {"video": result.video.name, "subtitles": result.subtitles.name,  # the two every profile writes
+               "files": [{**d.to_json(), "path": d.path.name} for d in result.deliverables],
+               "keep_mix": {"path": str(keep.relative_to(settings.out)), "sha256": file_digest(keep)} if keep else None,
+               "loudness_lufs": round(result.loudness_lufs, 9),  # as the cache keeps it: a resumed run reports the same
+               "duration": result.duration, "loudness": result.loudness.to_json(),
+               "violations": [asdict(v) for v in result.violations]}
+        settings.cache.put_json("assemble", key, hit)
+    by_kind = {f["kind"]: settings.out / f["path"] for f in hit["files"]}
+    return {**hit, "video": by_kind["video"], "subtitles": by_kind["subtitles"],
+            "video_sha256": next(f["sha256"] for f in hit["files"] if f["kind"] == "video"),
+            "deliverables": tuple(Deliverable(f["kind"], settings.out / f["path"], f["sha256"]) for f in hit["files"]),
+            "keep_mix": settings.out / hit["keep_mix"]["path"] if hit.get("keep_mix") else None}
 
 
 def _delivered(files: dict, ls: LanguageScript, gate_: SpeechGate, cache: StageCache) -> tuple[Verdict, bool]:
@@ -383,9 +494,9 @@ def _heard_violations(outcomes, ls: LanguageScript, glossary: Path | None) -> tu
         end=o.end))
 
 
-def _reasons(outcomes, violations, delivered: Verdict | None) -> tuple[str, ...]:
+def _reasons(outcomes, violations, delivered: Verdict | None, loudness: Loudness | None = None) -> tuple[str, ...]:
     """Why a language fails, in words: windows that failed the gate, glossary terms missing from a
-    script or translation, a delivered file that failed the gate."""
+    script or translation, a delivered file that failed the gate or missed the profile's loudness."""
     reasons = [
         f"window {o.start:.2f}-{o.end:.2f} s failed the speech gate: {a.metric.upper()} {a.error_rate:.2f} > "
         f"{a.threshold:.2f} after {len(o.attempts)} attempt(s)"
@@ -394,6 +505,10 @@ def _reasons(outcomes, violations, delivered: Verdict | None) -> tuple[str, ...]
     if delivered is not None and not delivered.passed:
         reasons.append(f"the delivered file failed the speech gate: {delivered.metric.upper()} "
                        f"{delivered.error_rate:.2f} > {delivered.threshold:.2f}")
+    if loudness is not None and not loudness.within_spec():
+        reasons.append(f"the delivered file misses the loudness spec: {loudness.delivered_i:.1f} LUFS "
+                       f"(target {loudness.target:.1f} +/- 0.5), true peak {loudness.delivered_tp:.1f} dBTP "
+                       f"(ceiling {loudness.ceiling:.1f})")
     return tuple(reasons)
 
 
@@ -405,7 +520,7 @@ def deliver_language(
     settings: DeliverySettings,
     gate_: SpeechGate,
 ) -> LanguageSummary:
-    """Assemble (or reuse) the language's mp4 + srt and judge it: it passes when every window passed
+    """Assemble (or reuse) the language's files as the delivery says and judge it: it passes when every window passed
     the gate, the delivered file's speech (after mixing, ducking and loudness) passes it too, and its
     script keeps every glossary term. Glossary terms missing from what was heard are reported but do
     not fail it on their own (the gate already scores the speech)."""
@@ -416,7 +531,8 @@ def deliver_language(
     files = _assembled(source, ls, outcomes, renders, settings)
     delivered, delivered_cached = _delivered(files, ls, gate_, settings.cache) if outcomes else (None, True)
     violations = ls.glossary_violations + _heard_violations(outcomes, ls, settings.glossary)
-    reasons = _reasons(outcomes, violations, delivered)
+    loudness = Loudness(**files["loudness"])
+    reasons = _reasons(outcomes, violations, delivered, loudness)
     thumbs = {}
     for o in outcomes:
         frames = renders[o.window_index].frames
@@ -428,4 +544,6 @@ def deliver_language(
         subtitles=Path(files["subtitles"]), loudness_lufs=files["loudness_lufs"], duration=files["duration"],
         thumbnails=thumbs, reasons=reasons, delivered=delivered,
         delivered_seconds=0.0 if delivered_cached or delivered is None else delivered.seconds,
+        loudness=loudness, deliverables=files["deliverables"],
+        subtitle_violations=tuple(SubtitleViolation(**v) for v in files["violations"]), master_mix=files["keep_mix"],
     )

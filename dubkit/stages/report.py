@@ -76,6 +76,9 @@ def _language(summary: LanguageSummary, reviewed: Reviewed | None) -> dict:
         "delivered": _delivered(summary),
         "lines": _lines(summary, reviewed),
         "script_sha256": reviewed.digests.get(summary.language) if reviewed else None,
+        "loudness": summary.loudness.to_json() if summary.loudness else None,
+        "deliverables": [d.to_json() for d in summary.deliverables],
+        "subtitle_violations": [{**asdict(v), "message": v.message} for v in summary.subtitle_violations],
     }
 
 
@@ -168,13 +171,12 @@ def _summary_row(code: str, lang: dict) -> dict:
     rate, threshold, metric = _rate_figure(lang)
     verdict = verdict_of(lang["passed"], rate, threshold)
     links = [{"label": Path(p).name, "href": Path(p).name} for p in (lang["video"], lang["subtitles"]) if p]
-    loudness = lang.get("loudness_lufs")
     return {
         "code": code, "name": get_language(code).english_name, "anchor": f"lang-{code}", "verdict": verdict,
         "verdict_text": VERDICT_TEXT[verdict], "error_rate": pct(rate), "metric": metric, "threshold": pct(threshold),
         "lines_ok": sum(line["passed"] for line in lang["lines"]), "lines_total": len(lang["lines"]),
         "duration": f"{lang['duration']:.1f} s" if lang.get("duration") else "–",
-        "loudness": f"{loudness:.1f} LUFS" if loudness is not None else "–",
+        "loudness": _loudness_text(lang),
         "links": [*links, {"label": "lines", "href": f"#lang-{code}"}],
     }
 
@@ -204,6 +206,8 @@ def _problems(code: str, lang: dict, preview: bool) -> tuple[list[dict], list[di
     warnings += [{"text": f'the recogniser did not hear glossary term "{v["term"]}" ({_span(v)}): {v["text"]}',
                   "next": "play the line; retake it if the term is slurred"}
                  for v in lang["glossary_violations"] if v.get("where") == "speech"]
+    warnings += [{"text": f"subtitles: {v['message']}", "next": "shorten or split the line (docs/delivery.md: the "
+                          "subtitle rules)"} for v in lang.get("subtitle_violations", ())]
     notes = (lang.get("delivered") or {}).get("notes", [])
     warnings += [{"text": f"delivered file: {n}", "next": None} for n in notes]
     return problems, warnings
@@ -214,6 +218,22 @@ def _origin(origin: str) -> str:
     kind, _, what = origin.partition(":")
     words = {"script": "the translated script", "engine": "the translator", "reviewed": "the reviewed script"}
     return f"Lines from {words.get(kind, kind)} {Path(what).name if kind != 'engine' else what}".rstrip()
+
+
+def _loudness_text(lang: dict) -> str:
+    """The summary's loudness cell: the delivered file's integrated loudness and true peak (ebur128) against the
+    profile's target and ceiling, else the mix's integrated loudness."""
+    m = lang.get("loudness") or {}
+    if m.get("delivered_i") is not None:
+        return (f"{m['delivered_i']:.1f} LUFS, {m['delivered_tp']:.1f} dBTP (target {m['target']:.1f}, ceiling "
+                f"{m['ceiling']:.1f}; {m['method']})")
+    return f"{lang['loudness_lufs']:.1f} LUFS" if lang.get("loudness_lufs") is not None else "–"
+
+
+def _deliverables(lang: dict) -> list[dict]:
+    """Every file delivered for the language with its checksum (docs/delivery.md)."""
+    return [{"kind": d["kind"], "name": Path(d["path"]).name, "sha256": d["sha256"]}
+            for d in lang.get("deliverables", ())]
 
 
 def _span(item: dict) -> str:
@@ -271,6 +291,7 @@ def _section(code: str, lang: dict, preview: bool, row: dict) -> dict:
         "video": Path(lang["video"]).name if lang.get("video") else None,
         "poster": next((w["thumbnail"] for w in lang["windows"] if w.get("thumbnail")), None),
         "problems": problems, "warnings": warnings, "notes": [_origin(lang["script"])],
+        "deliverables": _deliverables(lang),
         "chart": render_bars([line["error_rate"] for line in lang["lines"]], [line["passed"] for line in lang["lines"]],
                              threshold) if lines else None,
         "lines": lines, "columns": {"thumb": True, "take": True, "review": True}, "metric_short": metric,
@@ -317,6 +338,11 @@ def _add_pictures(sections: list[dict], report: dict[str, Any], preview: bool) -
                                "reason": decision["reason"], "mask": decision.get("mask")} if decision else None
 
 
+def _master_note(report: dict[str, Any]) -> str:
+    master = report["delivery"]["master"]
+    return f"Master: {Path(master['path']).name} (every language's audio and subtitles), sha256 {master['sha256']}"
+
+
 def page_of(report: dict[str, Any]) -> dict:
     """The report page (eval.report_page's page model) for a localize report."""
     engine = report.get("engine", {})
@@ -340,7 +366,8 @@ def page_of(report: dict[str, Any]) -> dict:
         "headline": f"{len(passing)} of {len(rows)} languages pass the speech check: what a recogniser hears in the "
                     "dub is compared with the script (lower error is better).",
         "notes": ([f"Preview render: a CPU voice-over over the original picture, no lip-sync. "
-                   f"{engine.get('reason', '')}"] if preview else []) + [n for n in [_recipes_note(report)] if n],
+                   f"{engine.get('reason', '')}"] if preview else []) + [n for n in [_recipes_note(report)] if n]
+                 + [_master_note(report)] * bool((report.get("delivery") or {}).get("master")),
         "summary": rows, "sections": sections, "units": " or ".join(units), "borderline": f"{BORDERLINE:.2f}",
         "review": _review_data(report), "facts": _facts(report), "facts_title": "Job facts",
         "footer": f"Generated by dubkit localize (report version {report.get('report_version')}).",
