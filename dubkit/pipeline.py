@@ -17,13 +17,13 @@ no finished work, and --force recomputes everything.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from dubkit.engines import EngineChoice, select_engine
-from dubkit.engines.base import Engine
+from dubkit.engines.base import Engine, WindowRequest
 from dubkit.options import LocalizeOptions, checked
 from dubkit.stages.deliver import (
     DeliverySettings,
@@ -36,9 +36,11 @@ from dubkit.stages.plan import Plan, make_plan
 from dubkit.stages.probe import SourceInfo, probe_source
 from dubkit.stages.render import (
     RenderSettings,
+    SpeechGate,
     WindowOutcome,
     render_language,
     speech_gate,
+    window_requests,
 )
 from dubkit.stages.report import build_report, write_report
 from dubkit.stages.transcribe import SourceScript, load_source_script
@@ -84,47 +86,109 @@ def localize(
     opts = checked(options)  # step 0
     check_output_dir(opts.out_dir)
     with RunLock(opts.out_dir):
-        check_cache_folder(opts.out_dir)
-        remove_stale_temps(opts.out_dir)  # what a killed run left half-written
-        job = _Job(opts, StageCache(opts.out_dir, enabled=not opts.force),
-                   LazyRecognizer(opts.asr_model, recognizer=recognizer), _Steps(progress))
-        source = job.step(1, "probe", probe_source, opts.source)
-        script = job.step(2, "source script", load_source_script, source, opts.source_script, job.cache, job.asr,
-                          _speaker_settings(opts))
-        plan = job.step(3, "shots and windows", make_plan, source, script.cues, job.cache)
-        scripts = job.step(4, "translations", translate_languages, source, script, opts.languages, plan,
-                           _translate_settings(opts), job.cache)
-        choice = job.step(5, "engine", _choose_engine, opts, engine)
-        summaries = [_one_language(job, source, plan, scripts[lang.code], choice, script.pitch)
-                     for lang in opts.languages]
-        report_json, report_html = job.step(8, "report", _report, job, source, script, plan, choice, summaries)
-    return LocalizeResult(
-        out=opts.out_dir, outputs={s.language: s.output for s in summaries}, report_json=report_json,
-        report_html=report_html, passed=all(s.passed for s in summaries), engine=choice.engine.name,
-        engine_reason=choice.reason, timings=job.steps.totals(summaries),
-    )
+        job = open_job(opts, recognizer=recognizer, progress=progress)
+        prepared = prepare(job, engine)  # steps 1-5
+        summaries = []
+        for lang in opts.languages:
+            work = language_work(job, prepared, lang.code, prepared.choice.engine)
+            outcomes = job.step(6, f"{lang.code} windows", render_language, work.settings, prepared.plan,
+                                prepared.scripts[lang.code].per_window, work.gate,
+                                job.steps.window_ticker(lang.code, len(prepared.plan.windows) * len(opts.languages)))
+            summaries.append(job.step(7, f"{lang.code} assemble", deliver, job, prepared, work, outcomes))
+        return finish(job, prepared, summaries)  # step 8
 
 
-def _one_language(job: _Job, source: SourceInfo, plan: Plan, ls: LanguageScript,
-                  choice: EngineChoice, pitch: Mapping[str, float]) -> LanguageSummary:
-    """Steps 6 and 7 for one language: render and gate every window, then deliver and judge."""
+# The seams a campaign (dubkit/campaign/) runs one spot through: each step callable on its own, in any
+# process that sees the output folder, with the cache keys localize() uses.
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Steps 1-5 of one job: what every window and assembly of it needs. `choice` is None once the
+    engine has been dropped for sending to another process (`portable()`); `engine` describes it."""
+
+    options: LocalizeOptions
+    source: SourceInfo
+    script: SourceScript
+    plan: Plan
+    scripts: dict[str, LanguageScript]
+    choice: EngineChoice | None
+    engine: dict  # name, preview, reason, identity
+
+    def portable(self) -> Prepared:
+        """This without the engine instance (it may hold loaded models), for another process."""
+        return replace(self, choice=None)
+
+
+@dataclass(frozen=True)
+class LanguageWork:
+    """Steps 6-7 of one language: its render settings and gate, and the windows to render."""
+
+    language: str
+    settings: RenderSettings
+    gate: SpeechGate
+    requests: tuple[WindowRequest, ...]
+
+
+def open_job(options: LocalizeOptions, *, recognizer: Recognizer | None = None, progress: Progress | None = None,
+             owner: bool = True) -> _Job:
+    """The context every step of a checked job shares. The `owner` (the process holding the run lock)
+    first checks the cache folder and clears what a killed run left half-written."""
+    if owner:
+        check_cache_folder(options.out_dir)
+        remove_stale_temps(options.out_dir)
+    return _Job(options, StageCache(options.out_dir, enabled=not options.force),
+                LazyRecognizer(options.asr_model, recognizer=recognizer), _Steps(progress))
+
+
+def prepare(job: _Job, engine: Engine | None = None) -> Prepared:
+    """Steps 1-5: probe, source script, plan, translations, engine."""
     opts = job.options
+    source = job.step(1, "probe", probe_source, opts.source)
+    script = job.step(2, "source script", load_source_script, source, opts.source_script, job.cache, job.asr,
+                      _speaker_settings(opts))
+    plan = job.step(3, "shots and windows", make_plan, source, script.cues, job.cache)
+    scripts = job.step(4, "translations", translate_languages, source, script, opts.languages, plan,
+                       _translate_settings(opts), job.cache)
+    choice = job.step(5, "engine", choose_engine, opts, engine)
+    info = {"name": choice.engine.name, "preview": choice.engine.is_preview, "reason": choice.reason,
+            "identity": choice.engine.identity()}
+    return Prepared(opts, source, script, plan, scripts, choice, info)
+
+
+def language_work(job: _Job, prepared: Prepared, code: str, engine: Engine) -> LanguageWork:
+    """One language's render settings, gate and window requests (step 6's input)."""
+    opts, ls = job.options, prepared.scripts[code]
     gate = speech_gate(job.asr, ls.language, opts.threshold)
-    voice = opts.voice_tracks.get(ls.language.code)
-    tracks = {key.partition(":")[2]: path for key, path in opts.voice_tracks.items()
-              if key.startswith(f"{ls.language.code}:")}
+    voice = opts.voice_tracks.get(code)
+    tracks = {key.partition(":")[2]: path for key, path in opts.voice_tracks.items() if key.startswith(f"{code}:")}
     settings = RenderSettings(
-        engine=choice.engine, cache=job.cache, max_attempts=opts.max_attempts, base_seed=opts.seed,
+        engine=engine, cache=job.cache, max_attempts=opts.max_attempts, base_seed=opts.seed,
         speakers=speaker_flags(opts.speakers)[1], voice_track=voice,
-        context={"source": source.digest, "voice_track": file_digest(voice) if voice else None,
+        context={"source": prepared.source.digest, "voice_track": file_digest(voice) if voice else None,
                  **({"speaker_tracks": {k: file_digest(p) for k, p in tracks.items()}} if tracks else {})},
-        speaker_pitch=pitch, speaker_tracks=tracks,
+        speaker_pitch=prepared.script.pitch, speaker_tracks=tracks,
     )
-    outcomes = job.step(6, f"{ls.language.code} windows", render_language, settings, plan, ls.per_window, gate,
-                        job.steps.window_ticker(ls.language.code, len(plan.windows) * len(opts.languages)))
-    delivery = DeliverySettings(out=opts.out_dir, cache=job.cache, preview=choice.engine.is_preview,
+    return LanguageWork(code, settings, gate, window_requests(settings, prepared.plan, ls.per_window, ls.language))
+
+
+def deliver(job: _Job, prepared: Prepared, work: LanguageWork, outcomes: Sequence[WindowOutcome]) -> LanguageSummary:
+    """Step 7 for one language: assemble, gate the delivered file, judge."""
+    opts = job.options
+    delivery = DeliverySettings(out=opts.out_dir, cache=job.cache, preview=prepared.engine["preview"],
                                 me_track=opts.me_track, loudness=opts.loudness, glossary=opts.glossary)
-    return job.step(7, f"{ls.language.code} assemble", deliver_language, source, plan, ls, outcomes, delivery, gate)
+    return deliver_language(prepared.source, prepared.plan, prepared.scripts[work.language], outcomes, delivery,
+                            work.gate)
+
+
+def finish(job: _Job, prepared: Prepared, summaries: list[LanguageSummary]) -> LocalizeResult:
+    """Step 8: the report, and the job's result."""
+    report_json, report_html = job.step(8, "report", _report, job, prepared, summaries)
+    return LocalizeResult(
+        out=job.options.out_dir, outputs={s.language: s.output for s in summaries}, report_json=report_json,
+        report_html=report_html, passed=all(s.passed for s in summaries), engine=prepared.engine["name"],
+        engine_reason=prepared.engine["reason"], timings=job.steps.totals(summaries),
+    )
 
 
 def _speaker_settings(opts: LocalizeOptions) -> SpeakerSettings:
@@ -136,21 +200,19 @@ def _translate_settings(opts: LocalizeOptions) -> TranslateSettings:
                              glossary=opts.glossary)
 
 
-def _choose_engine(opts: LocalizeOptions, engine: Engine | None) -> EngineChoice:
+def choose_engine(opts: LocalizeOptions, engine: Engine | None) -> EngineChoice:
     if engine is not None:
         return EngineChoice(engine, "engine given by the caller")
     return select_engine(opts.engine, weights=opts.weights, resolution=opts.resolution, mode=opts.mode)
 
 
-def _report(job: _Job, source: SourceInfo, script: SourceScript, plan: Plan, choice: EngineChoice,
-            summaries: list[LanguageSummary]) -> tuple[Path, Path]:
-    record = _job_record(job, source, script, plan, choice, job.steps.totals(summaries))
+def _report(job: _Job, prepared: Prepared, summaries: list[LanguageSummary]) -> tuple[Path, Path]:
+    record = _job_record(job, prepared, job.steps.totals(summaries))
     return write_report(build_report(record, summaries), job.options.out_dir)
 
 
-def _job_record(job: _Job, source: SourceInfo, script: SourceScript, plan: Plan, choice: EngineChoice,
-                timings: dict[str, float]) -> dict:
-    opts = job.options
+def _job_record(job: _Job, prepared: Prepared, timings: dict[str, float]) -> dict:
+    opts, source, script, plan = job.options, prepared.source, prepared.script, prepared.plan
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items() if k != "languages"}
     options["voice_tracks"] = {k: str(v) for k, v in opts.voice_tracks.items()}
     return {
@@ -159,8 +221,7 @@ def _job_record(job: _Job, source: SourceInfo, script: SourceScript, plan: Plan,
         "targets": [lang.code for lang in opts.languages],
         "options": options,
         "seed": opts.seed,
-        "engine": {"name": choice.engine.name, "preview": choice.engine.is_preview, "reason": choice.reason,
-                   "identity": choice.engine.identity()},
+        "engine": dict(prepared.engine),
         "asr": {"model": job.asr.name},
         "source_script": {"origin": script.origin, "language": script.language,
                           "cues": [asdict(c) for c in script.cues]},
