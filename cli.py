@@ -436,7 +436,8 @@ def _campaign(sources, manifest, jobs, ray_address, params) -> None:
     console = Console(stderr=True, soft_wrap=True)
     try:
         with _campaign_progress(console) as progress:
-            result = localize_campaign(spots, folder, make_backend(jobs, ray_address), progress)
+            backend = make_backend(jobs, ray_address, gpu=any(s.options.engine != "preview" for s in spots))
+            result = localize_campaign(spots, folder, backend, progress)
     except KeyboardInterrupt:
         console.print("interrupted: finished work is kept in the cache; run the same command again to resume")
         sys.exit(130)

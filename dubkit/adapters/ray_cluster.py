@@ -60,11 +60,13 @@ class RayPool:
     name = "ray"
 
     def __init__(self, worker_cls: type, *, address: str = "auto", workers: int | None = None,
-                 num_cpus: float = 1, num_gpus: float = 0):
+                 num_cpus: float = 1, num_gpus: float | str = 0):
         self.ray = ray = _ray()
         self.started = _connect(ray, address)
+        resources = ray.cluster_resources()
+        if num_gpus == "auto":  # one GPU per actor where the cluster has GPUs, else CPU actors
+            num_gpus = 1 if resources.get("GPU", 0) >= 1 else 0
         if workers is None:
-            resources = ray.cluster_resources()
             workers = int(resources.get("GPU", 0) // num_gpus) if num_gpus else int(resources.get("CPU", 1) // num_cpus)
         self.workers = max(1, workers)
         actor = ray.remote(worker_cls).options(

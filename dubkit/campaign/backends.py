@@ -111,8 +111,9 @@ class PoolBackend:
 
 
 def make_backend(jobs: int = 1, ray: str | None = None, *, engine: Engine | None = None,
-                 ray_workers: int | None = None) -> Backend:
-    """The backend for `--jobs N` / `--ray auto|ADDRESS` (InputError for a bad combination)."""
+                 ray_workers: int | None = None, gpu: bool = False) -> Backend:
+    """The backend for `--jobs N` / `--ray auto|ADDRESS` (InputError for a bad combination). `gpu`: the
+    spots may use a generating engine, so on a cluster with GPUs each Ray actor takes one."""
     if jobs < 1:
         raise InputError(f"--jobs must be at least 1, got {jobs}")
     if ray is not None:
@@ -120,7 +121,7 @@ def make_backend(jobs: int = 1, ray: str | None = None, *, engine: Engine | None
             raise InputError("--jobs and --ray do not go together: Ray places the work itself")
         from dubkit.adapters.ray_cluster import RayPool
 
-        return RayPool(Worker, address=ray, workers=ray_workers)
+        return RayPool(Worker, address=ray, workers=ray_workers, num_gpus="auto" if gpu else 0)
     if engine is not None and jobs > 1:
         raise InputError("an engine object given by the caller runs with jobs=1 only")
     return LocalBackend(engine) if jobs == 1 else PoolBackend(jobs)

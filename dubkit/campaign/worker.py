@@ -74,11 +74,13 @@ class JournaledEngine:
 
 
 def read_journal(out: Path) -> list[dict]:
-    """The engine calls journalled in a spot's output folder (none when it never rendered)."""
+    """The engine calls journalled in a spot's output folder (none when it never rendered); a line
+    being written now (no newline yet) is left for the next read."""
     path = Path(out) / JOURNAL
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    whole = path.read_text("utf-8").rpartition("\n")[0]
+    return [json.loads(line) for line in whole.splitlines() if line.strip()]
 
 
 class Worker:
@@ -88,6 +90,7 @@ class Worker:
         self._given = engine  # an engine object given by the caller (the Python API, tests)
         self._engines: dict[tuple, Engine] = {}
         self._recognizers: dict[str | None, LazyRecognizer] = {}
+        self._jobs: dict[tuple, Any] = {}  # one job context (so one cache object) per spot and process
         self.name = f"{socket.gethostname()}:{os.getpid()}"
 
     def _engine(self, options: LocalizeOptions) -> Engine:
@@ -97,11 +100,14 @@ class Worker:
         return self._engines[key]
 
     def _job(self, options: LocalizeOptions):
-        if options.asr_model not in self._recognizers:
-            self._recognizers[options.asr_model] = LazyRecognizer(options.asr_model)
-        lazy = self._recognizers[options.asr_model]
-        job = open_job(options, owner=False)
-        return replace(job, asr=lazy)
+        """The spot's job context, kept: with --force (one process) its cache reads back only what this
+        process wrote, so the assembly must see the renders through the same cache object."""
+        key = (str(options.out_dir), options.force, options.asr_model)
+        if key not in self._jobs:
+            if options.asr_model not in self._recognizers:
+                self._recognizers[options.asr_model] = LazyRecognizer(options.asr_model)
+            self._jobs[key] = replace(open_job(options, owner=False), asr=self._recognizers[options.asr_model])
+        return self._jobs[key]
 
     def _timed(self, call, *args) -> Done:
         t0 = time.perf_counter()
@@ -111,6 +117,7 @@ class Worker:
     def prepare(self, options: LocalizeOptions) -> Done:
         """Steps 1-5 of one spot; the result travels without the engine instance."""
         job = self._job(options)
+        job.steps.seconds.clear()
         done = self._timed(lambda: prepare(job, self._engine(options)).portable())
         return replace(done, steps=dict(job.steps.seconds))
 
