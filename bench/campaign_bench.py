@@ -8,8 +8,9 @@ pictures, the same speech timing, so the example's scripts fit them). Each backe
 into a fresh output folder, in a fresh process (so that peak memory is that run's alone). Prints, per
 backend: wall time of the campaign and per spot-language; for Ray, the per-call overhead (the time
 from submitting a call to the driver seeing its result, less the time the call took inside the worker:
-scheduling, argument and result transfer) as a share of the call's wall time; peak RSS per worker
-process (VmHWM). And the machine it ran on, with its load at the start (a shared machine skews times).
+scheduling, argument and result transfer) as a share of the call's wall time; CPU seconds of the
+worker processes (and the driver); peak RSS per worker process (VmHWM). And the machine it ran on,
+with its load at the start (a shared machine skews wall times; CPU seconds much less).
 """
 from __future__ import annotations
 
@@ -53,11 +54,17 @@ def hwm(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
+def cpu(pid):  # own and waited-for children's (ffmpeg) user + system seconds
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 workers = sorted({c.worker.rpartition(":")[2] for c in result.run.calls})
 rss = {pid: hwm(int(pid)) for pid in workers}
+cpus = {pid: cpu(int(pid)) for pid in workers}
+if str(os.getpid()) not in cpus:
+    cpus["driver"] = cpu(os.getpid())
 calls = [{"method": c.method, "seconds": c.seconds, "wall": c.wall, "worker": c.worker} for c in result.run.calls]
 driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"wall": wall, "calls": calls, "rss": rss, "driver_rss": driver,
+print(json.dumps({"wall": wall, "calls": calls, "rss": rss, "driver_rss": driver, "cpu": cpus,
                   "errors": [s.error for s in result.run.spots if s.error]}))
 """
 
@@ -106,8 +113,9 @@ def summarize(name: str, result: dict, cells: int) -> None:
     overhead = sum(c["wall"] - c["seconds"] for c in result["calls"]) / sum(c["wall"] for c in result["calls"])
     per_call = sum(c["wall"] - c["seconds"] for c in result["calls"]) / len(result["calls"])
     rss = ", ".join(f"{v / 2**20:.0f} MiB" for v in result["rss"].values())
-    print(f"| {name} | {result['wall']:.1f} s | {result['wall'] / cells:.1f} s | {len(result['calls'])} "
-          f"({len(window)} windows) | {100 * overhead:.2f} % ({1000 * per_call:.0f} ms per call) | {rss} |")
+    print(f"| {name} | {result['wall']:.1f} s | {result['wall'] / cells:.1f} s | {sum(result['cpu'].values()):.0f} s "
+          f"| {len(result['calls'])} ({len(window)} windows) | {100 * overhead:.2f} % ({1000 * per_call:.0f} ms per "
+          f"call) | {rss} |")
 
 
 def main() -> None:
@@ -122,9 +130,9 @@ def main() -> None:
         local = run(sources, Path(tmp) / "local", args.to, ray=False)
         on_ray = run(sources, Path(tmp) / "ray", args.to, ray=True)
     print(f"{len(sources)} spots × {args.to} = {cells} spot-languages, preview engine")
-    print("| backend | campaign wall | per spot-language | calls | backend overhead (share of call wall) "
-          "| peak RSS per worker |")
-    print("|---|---|---|---|---|---|")
+    print("| backend | campaign wall | per spot-language | CPU (workers + driver) | calls "
+          "| backend overhead (share of call wall) | peak RSS per worker |")
+    print("|---|---|---|---|---|---|---|")
     summarize("local --jobs 1", local, cells)
     summarize("Ray, 2 actors × 1 CPU", on_ray, cells)
     for name, result in (("local", local), ("ray", on_ray)):
