@@ -94,8 +94,15 @@ def on_ray(spots_dir, tmp_path_factory):
         journal_after_first = {s: read_journal(out / s) for s in SPOTS}
         seconds = time.perf_counter() - t0
         second = localize_campaign(spots, out, make_backend(ray="auto"))
+        journal_after_second = {s: read_journal(out / s) for s in SPOTS}
+        ray_reports = {s: _languages(out, s) for s in SPOTS}
+        pool = CliRunner().invoke(main, ["localize", *(str(spots_dir / f"{s}.mp4") for s in SPOTS), "--to",
+                                         ",".join(LANGS), "--engine", "preview", "--source-script",
+                                         str(spots_dir / "ad.en.srt"), "-o", str(out), "--jobs", "2"])
         return {"out": out, "first": first, "second": second, "killed": killed, "seconds": seconds,
-                "journal": journal_after_first, "journal_after_second": {s: read_journal(out / s) for s in SPOTS}}
+                "journal": journal_after_first, "journal_after_second": journal_after_second,
+                "ray_reports": ray_reports, "pool": pool,
+                "journal_after_pool": {s: read_journal(out / s) for s in SPOTS}}
     finally:
         ray.shutdown()
 
@@ -161,3 +168,9 @@ def test_a_second_ray_run_is_fully_cached(on_ray):
         for lang in report["languages"].values():
             assert all(a["cached"] and a["gate_cached"] for w in lang["windows"] for a in w["attempts"])
             assert lang["delivered"]["cached"]
+
+
+def test_the_ray_campaign_resumes_on_a_local_process_pool_with_nothing_to_compute(on_ray):
+    assert on_ray["pool"].exit_code in (0, 1), on_ray["pool"].output
+    assert on_ray["journal_after_pool"] == on_ray["journal"]
+    assert {s: _languages(on_ray["out"], s) for s in SPOTS} == on_ray["ray_reports"]
