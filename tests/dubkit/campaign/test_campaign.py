@@ -174,3 +174,13 @@ def test_the_ray_campaign_resumes_on_a_local_process_pool_with_nothing_to_comput
     assert on_ray["pool"].exit_code in (0, 1), on_ray["pool"].output
     assert on_ray["journal_after_pool"] == on_ray["journal"]
     assert {s: _languages(on_ray["out"], s) for s in SPOTS} == on_ray["ray_reports"]
+
+
+def test_without_a_terminal_each_finished_spot_language_is_one_line(local):
+    _, result = local
+    lines = result.output.splitlines()
+    for spot in SPOTS:
+        for code in LANGS:
+            assert sum(line.split()[1:3] == [spot, code] and line.split()[0] in ("PASS", "FAIL")
+                       and "windows)" in line for line in lines if len(line.split()) > 2) == 1, result.output
+    assert any(line.startswith("FAIL broken:") for line in lines)
