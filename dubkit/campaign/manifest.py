@@ -8,7 +8,6 @@ relative to the manifest's folder.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -21,9 +20,9 @@ from langs import LanguageError, get_language, parse_languages
 from model.config import MODES, RESOLUTIONS
 from model.errors import ModelError
 
-if sys.version_info >= (3, 11):
+try:
     import tomllib
-else:  # pragma: no cover
+except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$")
