@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dubkit.adapters import package_version
-from dubkit.errors import DubkitError
+from dubkit.errors import DubkitError, InputError
 from dubkit.jobs.evaluate import evaluate
 from dubkit.jobs.models import check_weights, default_modes, list_models, pull_model, pull_weights
 from dubkit.jobs.review import ReviewServer
@@ -268,8 +270,17 @@ def models_check_command(folder, modes, resolutions) -> None:
 
 @main.command("localize")
 # readable=False: dubkit says itself which file cannot be read, in one line (click would print usage)
-@click.argument("source", type=click.Path(path_type=Path, readable=False))
-@click.option("--to", "languages", required=True, help="Target languages, comma-separated: zh,ko,ja.")
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path, readable=False))
+@click.option("--to", "languages", default=None, help="Target languages, comma-separated: zh,ko,ja.")
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path, readable=False),
+    default=None,
+    help="A campaign manifest (TOML): spots, their sources and options (docs/campaigns.md).",
+)
+@click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes on this machine.")
+@click.option("--ray", "ray_address", default=None, metavar="auto|ADDRESS",
+              help="Run on a Ray cluster (auto: this machine's, else a local one); needs the ray extra.")
 @click.option(
     "-o",
     "--out",
@@ -432,15 +443,17 @@ def models_check_command(folder, modes, resolutions) -> None:
               "with the next seed; repeatable.")
 @click.option("--unpin", "unpins", multiple=True, help="LANG:LINE: release the approved take of that line's window; "
               "repeatable.")
-def localize_command(translators, voice_tracks, speakers, retakes, unpins, **params) -> None:
-    """Localize SOURCE into each --to language. Exit 0 all passed, 1 a language failed, 2 bad input."""
-    options = LocalizeOptions(
-        retakes=tuple(retakes), unpins=tuple(unpins),
-        translators=tuple(translators),
-        voice_tracks=parse_pairs(voice_tracks, flag="--voice-track"),
-        speakers=parse_pairs(speakers, flag="--speaker"),
-        **params,
-    )
+def localize_command(sources, manifest, jobs, ray_address, translators, voice_tracks, speakers, retakes, unpins,
+                     **params) -> None:
+    """Localize each SOURCE (or a --manifest's spots) into each --to language. Exit 0 all passed, 1 a
+    language or spot failed, 2 bad input."""
+    params.update(translators=tuple(translators), voice_tracks=parse_pairs(voice_tracks, flag="--voice-track"),
+                  speakers=parse_pairs(speakers, flag="--speaker"), retakes=tuple(retakes), unpins=tuple(unpins))
+    if manifest is not None or len(sources) != 1 or jobs != 1 or ray_address is not None:
+        _campaign(sources, manifest, jobs, ray_address, params)
+    if not params["languages"]:
+        raise InputError("no target language given (--to zh,ko,ja)")
+    options = LocalizeOptions(source=sources[0], **params)
     console = Console(stderr=True, soft_wrap=True)  # long paths and reasons stay one line each
     result = _localize_with_progress(options, console)
     console.print(f"engine: {result.engine} ({result.engine_reason})")
@@ -471,6 +484,74 @@ def _localize_with_progress(options: LocalizeOptions, console: Console):
             bar.update(task, description=what, completed=done, total=max(total, 1))
 
         return localize(options, progress=progress)
+
+
+def _campaign(sources, manifest, jobs, ray_address, params) -> None:
+    """Several sources, a manifest, or a backend other than this process: a campaign (docs/campaigns.md)."""
+    from dubkit.campaign import check_backend_options, localize_campaign
+    from dubkit.campaign.backends import make_backend
+    from dubkit.campaign.manifest import read_manifest, spots_from_sources
+
+    out = params.pop("out")
+    if manifest is not None and sources:
+        raise InputError("give sources or --manifest, not both")
+    if manifest is None and not sources:
+        raise InputError("no source given: dubkit localize SOURCE... --to LANGS, or --manifest FILE")
+    if manifest is not None:
+        ctx = click.get_current_context()
+        typed = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)  # options typed: the manifest's base
+        spots = read_manifest(manifest, out, {k: v for k, v in params.items() if ctx.get_parameter_source(k) in typed})
+    else:
+        if not params["languages"]:
+            raise InputError("no target language given (--to zh,ko,ja)")
+        spots = spots_from_sources(sources, out, params)
+    check_backend_options(spots, jobs, ray_address)
+    folder = spots[0].options.out_dir if len(spots) == 1 else spots[0].options.out_dir.parent
+    console = Console(stderr=True, soft_wrap=True)
+    try:
+        with _campaign_progress(console) as progress:
+            backend = make_backend(jobs, ray_address, gpu=any(s.options.engine != "preview" for s in spots))
+            result = localize_campaign(spots, folder, backend, progress)
+    except KeyboardInterrupt:
+        console.print("interrupted: finished work is kept in the cache; run the same command again to resume")
+        sys.exit(130)
+    for run in result.run.spots:
+        if run.error:
+            console.print(f"[red]FAIL[/red] {run.name}: {run.error}", highlight=False)
+        for code in run.languages if run.result else ():
+            output = run.result.outputs[code]
+            verdict = "[green]PASS[/green]" if output.passed else "[red]FAIL[/red]"
+            console.print(f"{verdict} {run.name} {code}: {output.video}  {output.subtitles}", highlight=False)
+    report = result.campaign_html or (result.run.spots[0].result.report_html if result.run.spots[0].result else None)
+    if report is not None:
+        console.print(f"report: {report}")
+    sys.exit(EXIT_OK if result.passed else EXIT_FAILED_GATE)
+
+
+@contextmanager
+def _campaign_progress(console: Console):
+    """One bar for the whole campaign on a terminal (windows done / total, per language); a line per
+    finished spot × language otherwise."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("campaign", total=None)
+
+        def progress(tick) -> None:
+            per = " · ".join(f"{code} {d}/{t}" for code, (d, t) in tick.per_language.items())
+            bar.update(task, description=f"campaign {per}", completed=tick.done, total=max(tick.total, 1))
+            if console.is_terminal:
+                return
+            if tick.kind == "failed":
+                console.print(f"FAIL {tick.spot}: {tick.reason}", markup=False, highlight=False)
+            elif tick.kind == "language":
+                s = tick.summary
+                rate = (f" {s.delivered.metric.upper()} {s.delivered.error_rate:.1%} vs {s.delivered.threshold:.0%}"
+                        if s.delivered else "")
+                console.print(f"{'PASS' if s.passed else 'FAIL'} {tick.spot} {tick.language}{rate} "
+                              f"({tick.done}/{tick.total} windows)", markup=False, highlight=False)
+
+        yield progress
 
 
 # --- script ---

@@ -6,6 +6,7 @@ error carrying the value, so a run never fails half-way for a reason it could ha
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -205,6 +206,19 @@ def _check_output_folder(options: LocalizeOptions) -> None:
         if output in inputs:
             raise OutputError(f"output {output} would overwrite {output.name}, {inputs[output]}; "
                               "choose another output folder with -o")
+    other = _reported_source(out / "report.json")
+    if other is not None and other.stem != stem:  # the reports have fixed names: one source per folder
+        raise OutputError(f"output folder {options.out_dir} holds the report of {other}; {options.source} would "
+                          f"overwrite it: choose another -o, or localize both in one command "
+                          f"(dubkit localize {other.name} {Path(options.source).name} ... -o OUT)")
+
+
+def _reported_source(report: Path) -> Path | None:
+    """The source an existing report.json was written for (None when there is none or it is unreadable)."""
+    try:
+        return Path(json.loads(report.read_text("utf-8"))["source"]["path"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _pulled_weights() -> Path | None:

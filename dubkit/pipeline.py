@@ -20,13 +20,13 @@ no finished work, and --force recomputes everything.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from dubkit.engines import EngineChoice, select_engine
-from dubkit.engines.base import Engine
+from dubkit.engines.base import Engine, WindowRequest
 from dubkit.options import LocalizeOptions, checked
 from dubkit.stages.composite import FacePlan, find_faces, mask_previews
 from dubkit.stages.deliver import (
@@ -45,10 +45,11 @@ from dubkit.stages.plan import Plan, make_plan
 from dubkit.stages.probe import SourceInfo, probe_source
 from dubkit.stages.render import (
     RenderSettings,
-    TakePlan,
+    SpeechGate,
     WindowOutcome,
     render_language,
     speech_gate,
+    window_requests,
 )
 from dubkit.stages.report import MASK_DIR, build_report, write_report
 from dubkit.stages.review import Review, Reviewed, ReviewSettings, apply_review, find_review, parse_line_refs
@@ -95,59 +96,124 @@ def localize(
 ) -> LocalizeResult:
     """Run the whole job. `engine`/`recognizer` override the automatic choice (tests, the Python API)."""
     opts = checked(options)  # step 0
-    review = find_review(opts.out_dir, opts.review)
+    review = find_review(opts.out_dir, opts.review)  # a bad review is refused before anything is written
     check_output_dir(opts.out_dir)
     with RunLock(opts.out_dir):
-        check_cache_folder(opts.out_dir)
-        remove_stale_temps(opts.out_dir, (MASK_DIR,))  # what a killed run left half-written
-        job = _Job(opts, StageCache(opts.out_dir, enabled=not opts.force),
-                   LazyRecognizer(opts.asr_model, recognizer=recognizer), _Steps(progress))
-        source = job.step(1, "probe", probe_source, opts.source)
-        script = job.step(2, "source script", load_source_script, source, opts.source_script, job.cache, job.asr,
-                          _speaker_settings(opts))
-        plan = job.step(3, "shots and windows", make_plan, source, script.cues, job.cache)
-        faces = job.step("3b", "faces", find_faces, source, plan, opts.lipsync, job.cache)
-        scripts = job.step(4, "translations", translate_languages, source, script, opts.languages, plan,
-                           _translate_settings(opts), job.cache)
-        reviewed = job.step(4, "review", apply_review, scripts, plan, _review_settings(opts, review))
-        choice = job.step(5, "engine", _choose_engine, opts, engine)
-        summaries = [_one_language(job, source, (plan, faces), reviewed.scripts[lang.code], choice, script,
-                                   reviewed.takes[lang.code]) for lang in opts.languages]
-        master = job.step(7, "master", write_master, source, script, summaries, _master_settings(job)) \
-            if opts.master else None
-        record = _job_record(job, source, script, (plan, faces), choice, job.steps.totals(summaries))
-        report_json, report_html = job.step(8, "report", _report, job, record, summaries, reviewed, (plan, faces),
-                                            master)
-    return LocalizeResult(
-        out=opts.out_dir, outputs={s.language: s.output for s in summaries}, report_json=report_json,
-        report_html=report_html, passed=all(s.passed for s in summaries), engine=choice.engine.name,
-        engine_reason=choice.reason, timings=job.steps.totals(summaries), master=master,
-    )
+        job = open_job(opts, recognizer=recognizer, progress=progress)
+        prepared = prepare(job, engine, review)  # steps 1-5
+        summaries = []
+        for lang in opts.languages:
+            work = language_work(job, prepared, lang.code, prepared.choice.engine)
+            outcomes = job.step(6, f"{lang.code} windows", render_language, work.settings, prepared.plan,
+                                prepared.scripts[lang.code].per_window, work.gate,
+                                job.steps.window_ticker(lang.code, len(prepared.plan.windows) * len(opts.languages)))
+            summaries.append(job.step(7, f"{lang.code} assemble", deliver, job, prepared, work, outcomes))
+        return finish(job, prepared, summaries)  # step 8
 
 
-def _one_language(job: _Job, source: SourceInfo, planned: tuple[Plan, FacePlan], ls: LanguageScript,
-                  choice: EngineChoice, script: SourceScript, takes: Mapping[int, TakePlan]) -> LanguageSummary:
-    """Steps 6 and 7 for one language: render and gate every window, then deliver and judge."""
+# The seams a campaign (dubkit/campaign/) runs one spot through: each step callable on its own, in any
+# process that sees the output folder, with the cache keys localize() uses.
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Steps 1-5 of one job: what every window and assembly of it needs. `choice` is None once the
+    engine has been dropped for sending to another process (`portable()`); `engine` describes it."""
+
+    options: LocalizeOptions
+    source: SourceInfo
+    script: SourceScript
+    plan: Plan
+    faces: FacePlan  # step 3b: lip-sync or voice-only per window
+    reviewed: Reviewed  # step 4: the scripts with a review's edits, and the take plan per window
+    choice: EngineChoice | None
+    engine: dict  # name, preview, reason, identity
+
+    @property
+    def scripts(self) -> dict[str, LanguageScript]:
+        return self.reviewed.scripts
+
+    def portable(self) -> Prepared:
+        """This without the engine instance (it may hold loaded models), for another process."""
+        return replace(self, choice=None)
+
+
+@dataclass(frozen=True)
+class LanguageWork:
+    """Steps 6-7 of one language: its render settings and gate, and the windows to render."""
+
+    language: str
+    settings: RenderSettings
+    gate: SpeechGate
+    requests: tuple[WindowRequest, ...]
+
+
+def open_job(options: LocalizeOptions, *, recognizer: Recognizer | None = None, progress: Progress | None = None,
+             owner: bool = True) -> _Job:
+    """The context every step of a checked job shares. The `owner` (the process holding the run lock)
+    first checks the cache folder and clears what a killed run left half-written."""
+    if owner:
+        check_cache_folder(options.out_dir)
+        remove_stale_temps(options.out_dir, (MASK_DIR,))
+    return _Job(options, StageCache(options.out_dir, enabled=not options.force),
+                LazyRecognizer(options.asr_model, recognizer=recognizer), _Steps(progress))
+
+
+def prepare(job: _Job, engine: Engine | None = None, review: Review | None = None) -> Prepared:
+    """Steps 1-5: probe, source script, plan, faces, translations and the review, engine. Without `review`,
+    the job's own (OUT/review.json or --review) when there is one."""
     opts = job.options
-    plan, faces = planned
-    pitch = script.pitch
+    review = review if review is not None else find_review(opts.out_dir, opts.review)
+    source = job.step(1, "probe", probe_source, opts.source)
+    script = job.step(2, "source script", load_source_script, source, opts.source_script, job.cache, job.asr,
+                      _speaker_settings(opts))
+    plan = job.step(3, "shots and windows", make_plan, source, script.cues, job.cache)
+    faces = job.step("3b", "faces", find_faces, source, plan, opts.lipsync, job.cache)
+    scripts = job.step(4, "translations", translate_languages, source, script, opts.languages, plan,
+                       _translate_settings(opts), job.cache)
+    reviewed = job.step(4, "review", apply_review, scripts, plan, _review_settings(opts, review))
+    choice = job.step(5, "engine", choose_engine, opts, engine)
+    info = {"name": choice.engine.name, "preview": choice.engine.is_preview, "reason": choice.reason,
+            "identity": choice.engine.identity()}
+    return Prepared(opts, source, script, plan, faces, reviewed, choice, info)
+
+
+def language_work(job: _Job, prepared: Prepared, code: str, engine: Engine) -> LanguageWork:
+    """One language's render settings, gate and window requests (step 6's input)."""
+    opts, ls = job.options, prepared.scripts[code]
     gate = speech_gate(job.asr, ls.language, opts.threshold)
-    voice = opts.voice_tracks.get(ls.language.code)
-    tracks = {key.partition(":")[2]: path for key, path in opts.voice_tracks.items()
-              if key.startswith(f"{ls.language.code}:")}
+    voice = opts.voice_tracks.get(code)
+    tracks = {key.partition(":")[2]: path for key, path in opts.voice_tracks.items() if key.startswith(f"{code}:")}
     settings = RenderSettings(
-        engine=choice.engine, cache=job.cache, max_attempts=opts.max_attempts, base_seed=opts.seed,
+        engine=engine, cache=job.cache, max_attempts=opts.max_attempts, base_seed=opts.seed,
         speakers=speaker_flags(opts.speakers)[1], voice_track=voice,
-        context={"source": source.digest, "voice_track": file_digest(voice) if voice else None,
+        context={"source": prepared.source.digest, "voice_track": file_digest(voice) if voice else None,
                  **({"speaker_tracks": {k: file_digest(p) for k, p in tracks.items()}} if tracks else {})},
-        speaker_pitch=pitch, speaker_tracks=tracks, takes=takes,
+        speaker_pitch=prepared.script.pitch, speaker_tracks=tracks, takes=prepared.reviewed.takes[code],
     )
-    outcomes = job.step(6, f"{ls.language.code} windows", render_language, settings, plan, ls.per_window, gate,
-                        job.steps.window_ticker(ls.language.code, len(plan.windows) * len(opts.languages)))
-    delivery = DeliverySettings(out=opts.out_dir, cache=job.cache, preview=choice.engine.is_preview,
+    return LanguageWork(code, settings, gate, window_requests(settings, prepared.plan, ls.per_window, ls.language))
+
+
+def deliver(job: _Job, prepared: Prepared, work: LanguageWork, outcomes: Sequence[WindowOutcome]) -> LanguageSummary:
+    """Step 7 for one language: assemble, gate the delivered file, judge."""
+    opts = job.options
+    ls = prepared.scripts[work.language]
+    delivery = DeliverySettings(out=opts.out_dir, cache=job.cache, preview=prepared.engine["preview"],
                                 me_track=opts.me_track, loudness=opts.loudness, glossary=opts.glossary,
-                                faces=faces, delivery=_delivery(job, source, ls, script))
-    return job.step(7, f"{ls.language.code} assemble", deliver_language, source, plan, ls, outcomes, delivery, gate)
+                                faces=prepared.faces, delivery=_delivery(job, prepared.source, ls, prepared.script))
+    return deliver_language(prepared.source, prepared.plan, ls, outcomes, delivery, work.gate)
+
+
+def finish(job: _Job, prepared: Prepared, summaries: list[LanguageSummary]) -> LocalizeResult:
+    """The multi-language master (step 7, with --master), then step 8: the report, and the job's result."""
+    master = job.step(7, "master", write_master, prepared.source, prepared.script, summaries,
+                      _master_settings(job)) if job.options.master else None
+    report_json, report_html = job.step(8, "report", _report, job, prepared, summaries, master)
+    return LocalizeResult(
+        out=job.options.out_dir, outputs={s.language: s.output for s in summaries}, report_json=report_json,
+        report_html=report_html, passed=all(s.passed for s in summaries), engine=prepared.engine["name"],
+        engine_reason=prepared.engine["reason"], timings=job.steps.totals(summaries), master=master,
+    )
 
 
 def _delivery(job: _Job, source: SourceInfo, ls: LanguageScript, script: SourceScript) -> Delivery:
@@ -170,6 +236,12 @@ def _master_settings(job: _Job) -> MasterSettings:
     return MasterSettings(job.options.out_dir, job.cache, job.options.master, get_profile(job.options.deliver))
 
 
+def _review_settings(opts: LocalizeOptions, review: Review | None) -> ReviewSettings:
+    return ReviewSettings(review=review, out=opts.out_dir, stem=Path(opts.source).stem, base_seed=opts.seed,
+                          retakes=parse_line_refs(opts.retakes, "--retake"),
+                          unpins=parse_line_refs(opts.unpins, "--unpin"))
+
+
 def _speaker_settings(opts: LocalizeOptions) -> SpeakerSettings:
     return SpeakerSettings(diarize=opts.diarize, count=opts.n_speakers, names=speaker_flags(opts.speakers)[0])
 
@@ -179,30 +251,24 @@ def _translate_settings(opts: LocalizeOptions) -> TranslateSettings:
                              glossary=opts.glossary)
 
 
-def _choose_engine(opts: LocalizeOptions, engine: Engine | None) -> EngineChoice:
+def choose_engine(opts: LocalizeOptions, engine: Engine | None) -> EngineChoice:
     if engine is not None:
         return EngineChoice(engine, "engine given by the caller")
     return select_engine(opts.engine, weights=opts.weights, recipes=opts.recipes(), kinds=opts.window_kinds())
 
 
-def _review_settings(opts: LocalizeOptions, review: Review | None) -> ReviewSettings:
-    return ReviewSettings(review=review, out=opts.out_dir, stem=Path(opts.source).stem, base_seed=opts.seed,
-                          retakes=parse_line_refs(opts.retakes, "--retake"),
-                          unpins=parse_line_refs(opts.unpins, "--unpin"))
-
-
-def _report(job: _Job, record: dict, summaries: list[LanguageSummary], reviewed: Reviewed,
-            planned: tuple[Plan, FacePlan], master: Deliverable | None) -> tuple[Path, Path]:
+def _report(job: _Job, prepared: Prepared, summaries: list[LanguageSummary],
+            master: Deliverable | None) -> tuple[Path, Path]:
+    record = _job_record(job, prepared, job.steps.totals(summaries))
     record["delivery"] = {"profile": job.options.deliver, "stems": job.options.stems,
                           "burn_in": job.options.burns_in, "bilingual": job.options.bilingual,
                           "master": master.to_json(job.options.out_dir) if master else None}
-    return write_report(build_report(record, summaries, reviewed), job.options.out_dir, mask_previews(*planned))
+    return write_report(build_report(record, summaries, prepared.reviewed), job.options.out_dir,
+                        mask_previews(prepared.plan, prepared.faces))
 
 
-def _job_record(job: _Job, source: SourceInfo, script: SourceScript, planned: tuple[Plan, FacePlan],
-                choice: EngineChoice, timings: dict[str, float]) -> dict:
-    opts = job.options
-    plan, faces = planned
+def _job_record(job: _Job, prepared: Prepared, timings: dict[str, float]) -> dict:
+    opts, source, script, plan = job.options, prepared.source, prepared.script, prepared.plan
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items() if k != "languages"}
     options["voice_tracks"] = {k: str(v) for k, v in opts.voice_tracks.items()}
     return {
@@ -211,14 +277,13 @@ def _job_record(job: _Job, source: SourceInfo, script: SourceScript, planned: tu
         "targets": [lang.code for lang in opts.languages],
         "options": options,
         "seed": opts.seed,
-        "engine": {"name": choice.engine.name, "preview": choice.engine.is_preview, "reason": choice.reason,
-                   "identity": choice.engine.identity()},
+        "engine": dict(prepared.engine),
         "asr": {"model": job.asr.name},
         "source_script": {"origin": script.origin, "language": script.language,
                           "cues": [asdict(c) for c in script.cues]},
         "shot_cuts": list(plan.cuts),
         "windows": [{"index": w.index, "start": w.start, "end": w.end, "cues": [asdict(c) for c in w.cues],
-                     "lipsync": faces.windows[w.index].summary()} for w in plan.windows],
+                     "lipsync": prepared.faces.windows[w.index].summary()} for w in plan.windows],
         "timings": timings,
     }
 

@@ -10,7 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("dubkit", "model", "eval", "langs")
 MAX_FUNCTION_LINES = 60
-MAX_TOP_LEVEL_ENTRIES = 10
+MAX_TOP_LEVEL_ENTRIES = 11
 
 
 def _modules() -> dict[str, Path]:
@@ -99,6 +99,11 @@ def test_there_is_no_import_circle(graph):
     assert cycles == []
 
 
+def _campaign(name: str) -> bool:
+    """dubkit/campaign/ sits above the recipe: it runs pipeline.py per spot; only the CLI imports it."""
+    return name == "dubkit.campaign" or name.startswith("dubkit.campaign.")
+
+
 def test_dependencies_point_one_way(graph):
     def project(targets):
         return {t.split(".")[0] for t in targets} - {"cli"}
@@ -110,12 +115,14 @@ def test_dependencies_point_one_way(graph):
             assert project(targets) <= allowed, (name, targets)
         if name.startswith("dubkit."):
             assert "cli" not in targets, name
-            if name not in ("dubkit.pipeline",):
+            if name not in ("dubkit.pipeline",) and not _campaign(name):
                 assert "dubkit.options" not in targets or name == "dubkit", name
             if not name.startswith("dubkit.jobs"):
                 assert not any(t.startswith("dubkit.jobs") for t in targets), name
             if name != "dubkit":
-                assert "dubkit.pipeline" not in targets or name.startswith("dubkit.jobs"), name
+                assert "dubkit.pipeline" not in targets or name.startswith("dubkit.jobs") or _campaign(name), name
+            if not _campaign(name) and name != "dubkit":
+                assert not any(_campaign(t) for t in targets), name
 
 
 def test_no_module_imports_from_a_folder_above_its_own(graph):
@@ -123,7 +130,7 @@ def test_no_module_imports_from_a_folder_above_its_own(graph):
     itself (pipeline, options) or the CLI; only those and the package's lazy API may reach down."""
     above = {"cli", "dubkit", "dubkit.pipeline", "dubkit.options"}
     for name, targets in graph.items():
-        if name.startswith("dubkit.") and name not in above:
+        if name.startswith("dubkit.") and name not in above and not _campaign(name):
             assert not targets & above, (name, sorted(targets & above))
 
 

@@ -340,6 +340,25 @@ def _outcome(request: WindowRequest, attempts: Sequence[Attempt], chosen: int, p
     )
 
 
+def window_requests(settings: RenderSettings, plan: Plan, lines_per_window: Sequence[Sequence],
+                    language: Language) -> tuple[WindowRequest, ...]:
+    """One request per window of one language that has lines, in order (the unit a campaign schedules).
+
+    A window whose language has no line (the translator merged it into a neighbour) gets none: its
+    original frames and sound stay, which is what the source had there besides speech.
+    """
+    return tuple(
+        WindowRequest(
+            index=window.index, start=window.start, end=window.end, language=language,
+            lines=tuple(lines), seed=0, reference_frame=plan.references[window.index],
+            speaker_descriptions=dict(settings.speakers), voice_track=settings.voice_track,
+            width=plan.width, height=plan.height, speaker_pitch=dict(settings.speaker_pitch),
+            speaker_tracks=dict(settings.speaker_tracks),
+        )
+        for window, lines in zip(plan.windows, lines_per_window, strict=False) if lines
+    )
+
+
 def render_language(
     settings: RenderSettings,
     plan: Plan,
@@ -347,22 +366,9 @@ def render_language(
     gate_: SpeechGate,
     on_window: Callable[[WindowOutcome], None] | None = None,
 ) -> tuple[WindowOutcome, ...]:
-    """run_window for every window of one language that has lines, in order.
-
-    A window whose language has no line (the translator merged it into a neighbour) is skipped:
-    its original frames and sound stay, which is what the source had there besides speech.
-    """
+    """run_window for every window of one language that has lines (window_requests), in order."""
     outcomes = []
-    for window, lines in zip(plan.windows, lines_per_window, strict=False):
-        if not lines:
-            continue
-        request = WindowRequest(
-            index=window.index, start=window.start, end=window.end, language=gate_.language,
-            lines=tuple(lines), seed=0, reference_frame=plan.references[window.index],
-            speaker_descriptions=dict(settings.speakers), voice_track=settings.voice_track,
-            width=plan.width, height=plan.height, speaker_pitch=dict(settings.speaker_pitch),
-            speaker_tracks=dict(settings.speaker_tracks),
-        )
+    for request in window_requests(settings, plan, lines_per_window, gate_.language):
         outcome = run_window(settings, request, gate_)
         outcomes.append(outcome)
         if on_window is not None:
