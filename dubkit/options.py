@@ -109,6 +109,18 @@ def _require_audio_file(path: Path, what: str) -> Path:
     return path
 
 
+def _resolution(asked: str, source: Path) -> str:
+    """`auto`: from the source's height (engines.source_resolution). A source that cannot be read is left to
+    step 1, which names the problem (in a campaign it fails only its own spot)."""
+    if asked != "auto":
+        return asked
+    try:
+        height = probe(source).height or 0
+    except MediaError:
+        height = 0
+    return source_resolution(height)
+
+
 def checked(options: LocalizeOptions) -> LocalizeOptions:
     """The options with languages parsed and every referenced file checked; raises on the first problem."""
     languages = options.languages
@@ -150,9 +162,7 @@ def checked(options: LocalizeOptions) -> LocalizeOptions:
         voice_tracks[key] = _require_audio_file(Path(path), f"voice track for {key}")
     check_mode(options.lipsync)
     weights = options.weights if options.weights is not None else _pulled_weights()
-    resolution = options.resolution
-    if resolution == "auto":
-        resolution = source_resolution(probe(source).height or 0)
+    resolution = _resolution(options.resolution, source)
     me_track = _require_audio_file(Path(options.me_track), "music-and-effects track") if options.me_track else None
     _check_delivery(options, source, languages, me_track)
     done = replace(options, source=source, languages=languages, voice_tracks=voice_tracks, me_track=me_track,

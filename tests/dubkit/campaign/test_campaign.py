@@ -22,7 +22,7 @@ from tests.dubkit.campaign.conftest import LANGS
 
 pytestmark = pytest.mark.slow
 SPOTS = ("ad", "cut")
-_VOLATILE = {"seconds", "seconds_render", "seconds_gate", "cached", "gate_cached", "video", "subtitles", "report"}
+_VOLATILE = {"seconds", "seconds_render", "seconds_gate", "cached", "gate_cached", "video", "subtitles", "report", "path"}
 
 
 def _stable(value):
