@@ -462,7 +462,7 @@ def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settin
                "loudness_lufs": round(result.loudness_lufs, 9),  # as the cache keeps it: a resumed run reports the same
                "duration": result.duration, "loudness": result.loudness.to_json(),
                "violations": [asdict(v) for v in result.violations]}
-        settings.cache.put_json("assemble", key, hit)
+        hit = settings.cache.put_json("assemble", key, hit)  # as a resumed run will read it
     by_kind = {f["kind"]: settings.out / f["path"] for f in hit["files"]}
     return {**hit, "video": by_kind["video"], "subtitles": by_kind["subtitles"],
             "video_sha256": next(f["sha256"] for f in hit["files"] if f["kind"] == "video"),

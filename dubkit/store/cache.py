@@ -203,11 +203,13 @@ class StageCache:
             return None
         return doc["value"]
 
-    def put_json(self, stage: str, key: str, value: dict) -> None:
-        """Store a JSON value atomically, in its sealed envelope."""
+    def put_json(self, stage: str, key: str, value: dict) -> dict:
+        """Store a JSON value atomically, in its sealed envelope; returns it as get_json will (floats rounded
+        to 9 digits, tuples as lists), so a fresh result and a resumed one report the same."""
         body = _canonical(value)
         doc = {**_seal(stage, key, _json_digest(body)), "value": body}
         self._write(self._path(stage, key, ".json"), json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8"))
+        return body
 
     def get_arrays(self, stage: str, key: str) -> dict[str, np.ndarray] | None:
         """The cached arrays, or None when absent, disabled or damaged."""
