@@ -1,15 +1,17 @@
 """Stage 7, deliver: one language's windows spliced into the original timeline, mixed, normalised,
-muxed; then the language judged (every window's gate, the delivered file, the glossary).
+muxed; then the language judged (every window's gate, the delivered file's integrity, the glossary).
 
 Recipe:
-  1. lay each window's speech on a silent 48 kHz stereo timeline at the window's start;
-  2. bed: the music-and-effects stem when given, else the original audio ducked wherever a window
-     replaces speech or new speech sounds (volume automation with short ramps);
+  1-2. lay the 48 kHz stereo timeline span by span: between windows the bed (the music-and-effects stem
+     when given, else the original audio), inside each window its speech over the bed ducked, by the one
+     rule the gate already heard (stages/mix.py);
   3. normalise the mix to the loudness target (EBU R128 integrated, pyloudnorm), guard the peaks;
   4. write the SRT (preview outputs carry a note cue) and mux H.264 + AAC + mov_text into the mp4,
      picture = the source's, with frames from generating engines overlaid in their window spans
      (preview outputs also carry a small "PREVIEW" badge in the corner, tags in the container).
-Both files are written to temporary names in the output folder, then renamed into place.
+Both files are written to temporary names in the output folder, then renamed into place. The file is
+not recognised again: its verdict is assembled from the windows', and a cheap integrity check
+(stages/integrity.py) proves it carries what was gated.
 """
 from __future__ import annotations
 
@@ -22,17 +24,15 @@ from pathlib import Path
 import numpy as np
 
 from dubkit.adapters import ffmpeg, package_version
-from dubkit.adapters.audio import fit_length, resample, sample_span, to_stereo
-from dubkit.adapters.av import read_audio
 from dubkit.adapters.images import thumbnail_uri
 from dubkit.adapters.subtitles import PREVIEW_NOTE, write_script
 from dubkit.engines.base import WindowRender
 from dubkit.errors import InputError, MediaError, OutputError, require_file
+from dubkit.stages.integrity import Heard, check_delivered
+from dubkit.stages.mix import SAMPLE_RATE, Bed, bed_for, timeline, window_spans
 from dubkit.stages.plan import Plan
 from dubkit.stages.probe import SourceInfo
 from dubkit.stages.render import (
-    ASR_RATE,
-    SpeechGate,
     Verdict,
     WindowOutcome,
     load_chosen_render,
@@ -45,18 +45,14 @@ from dubkit.translate.timing import LineFit
 from eval.types import Cue
 from langs import Language
 
-SAMPLE_RATE = 48_000
-DUCK_DB = -30.0  # the original under new speech: at -18 and -24 dB Whisper base still heard the English
-RAMP_S = 0.12  # duck fade in/out, long enough not to pump, short enough not to eat the next word
 PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS sample peak after normalisation
 PREVIEW_TAG = "dubkit PREVIEW"
 
 
 def identity() -> dict:
     """What besides the inputs changes assembled files (for cache keys): mix constants and encoder versions."""
-    return {"stage": "assemble", "version": 1, "duck_db": DUCK_DB, "ramp_s": RAMP_S, "peak_ceiling": PEAK_CEILING,
-            "sample_rate": SAMPLE_RATE, "imageio-ffmpeg": package_version("imageio-ffmpeg"),
-            "pyloudnorm": package_version("pyloudnorm")}
+    return {"stage": "assemble", "version": 2, "mix": Bed().identity(), "peak_ceiling": PEAK_CEILING,
+            "imageio-ffmpeg": package_version("imageio-ffmpeg"), "pyloudnorm": package_version("pyloudnorm")}
 
 
 @dataclass(frozen=True)
@@ -118,16 +114,11 @@ def assemble(
 
 def _mix(source: SourceInfo, renders: Sequence[PlacedRender], me_track: Path | None,
          loudness: float) -> tuple[np.ndarray, float]:
-    """Steps 1-3: the new speech on the timeline, over the M&E stem or the ducked original, normalised."""
-    n = round(source.duration * SAMPLE_RATE)
-    speech = _speech_timeline(renders, n)
-    if me_track is not None:
-        bed = fit_length(_read_stereo(Path(me_track)), n)
-    elif source.has_audio:
-        bed = fit_length(_read_stereo(source.path), n) * _duck_gain(speech, renders, n)[:, None]
-    else:
-        bed = np.zeros((n, 2), np.float32)
-    return _normalise(bed + speech, loudness)
+    """Steps 1-3: every window mixed by the one rule the gate heard (stages/mix.py), the bed between
+    them, then the whole normalised by one gain."""
+    spans = window_spans([(r.start, r.end) for r in renders])
+    laid = [(span, r.render.audio, r.render.sample_rate) for span, r in zip(spans, renders, strict=True)]
+    return _normalise(timeline(bed_for(source, me_track), source.duration, laid), loudness)
 
 
 def _encode(source: SourceInfo, renders: Sequence[PlacedRender], mix: np.ndarray, cues: Sequence[Cue],
@@ -172,40 +163,6 @@ def _check_inputs(source: SourceInfo, renders, loudness: float, me_track: Path |
         audio = r.render.audio
         if audio.ndim != 2 or audio.shape[1] not in (1, 2):
             raise InputError(f"window at {r.start:.3f} s: audio must be (samples, 1|2), got {audio.shape}")
-
-
-def _read_stereo(path: Path) -> np.ndarray:
-    return to_stereo(read_audio(path, sample_rate=SAMPLE_RATE, mono=False))
-
-
-def _speech_timeline(renders: Sequence[PlacedRender], n: int) -> np.ndarray:
-    """All windows' speech on one stereo timeline; each render is trimmed to its window span."""
-    out = np.zeros((n, 2), np.float32)
-    for r in renders:
-        audio = to_stereo(resample(r.render.audio, r.render.sample_rate, SAMPLE_RATE))
-        begin, end = sample_span(r.start, r.end, SAMPLE_RATE)
-        take = min(len(audio), end - begin, n - begin)
-        out[begin : begin + take] += audio[:take]
-    return out
-
-
-def _duck_gain(speech: np.ndarray, renders: Sequence[PlacedRender], n: int) -> np.ndarray:
-    """Gain for the original audio: DUCK_DB inside window spans and wherever new speech sounds."""
-    active = np.zeros(n, bool)
-    for r in renders:
-        active[round(r.start * SAMPLE_RATE) : round(r.end * SAMPLE_RATE)] = True
-    hop = SAMPLE_RATE // 100  # 10 ms frames for the speech detector
-    level = np.abs(speech).max(axis=1)
-    frames = level[: len(level) // hop * hop].reshape(-1, hop).max(axis=1)
-    voiced = np.repeat(frames > 10 ** (-50 / 20), hop)
-    active[: len(voiced)] |= voiced
-    duck = 10 ** (DUCK_DB / 20)
-    ramp = max(1, round(RAMP_S * SAMPLE_RATE))
-    # Smooth the steps into ramps: a moving average of the 0/1 mask, so ducking starts just before speech.
-    kernel = np.ones(ramp, np.float32) / ramp
-    smooth = np.convolve(active.astype(np.float32), kernel, mode="same")
-    smooth = np.maximum(smooth, active)  # never less ducked than the mask inside speech
-    return (1.0 - (1.0 - duck) * smooth).astype(np.float32)
 
 
 def _normalise(mix: np.ndarray, target: float) -> tuple[np.ndarray, float]:
@@ -321,8 +278,7 @@ class LanguageSummary:
     duration: float | None = None
     thumbnails: dict[int, str] = field(default_factory=dict)  # window index -> data URI
     reasons: tuple[str, ...] = ()  # why the language failed, in words
-    delivered: Verdict | None = None  # the gate on the finished file
-    delivered_seconds: float = 0.0  # recognition time this run spent on it (0 when cached)
+    delivered: Verdict | None = None  # the finished file's verdict, assembled from its windows
 
     @property
     def output(self) -> LanguageOutput:
@@ -348,7 +304,11 @@ def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settin
     placed = [PlacedRender(o.start, o.end, renders[o.window_index]) for o in outcomes]
     result = assemble(source, placed, ls.cues, ls.language, settings.out, me_track=settings.me_track,
                       loudness=settings.loudness, preview=settings.preview)
-    hit = {"video": result.video.name, "subtitles": result.subtitles.name,
+    heard = [Heard(span, renders[o.window_index].audio, renders[o.window_index].sample_rate)
+             for span, o in zip(window_spans([(o.start, o.end) for o in outcomes]), outcomes, strict=True)]
+    integrity = check_delivered(result.video, source.path, source.duration, bed_for(source, settings.me_track),
+                                heard, badge=settings.preview)
+    hit = {"video": result.video.name, "subtitles": result.subtitles.name, "integrity": list(integrity),
            "loudness_lufs": round(result.loudness_lufs, 9),  # as the cache keeps it: a resumed run reports the same
            "duration": result.duration, "video_sha256": file_digest(result.video),
            "subtitles_sha256": file_digest(result.subtitles)}
@@ -356,18 +316,18 @@ def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settin
     return {**hit, "video": str(result.video), "subtitles": str(result.subtitles)}
 
 
-def _delivered(files: dict, ls: LanguageScript, gate_: SpeechGate, cache: StageCache) -> tuple[Verdict, bool]:
-    """The gate on the finished file: what a client's QA would hear, so a mix that buries the speech
-    (or original speech left under it) fails here even when every window passed on its own.
-    Returns the verdict and whether it came from the cache."""
-    key = cache_key("delivered", video=files["video_sha256"], scorer=gate_.identity,
-                    lines=[c.text for c in ls.cues])
-    hit = cache.get_json("delivered", key)
-    if hit is not None:
-        return Verdict.from_json(hit), True
-    verdict = gate_.score(read_audio(Path(files["video"]), sample_rate=ASR_RATE), tuple(c.text for c in ls.cues))
-    cache.put_json("delivered", key, verdict.to_json())
-    return verdict, False
+def delivered_verdict(outcomes: Sequence[WindowOutcome]) -> Verdict | None:
+    """The delivered file's verdict, assembled from its windows (each scored as delivered, stages/mix.py):
+    it passes when every window passed; its error rate is all windows' errors over all their reference
+    units (what jiwer gives on the concatenation); `heard` joins what was heard window by window."""
+    if not outcomes:
+        return None
+    chosen = [o.chosen_attempt for o in outcomes]
+    errors, units = sum(a.errors for a in chosen), sum(a.units for a in chosen)
+    return Verdict(passed=all(o.passed for o in outcomes), error_rate=round(errors / units, 9) if units else 0.0,
+                   metric=chosen[0].metric, threshold=chosen[0].threshold,
+                   heard=" / ".join(a.heard for a in chosen), errors=errors, units=units,
+                   notes=(f"assembled from {len(outcomes)} window(s), each recognised as mixed for delivery",))
 
 
 def _heard_violations(outcomes, ls: LanguageScript, glossary: Path | None) -> tuple[GlossaryViolation, ...]:
@@ -380,18 +340,15 @@ def _heard_violations(outcomes, ls: LanguageScript, glossary: Path | None) -> tu
         end=o.end))
 
 
-def _reasons(outcomes, violations, delivered: Verdict | None) -> tuple[str, ...]:
+def _reasons(outcomes, violations, integrity: Sequence[str]) -> tuple[str, ...]:
     """Why a language fails, in words: windows that failed the gate, glossary terms missing from a
-    script or translation, a delivered file that failed the gate."""
+    script or translation, a delivered file that is not what was gated."""
     reasons = [
         f"window {o.start:.2f}-{o.end:.2f} s failed the speech gate: {a.metric.upper()} {a.error_rate:.2f} > "
         f"{a.threshold:.2f} after {len(o.attempts)} attempt(s)"
         for o in outcomes if not o.passed for a in (o.chosen_attempt,)
     ] + [f'glossary term "{v.term}" missing from the {v.where}: {v.text}' for v in violations if v.where != "speech"]
-    if delivered is not None and not delivered.passed:
-        reasons.append(f"the delivered file failed the speech gate: {delivered.metric.upper()} "
-                       f"{delivered.error_rate:.2f} > {delivered.threshold:.2f}")
-    return tuple(reasons)
+    return (*reasons, *integrity)
 
 
 def deliver_language(
@@ -400,17 +357,15 @@ def deliver_language(
     ls: LanguageScript,
     outcomes: Sequence[WindowOutcome],
     settings: DeliverySettings,
-    gate_: SpeechGate,
 ) -> LanguageSummary:
     """Assemble (or reuse) the language's mp4 + srt and judge it: it passes when every window passed
-    the gate, the delivered file's speech (after mixing, ducking and loudness) passes it too, and its
+    the gate (each heard as mixed for delivery), the file passes the integrity check, and its
     script keeps every glossary term. Glossary terms missing from what was heard are reported but do
     not fail it on their own (the gate already scores the speech)."""
     renders = {o.window_index: load_chosen_render(settings.cache, o) for o in outcomes}
     files = _assembled(source, ls, outcomes, renders, settings)
-    delivered, delivered_cached = _delivered(files, ls, gate_, settings.cache) if outcomes else (None, True)
     violations = ls.glossary_violations + _heard_violations(outcomes, ls, settings.glossary)
-    reasons = _reasons(outcomes, violations, delivered)
+    reasons = _reasons(outcomes, violations, files["integrity"])
     thumbs = {}
     for o in outcomes:
         frames = renders[o.window_index].frames
@@ -420,6 +375,5 @@ def deliver_language(
         language=ls.language.code, passed=not reasons, outcomes=tuple(outcomes), script_origin=ls.origin,
         glossary_violations=violations, timing_overflows=ls.timing_overflows, video=Path(files["video"]),
         subtitles=Path(files["subtitles"]), loudness_lufs=files["loudness_lufs"], duration=files["duration"],
-        thumbnails=thumbs, reasons=reasons, delivered=delivered,
-        delivered_seconds=0.0 if delivered_cached or delivered is None else delivered.seconds,
+        thumbnails=thumbs, reasons=reasons, delivered=delivered_verdict(outcomes),
     )

@@ -1,11 +1,12 @@
-"""Stage 6, render: each (window, language) through the engine, its speech scored by the gate, retried.
+"""Stage 6, render: each (window, language) through the engine, its delivered sound scored by the gate, retried.
 
-Each attempt is rendered with a new seed, transcribed by the recogniser and scored against the
-window's lines; the loop stops at the first attempt that passes or after `max_attempts`. Every
-attempt is kept (seed, prompt, what was heard, error rate, timings) because a reviewer must be able
-to see why a window was accepted or not. Renders and gate verdicts are cached separately: a killed
-run never calls the engine again for a finished attempt, and a new threshold re-scores cached
-transcripts without re-rendering.
+Each attempt is rendered with a new seed, mixed into the window's span exactly as delivery will mix it
+(stages/mix.py: over the M&E stem or the ducked original), transcribed by the recogniser and scored
+against the window's lines, so the gate hears what the client will hear; the loop stops at the first
+attempt that passes or after `max_attempts`. Every attempt is kept (seed, prompt, what was heard, error
+rate, timings) because a reviewer must be able to see why a window was accepted or not. Renders and gate
+verdicts are cached separately: a killed run never calls the engine again for a finished attempt, and a
+new threshold re-scores cached transcripts without re-rendering.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from dubkit.adapters.audio import resample, to_mono
 from dubkit.engines.base import Engine, WindowRender, WindowRequest
+from dubkit.stages.mix import SAMPLE_RATE, Bed, WindowSpan, mix_window, window_spans
 from dubkit.stages.plan import Plan
 from dubkit.store.cache import StageCache, cache_key
 from eval.asr import LazyRecognizer
@@ -46,6 +48,8 @@ class Attempt:
     seconds_gate: float
     cached: bool  # True when this run took the render from the cache
     gate_cached: bool = False  # True when this run took the verdict from the cache
+    errors: int = 0  # the verdict's error count and reference units (error_rate = errors / units)
+    units: int = 0
     info: dict[str, Any] = field(default_factory=dict)  # the engine's record (prompt, voice, speed ...)
 
 
@@ -155,6 +159,8 @@ class Verdict:
     heard: str
     notes: tuple[str, ...] = ()
     seconds: float = 0.0  # recognition time
+    errors: int = 0  # substitutions + deletions + insertions, in the metric's units
+    units: int = 0  # reference units (words or characters): error_rate = errors / units
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -163,7 +169,8 @@ class Verdict:
     def from_json(cls, data: Mapping[str, Any]) -> Verdict:
         return cls(passed=bool(data["passed"]), error_rate=float(data["error_rate"]), metric=str(data["metric"]),
                    threshold=float(data["threshold"]), heard=str(data["heard"]),
-                   notes=tuple(data.get("notes", ())), seconds=float(data.get("seconds", 0.0)))
+                   notes=tuple(data.get("notes", ())), seconds=float(data.get("seconds", 0.0)),
+                   errors=int(data.get("errors", 0)), units=int(data.get("units", 0)))
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,8 @@ class SpeechGate:
         # rounded as the cache stores it (9 places), so a resumed run reports what a fresh one does
         return Verdict(passed=result.passed, error_rate=round(result.error_rate, 9), metric=result.metric,
                        threshold=result.threshold, heard=transcript.text, notes=tuple(result.notes),
-                       seconds=time.perf_counter() - t0)
+                       seconds=time.perf_counter() - t0, errors=result.whole.errors,
+                       units=result.whole.reference_units)
 
 
 def speech_gate(recognizer: LazyRecognizer, language: Language, threshold: float | None) -> SpeechGate:
@@ -213,6 +221,7 @@ class RenderSettings:
     context: Mapping[str, Any] = field(default_factory=dict)
     speaker_pitch: Mapping[str, float] = field(default_factory=dict)  # per speaker, median F0 of the source (Hz)
     speaker_tracks: Mapping[str, Path] = field(default_factory=dict)  # per speaker, a human recording
+    bed: Bed = field(default_factory=Bed)  # what delivery lays under the speech; the gate hears it too
 
 
 def _attempt_count(engine: Engine, max_attempts: int) -> int:
@@ -236,35 +245,41 @@ def _render_attempt(settings: RenderSettings, request: WindowRequest) -> tuple[s
     return rkey, meta, render
 
 
-def _verdict(gate_: SpeechGate, cache: StageCache, rkey: str, render: WindowRender | None,
-             lines: tuple[str, ...]) -> tuple[Verdict, bool]:
-    """The gate's verdict on a render, from the cache when this render was scored by this gate."""
-    gkey = cache_key("gate", render=rkey, scorer=gate_.identity, lines=lines)
-    hit = cache.get_json("gate", gkey)
+def _verdict(gate_: SpeechGate, settings: RenderSettings, span: WindowSpan, rkey: str,
+             render: WindowRender | None, lines: tuple[str, ...]) -> tuple[Verdict, bool]:
+    """The gate's verdict on a render as delivery mixes it, from the cache when this render was scored
+    by this gate in this mix."""
+    gkey = cache_key("gate", render=rkey, scorer=gate_.identity, lines=lines, mix=settings.bed.identity(),
+                     span=[span.start, span.end, span.joined_before, span.joined_after])
+    hit = settings.cache.get_json("gate", gkey)
     if hit is not None:
         return Verdict.from_json(hit), True
-    audio, rate = (render.audio, render.sample_rate) if render is not None else _cached_audio(cache, rkey)
-    verdict = gate_.score(to_asr_audio(audio, rate), lines)
-    cache.put_json("gate", gkey, verdict.to_json())
+    audio, rate = (render.audio, render.sample_rate) if render is not None else _cached_audio(settings.cache, rkey)
+    verdict = gate_.score(to_asr_audio(mix_window(settings.bed, span, audio, rate), SAMPLE_RATE), lines)
+    settings.cache.put_json("gate", gkey, verdict.to_json())
     return verdict, False
 
 
-def run_window(settings: RenderSettings, request: WindowRequest, gate_: SpeechGate) -> WindowOutcome:
+def run_window(settings: RenderSettings, request: WindowRequest, gate_: SpeechGate,
+               span: WindowSpan | None = None) -> WindowOutcome:
     """Render, gate and retry one (window, language); returns every attempt and the chosen one.
 
-    `request.seed` is ignored: attempt k uses window_seed(base_seed, index, language, k).
+    `request.seed` is ignored: attempt k uses window_seed(base_seed, index, language, k). `span` places
+    the window among its neighbours for the mix (default: the request's span, no neighbour joined).
     """
     lines = tuple(c.text for c in request.lines)
+    span = span or WindowSpan(request.start, request.end)
     attempts: list[Attempt] = []
     for number in range(1, _attempt_count(settings.engine, settings.max_attempts) + 1):
         seed = window_seed(settings.base_seed, request.index, request.language.code, number)
         rkey, meta, render = _render_attempt(settings, replace(request, seed=seed))
-        verdict, gate_cached = _verdict(gate_, settings.cache, rkey, render, lines)
+        verdict, gate_cached = _verdict(gate_, settings, span, rkey, render, lines)
         attempts.append(Attempt(
             number=number, seed=seed, passed=verdict.passed, error_rate=verdict.error_rate,
             metric=verdict.metric, threshold=verdict.threshold, heard=verdict.heard, reference=" ".join(lines),
             render_key=rkey, seconds_render=float(meta["seconds"]), seconds_gate=verdict.seconds,
-            cached=render is None, gate_cached=gate_cached, info=dict(meta["info"]),
+            cached=render is None, gate_cached=gate_cached, errors=verdict.errors, units=verdict.units,
+            info=dict(meta["info"]),
         ))
         if verdict.passed:
             break
@@ -290,9 +305,9 @@ def render_language(
     its original frames and sound stay, which is what the source had there besides speech.
     """
     outcomes = []
-    for window, lines in zip(plan.windows, lines_per_window, strict=False):
-        if not lines:
-            continue
+    voiced = [(w, lines) for w, lines in zip(plan.windows, lines_per_window, strict=False) if lines]
+    spans = window_spans([(w.start, w.end) for w, _ in voiced])
+    for (window, lines), span in zip(voiced, spans, strict=True):
         request = WindowRequest(
             index=window.index, start=window.start, end=window.end, language=gate_.language,
             lines=tuple(lines), seed=0, reference_frame=plan.references[window.index],
@@ -300,7 +315,7 @@ def render_language(
             width=plan.width, height=plan.height, speaker_pitch=dict(settings.speaker_pitch),
             speaker_tracks=dict(settings.speaker_tracks),
         )
-        outcome = run_window(settings, request, gate_)
+        outcome = run_window(settings, request, gate_, span)
         outcomes.append(outcome)
         if on_window is not None:
             on_window(outcome)
