@@ -6,6 +6,7 @@ everything that changes the rate of a buffer already in memory calls `resample` 
 """
 from __future__ import annotations
 
+import struct
 from math import gcd
 
 import numpy as np
@@ -60,3 +61,16 @@ def time_slice(audio: np.ndarray, rate: int, start: float, end: float) -> np.nda
     """The [start, end) seconds of `audio`, zero-padded where the span runs past the buffer's end."""
     a, b = sample_span(start, end, rate)
     return fit_length(audio[a:b], b - a)
+
+
+def float_wav_header(frames: int, rate: int, channels: int) -> bytes:
+    """The header of a 32-bit float WAV holding `frames` samples per channel, written before the samples
+    (interleaved little-endian float32) so that a mix can be streamed to disk; RF64 past 4 GB."""
+    data = frames * channels * 4
+    fmt = struct.pack("<HHIIHH", 3, channels, rate, rate * channels * 4, channels * 4, 32)  # 3: IEEE float
+    if 36 + data < 2**32:
+        return b"RIFF" + struct.pack("<I", 36 + data) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + \
+            b"data" + struct.pack("<I", data)
+    ds64 = struct.pack("<QQQI", 72 + data, data, frames, 0)
+    return b"RF64" + struct.pack("<I", 0xFFFFFFFF) + b"WAVE" + b"ds64" + struct.pack("<I", len(ds64)) + ds64 + \
+        b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", 0xFFFFFFFF)

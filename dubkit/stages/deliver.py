@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from dubkit.adapters import ffmpeg, package_version
+from dubkit.adapters.audio import float_wav_header
 from dubkit.adapters.images import thumbnail_uri
+from dubkit.adapters.loudness import LoudnessMeter
 from dubkit.adapters.subtitles import PREVIEW_NOTE, write_script
 from dubkit.engines.base import WindowRender
 from dubkit.errors import InputError, MediaError, OutputError, require_file
@@ -99,12 +101,12 @@ def assemble(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OutputError(f"cannot create output folder {out_dir}: {err}") from err
-    mix, measured = _mix(source, renders, me_track, loudness)  # steps 1-3
     stem = stem or source.path.stem
     video, srt = out_dir / f"{stem}.{language.code}.mp4", out_dir / f"{stem}.{language.code}.srt"
     try:
-        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".assemble-") as tmp:  # step 4
-            tmp_video, tmp_srt = _encode(source, renders, mix, cues, language, preview, Path(tmp) / video.name)
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".assemble-") as tmp:
+            wav, measured = _mix(source, renders, me_track, loudness, Path(tmp))  # steps 1-3
+            tmp_video, tmp_srt = _encode(source, renders, wav, cues, language, preview, Path(tmp) / video.name)
             os.replace(tmp_srt, srt)
             os.replace(tmp_video, video)
     except OSError as err:  # full disk, permissions: name the folder (and its free space), keep earlier outputs
@@ -112,23 +114,24 @@ def assemble(
     return AssemblyResult(video, srt, language.code, source.duration, measured, preview)
 
 
-def _mix(source: SourceInfo, renders: Sequence[PlacedRender], me_track: Path | None,
-         loudness: float) -> tuple[np.ndarray, float]:
-    """Steps 1-3: every window mixed by the one rule the gate heard (stages/mix.py), the bed between
-    them, then the whole normalised by one gain."""
+def _mix(source: SourceInfo, renders: Sequence[PlacedRender], me_track: Path | None, loudness: float,
+         folder: Path) -> tuple[Path, float]:
+    """Steps 1-3 into `folder`/mix.wav: every window mixed by the one rule the gate heard (stages/mix.py),
+    the bed between them, then the whole normalised. Streamed through a raw scratch file, so memory
+    holds a window at a time however long the source; returns the WAV and its measured loudness."""
     spans = window_spans([(r.start, r.end) for r in renders])
     laid = [(span, r.render.audio, r.render.sample_rate) for span, r in zip(spans, renders, strict=True)]
-    return _normalise(timeline(bed_for(source, me_track), source.duration, laid), loudness)
+    raw = folder / "premix.f32"
+    with open(raw, "wb") as f:
+        for chunk in timeline(bed_for(source, me_track), source.duration, laid):
+            f.write(np.ascontiguousarray(chunk, np.float32).tobytes())
+    return folder / "mix.wav", _normalise(raw, loudness, folder / "mix.wav")
 
 
-def _encode(source: SourceInfo, renders: Sequence[PlacedRender], mix: np.ndarray, cues: Sequence[Cue],
+def _encode(source: SourceInfo, renders: Sequence[PlacedRender], wav: Path, cues: Sequence[Cue],
             language: Language, preview: bool, video: Path) -> tuple[Path, Path]:
-    """Step 4 in a scratch folder: the mix as WAV, the SRT, generated windows as clips, then the mux."""
-    import scipy.io.wavfile  # heavy import, only when writing
-
+    """Step 4 in a scratch folder: the SRT, generated windows as clips, then the mux with the mixed WAV."""
     tmp = video.parent
-    wav = tmp / "mix.wav"
-    scipy.io.wavfile.write(wav, SAMPLE_RATE, mix.astype(np.float32))
     subtitle_cues = _subtitle_cues(cues, source.duration, preview)
     srt = _write_srt(subtitle_cues, tmp / video.with_suffix(".srt").name)
     overlays = tuple(
@@ -165,25 +168,49 @@ def _check_inputs(source: SourceInfo, renders, loudness: float, me_track: Path |
             raise InputError(f"window at {r.start:.3f} s: audio must be (samples, 1|2), got {audio.shape}")
 
 
-def _normalise(mix: np.ndarray, target: float) -> tuple[np.ndarray, float]:
-    """Scale to `target` LUFS integrated; soft-limit peaks above -1 dBFS; return (mix, measured LUFS)."""
-    import pyloudnorm  # imports scipy.signal (~1.5 s): only when measuring
+CHUNK = 10 * SAMPLE_RATE  # samples per channel normalised at once
 
-    meter = pyloudnorm.Meter(SAMPLE_RATE)
-    if len(mix) < SAMPLE_RATE // 2:  # the R128 gating needs 400 ms blocks
-        return mix, float("-inf")
-    before = meter.integrated_loudness(mix)
-    if not np.isfinite(before):  # silence stays silence
-        return mix, before
-    out = mix * 10 ** ((target - before) / 20)
-    for _ in range(3):  # limiting lowers loudness a little; re-aim a few times
-        out = _soft_limit(out)
-        measured = meter.integrated_loudness(out)
-        if abs(measured - target) < 0.1:
-            break
-        out = out * 10 ** ((target - measured) / 20)
-    out = _soft_limit(out)
-    return out.astype(np.float32), float(meter.integrated_loudness(out))
+
+def _normalise(raw: Path, target: float, wav: Path) -> float:
+    """Scale the raw stereo float32 mix in `raw` to `target` LUFS integrated, soft-limit peaks above
+    -1 dBFS, write it to `wav`; return the measured LUFS. Each pass streams the file in CHUNKs: the
+    gain and limiter are per-sample steps, so they compose chunk by chunk exactly as over the whole."""
+    frames = raw.stat().st_size // 8
+    steps: list[float | None] = []  # a gain, or None for the soft limiter, applied in order
+    if frames >= SAMPLE_RATE // 2:  # the R128 gating needs 400 ms blocks
+        before = _measure(raw, steps)
+        if np.isfinite(before):  # silence stays silence
+            steps.append(10 ** ((target - before) / 20))
+            for _ in range(3):  # limiting lowers loudness a little; re-aim a few times
+                steps.append(None)
+                measured = _measure(raw, steps)
+                if abs(measured - target) < 0.1:
+                    break
+                steps.append(10 ** ((target - measured) / 20))
+            steps.append(None)
+    meter = LoudnessMeter(SAMPLE_RATE, 2)
+    with open(wav, "wb") as out:
+        out.write(float_wav_header(frames, SAMPLE_RATE, 2))
+        for chunk in _chunks(raw, steps):
+            meter.add(chunk)
+            out.write(chunk.tobytes())
+    return meter.integrated() if frames >= SAMPLE_RATE // 2 else float("-inf")
+
+
+def _chunks(raw: Path, steps: Sequence[float | None]) -> Iterator[np.ndarray]:
+    with open(raw, "rb") as f:
+        while len(chunk := np.fromfile(f, np.float32, CHUNK * 2)):
+            chunk = chunk.reshape(-1, 2)
+            for step in steps:
+                chunk = _soft_limit(chunk) if step is None else (chunk * step).astype(np.float32)
+            yield chunk
+
+
+def _measure(raw: Path, steps: Sequence[float | None]) -> float:
+    meter = LoudnessMeter(SAMPLE_RATE, 2)
+    for chunk in _chunks(raw, steps):
+        meter.add(chunk)
+    return meter.integrated()
 
 
 def _soft_limit(x: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ same on a 10-minute source as on an 8-second one.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,23 +103,28 @@ def bed_for(source: SourceInfo, me_track: Path | None) -> Bed:
     return Bed()
 
 
-def timeline(bed: Bed, duration: float, windows: Sequence[tuple[WindowSpan, np.ndarray, int]]) -> np.ndarray:
-    """(n, 2) float32: the whole delivered sound before the loudness gain, laid span by span: the bed
-    between windows, `mix_window` inside each (`windows`: span, audio, its sample rate; in time order)."""
+CHUNK_S = 10.0  # the longest stretch of bed read at once between windows
+
+
+def timeline(bed: Bed, duration: float,
+             windows: Sequence[tuple[WindowSpan, np.ndarray, int]]) -> Iterator[np.ndarray]:
+    """The whole delivered sound before the loudness gain, as consecutive (n, 2) float32 chunks that add
+    up to round(duration * SAMPLE_RATE) samples: the bed between windows (in pieces of at most CHUNK_S),
+    `mix_window` inside each (`windows`: span, audio, its sample rate). One window is in memory at a time."""
     n = round(duration * SAMPLE_RATE)
-    out = np.zeros((n, 2), np.float32)
-    cursor = 0.0
+    cursor = 0  # samples laid so far
     for span, audio, rate in sorted(windows, key=lambda w: w[0].start):
-        if span.start > cursor:
-            _lay(out, cursor, bed.read(cursor, span.start))
-        _lay(out, span.start, mix_window(bed, span, audio, rate))
-        cursor = max(cursor, span.end)
-    if cursor < duration:
-        _lay(out, cursor, bed.read(cursor, duration))
-    return out
+        a, b = sample_span(span.start, span.end, SAMPLE_RATE)
+        yield from _bed_between(bed, cursor, min(a, n))
+        if b > cursor and a < n:
+            chunk = mix_window(bed, span, audio, rate)[max(0, cursor - a) : n - a]
+            yield chunk
+            cursor = max(cursor, a) + len(chunk)
+    yield from _bed_between(bed, cursor, n)
 
 
-def _lay(out: np.ndarray, start: float, chunk: np.ndarray) -> None:
-    a = round(start * SAMPLE_RATE)
-    take = max(0, min(len(chunk), len(out) - a))
-    out[a : a + take] = chunk[:take]
+def _bed_between(bed: Bed, a: int, b: int) -> Iterator[np.ndarray]:
+    step = round(CHUNK_S * SAMPLE_RATE)
+    for lo in range(a, b, step):
+        hi = min(b, lo + step)
+        yield fit_length(bed.read(lo / SAMPLE_RATE, hi / SAMPLE_RATE), hi - lo)
