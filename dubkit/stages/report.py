@@ -143,7 +143,8 @@ def _issues(lang: dict) -> str:
 def _delivered_line(d: dict | None) -> str:
     if not d:
         return ""
-    return (f"<p>Delivered file: {d['metric'].upper()} {d['error_rate']:.1%} (threshold {d['threshold']:.0%}) "
+    return (f"<p>Delivered file, from its windows as mixed: {d['metric'].upper()} {d['error_rate']:.1%} "
+            f"(threshold {d['threshold']:.0%}) "
             f"{_badge(d['passed'])}<br><span class='small'>heard: {html.escape(d.get('heard', ''))}</span></p>")
 
 
