@@ -25,6 +25,7 @@ import numpy as np
 
 from dubkit.adapters import ffmpeg, package_version
 from dubkit.adapters.audio import float_wav_header
+from dubkit.adapters.av import read_frames
 from dubkit.adapters.images import thumbnail_uri
 from dubkit.adapters.loudness import LoudnessMeter
 from dubkit.adapters.subtitles import PREVIEW_NOTE, write_script
@@ -59,11 +60,13 @@ def identity() -> dict:
 
 @dataclass(frozen=True)
 class PlacedRender:
-    """An engine's render for the window spanning [start, end) of the source timeline."""
+    """An engine's render for the window spanning [start, end) of the source timeline. Its picture is
+    `render.frames`, or `clip` (an H.264 clip of them, spliced as it is) so a long job holds no frames."""
 
     start: float
     end: float
     render: WindowRender
+    clip: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -135,8 +138,9 @@ def _encode(source: SourceInfo, renders: Sequence[PlacedRender], wav: Path, cues
     subtitle_cues = _subtitle_cues(cues, source.duration, preview)
     srt = _write_srt(subtitle_cues, tmp / video.with_suffix(".srt").name)
     overlays = tuple(
-        ffmpeg.Overlay(ffmpeg.encode_frames(r.render.frames, r.render.fps, tmp / f"window{i}.mp4"), r.start, r.end)
-        for i, r in enumerate(renders) if r.render.frames is not None
+        ffmpeg.Overlay(r.clip or ffmpeg.encode_frames(r.render.frames, r.render.fps, tmp / f"window{i}.mp4"),
+                       r.start, r.end)
+        for i, r in enumerate(renders) if r.clip is not None or r.render.frames is not None
     )
     metadata = ()
     if preview:
@@ -328,7 +332,8 @@ def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settin
         if all(Path(files[k]).is_file() and file_digest(Path(files[k])) == hit[k + "_sha256"]
                for k in ("video", "subtitles")):
             return files
-    placed = [PlacedRender(o.start, o.end, renders[o.window_index]) for o in outcomes]
+    placed = [PlacedRender(o.start, o.end, renders[o.window_index],
+                           settings.cache.video_file("render", o.chosen_attempt.render_key)) for o in outcomes]
     result = assemble(source, placed, ls.cues, ls.language, settings.out, me_track=settings.me_track,
                       loudness=settings.loudness, preview=settings.preview)
     heard = [Heard(span, renders[o.window_index].audio, renders[o.window_index].sample_rate)
@@ -378,6 +383,14 @@ def _reasons(outcomes, violations, integrity: Sequence[str]) -> tuple[str, ...]:
     return (*reasons, *integrity)
 
 
+def _middle_frame(cache: StageCache, outcome: WindowOutcome, plan: Plan) -> np.ndarray:
+    """The window's picture at its middle: from the generated clip, else the source's first frame."""
+    clip = cache.video_file("render", outcome.chosen_attempt.render_key)
+    if clip is None:
+        return plan.references[outcome.window_index]
+    return read_frames(clip, [(outcome.end - outcome.start) / 2])[0]
+
+
 def deliver_language(
     source: SourceInfo,
     plan: Plan,
@@ -389,15 +402,11 @@ def deliver_language(
     the gate (each heard as mixed for delivery), the file passes the integrity check, and its
     script keeps every glossary term. Glossary terms missing from what was heard are reported but do
     not fail it on their own (the gate already scores the speech)."""
-    renders = {o.window_index: load_chosen_render(settings.cache, o) for o in outcomes}
+    renders = {o.window_index: load_chosen_render(settings.cache, o, frames=False) for o in outcomes}
     files = _assembled(source, ls, outcomes, renders, settings)
     violations = ls.glossary_violations + _heard_violations(outcomes, ls, settings.glossary)
     reasons = _reasons(outcomes, violations, files["integrity"])
-    thumbs = {}
-    for o in outcomes:
-        frames = renders[o.window_index].frames
-        frame = frames[len(frames) // 2] if frames is not None and len(frames) else plan.references[o.window_index]
-        thumbs[o.window_index] = thumbnail_uri(frame)
+    thumbs = {o.window_index: thumbnail_uri(_middle_frame(settings.cache, o, plan)) for o in outcomes}
     return LanguageSummary(
         language=ls.language.code, passed=not reasons, outcomes=tuple(outcomes), script_origin=ls.origin,
         glossary_violations=violations, timing_overflows=ls.timing_overflows, video=Path(files["video"]),

@@ -105,17 +105,19 @@ def render_key(engine_identity: dict, request: WindowRequest, context: dict) -> 
     )
 
 
-def _load_render(cache: StageCache, key: str) -> tuple[WindowRender, dict] | None:
+def _load_render(cache: StageCache, key: str, frames: bool = True) -> tuple[WindowRender, dict] | None:
     meta = cache.get_json("render", key)
     arrays = cache.get_arrays("render", key)
     if meta is None or arrays is None:
         return None
-    frames = None
-    if meta.get("n_frames"):
-        frames = cache.get_video("render", key, int(meta["n_frames"]), float(meta["fps"]))
-        if frames is None:
+    picture = None
+    if meta.get("n_frames") and not frames and not cache.exists("render", key, ".mp4"):
+        return None  # the picture is part of the render: without its clip the entry is incomplete
+    if meta.get("n_frames") and frames:
+        picture = cache.get_video("render", key, int(meta["n_frames"]), float(meta["fps"]))
+        if picture is None:
             return None
-    render = WindowRender(audio=arrays["audio"], sample_rate=int(meta["sample_rate"]), frames=frames,
+    render = WindowRender(audio=arrays["audio"], sample_rate=int(meta["sample_rate"]), frames=picture,
                           fps=float(meta["fps"]), info=meta["info"])
     return render, meta
 
@@ -141,9 +143,10 @@ def _cached_audio(cache: StageCache, key: str) -> tuple[np.ndarray, int]:
     return arrays["audio"], int(meta["sample_rate"])
 
 
-def load_chosen_render(cache: StageCache, outcome: WindowOutcome) -> WindowRender:
-    """The render an outcome settled on, read back from the cache."""
-    loaded = _load_render(cache, outcome.chosen_attempt.render_key)
+def load_chosen_render(cache: StageCache, outcome: WindowOutcome, frames: bool = True) -> WindowRender:
+    """The render an outcome settled on, read back from the cache (`frames=False`: its sound only; the
+    picture stays in the cache's clip, `StageCache.video_file`)."""
+    loaded = _load_render(cache, outcome.chosen_attempt.render_key, frames)
     assert loaded is not None, f"render {outcome.chosen_attempt.render_key} vanished from the cache"
     return loaded[0]
 
