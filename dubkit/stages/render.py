@@ -234,8 +234,10 @@ def _attempt_count(engine: Engine, max_attempts: int) -> int:
     return max_attempts if engine.uses_seed else 1
 
 
-def _render_attempt(settings: RenderSettings, request: WindowRequest) -> tuple[str, dict, WindowRender | None]:
-    """The render for one attempt: from the cache when finished there, else from the engine."""
+def _render_attempt(settings: RenderSettings, request: WindowRequest,
+                    reference: Callable[[], np.ndarray] | None = None) -> tuple[str, dict, WindowRender | None]:
+    """The render for one attempt: from the cache when finished there, else from the engine (given the
+    window's reference frame, decoded by `reference` only then: a resumed run decodes no picture)."""
     rkey = render_key(settings.engine.identity(), request, dict(settings.context))
     # A finished render is known by its JSON alone: a resumed run reads no pixels it does not need.
     meta = settings.cache.get_json("render", rkey)
@@ -243,6 +245,8 @@ def _render_attempt(settings: RenderSettings, request: WindowRequest) -> tuple[s
         meta = None  # a damaged entry is rendered again, never trusted
     render = None
     if meta is None:
+        if request.reference_frame is None and reference is not None:
+            request = replace(request, reference_frame=reference())
         t0 = time.perf_counter()
         render = settings.engine.render(request)
         meta = _store_render(settings.cache, rkey, render, time.perf_counter() - t0)
@@ -265,18 +269,19 @@ def _verdict(gate_: SpeechGate, settings: RenderSettings, span: WindowSpan, rkey
 
 
 def run_window(settings: RenderSettings, request: WindowRequest, gate_: SpeechGate,
-               span: WindowSpan | None = None) -> WindowOutcome:
+               span: WindowSpan | None = None, reference: Callable[[], np.ndarray] | None = None) -> WindowOutcome:
     """Render, gate and retry one (window, language); returns every attempt and the chosen one.
 
     `request.seed` is ignored: attempt k uses window_seed(base_seed, index, language, k). `span` places
-    the window among its neighbours for the mix (default: the request's span, no neighbour joined).
+    the window among its neighbours for the mix (default: the request's span, no neighbour joined);
+    `reference` gives the reference frame when the request has none and the engine must render.
     """
     lines = tuple(c.text for c in request.lines)
     span = span or WindowSpan(request.start, request.end)
     attempts: list[Attempt] = []
     for number in range(1, _attempt_count(settings.engine, settings.max_attempts) + 1):
         seed = window_seed(settings.base_seed, request.index, request.language.code, number)
-        rkey, meta, render = _render_attempt(settings, replace(request, seed=seed))
+        rkey, meta, render = _render_attempt(settings, replace(request, seed=seed), reference)
         verdict, gate_cached = _verdict(gate_, settings, span, rkey, render, lines)
         attempts.append(Attempt(
             number=number, seed=seed, passed=verdict.passed, error_rate=verdict.error_rate,
@@ -314,12 +319,13 @@ def render_language(
     for (window, lines), span in zip(voiced, spans, strict=True):
         request = WindowRequest(
             index=window.index, start=window.start, end=window.end, language=gate_.language,
-            lines=tuple(lines), seed=0, reference_frame=plan.references[window.index],
+            lines=tuple(lines), seed=0, reference_frame=None,
             speaker_descriptions=dict(settings.speakers), voice_track=settings.voice_track,
             width=plan.width, height=plan.height, speaker_pitch=dict(settings.speaker_pitch),
             speaker_tracks=dict(settings.speaker_tracks),
         )
-        outcome = run_window(settings, request, gate_, span)
+        outcome = run_window(settings, request, gate_, span,
+                             lambda index=window.index: plan.references[index])
         outcomes.append(outcome)
         if on_window is not None:
             on_window(outcome)
