@@ -195,7 +195,8 @@ def language_work(job: _Job, prepared: Prepared, code: str, engine: Engine) -> L
         bed=bed_for(prepared.source, opts.me_track),
     )
     requests = window_requests(settings, prepared.plan, ls.per_window, ls.language)
-    return LanguageWork(code, replace(settings, spans=request_spans(requests)), gate, requests)
+    settings = replace(settings, spans=request_spans(requests), references=prepared.plan.references)
+    return LanguageWork(code, settings, gate, requests)
 
 
 def deliver(job: _Job, prepared: Prepared, work: LanguageWork, outcomes: Sequence[WindowOutcome]) -> LanguageSummary:

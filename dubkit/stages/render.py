@@ -246,6 +246,8 @@ class RenderSettings:
     takes: Mapping[int, TakePlan] = field(default_factory=dict)  # per window index, what a review asks
     bed: Bed = field(default_factory=Bed)  # what delivery lays under the speech; the gate hears it too
     spans: Mapping[int, WindowSpan] = field(default_factory=dict)  # per window index, its place in the mix
+    # per window index, its first source frame (the plan's, decoded on access): read only when the engine renders
+    references: Mapping[int, np.ndarray] = field(default_factory=dict)
 
 
 def _attempt_count(engine: Engine, max_attempts: int) -> int:
@@ -269,6 +271,8 @@ def _render_attempt(settings: RenderSettings, request: WindowRequest,
     if meta is None and may_render:
         if request.reference_frame is None and reference is not None:
             request = replace(request, reference_frame=reference())
+        elif request.reference_frame is None and request.index in settings.references:
+            request = replace(request, reference_frame=settings.references[request.index])
         t0 = time.perf_counter()
         render = settings.engine.render(request)
         meta = _store_render(settings.cache, rkey, render, time.perf_counter() - t0)
@@ -381,12 +385,14 @@ def window_requests(settings: RenderSettings, plan: Plan, lines_per_window: Sequ
     """One request per window of one language that has lines, in order (the unit a campaign schedules).
 
     A window whose language has no line (the translator merged it into a neighbour) gets none: its
-    original frames and sound stay, which is what the source had there besides speech.
+    original frames and sound stay, which is what the source had there besides speech. Requests carry no
+    reference frame: the engine gets it from `settings.references` only when it renders (a resumed run, or
+    a long source's hundreds of windows, decode no picture ahead).
     """
     return tuple(
         WindowRequest(
             index=window.index, start=window.start, end=window.end, language=language,
-            lines=tuple(lines), seed=0, reference_frame=plan.references[window.index],
+            lines=tuple(lines), seed=0, reference_frame=None,
             speaker_descriptions=dict(settings.speakers), voice_track=settings.voice_track,
             width=plan.width, height=plan.height, speaker_pitch=dict(settings.speaker_pitch),
             speaker_tracks=dict(settings.speaker_tracks),
@@ -410,7 +416,8 @@ def render_language(
     """run_window for every window of one language that has lines (window_requests), in order."""
     outcomes = []
     requests = window_requests(settings, plan, lines_per_window, gate_.language)
-    settings = replace(settings, spans={**request_spans(requests), **settings.spans})
+    settings = replace(settings, spans={**request_spans(requests), **settings.spans},
+                       references=settings.references or plan.references)
     for request in requests:
         outcome = run_window(settings, request, gate_)
         outcomes.append(outcome)
