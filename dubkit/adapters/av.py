@@ -58,13 +58,15 @@ def _open(path: Path):
 def _open_logged(path: Path):
     """`_open`, keeping what FFmpeg logged while it probed the streams (the reason a stream's
     parameters stay unknown, such as an impossible frame size)."""
-    level = av.logging.get_level()
+    level, skip = av.logging.get_level(), av.logging.get_skip_repeated()
     av.logging.set_level(av.logging.ERROR)
+    av.logging.set_skip_repeated(False)  # a second probe of the same file must hear the reason again
     try:
         with av.logging.Capture() as logs:
             container = _open(path)
     finally:
         av.logging.set_level(level)
+        av.logging.set_skip_repeated(skip)
     return container, [message.strip() for _level, _name, message in logs]
 
 
