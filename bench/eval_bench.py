@@ -33,9 +33,10 @@ from eval.whisper_models import packaged_base  # noqa: E402
 from tests import speech_data  # noqa: E402
 
 BARE = """
-import sys
+import os, sys
 from faster_whisper import WhisperModel, decode_audio
-model = WhisperModel(sys.argv[1], device="cpu", compute_type="int8")
+# one thread per usable core, as eval.asr.Recognizer sets it
+model = WhisperModel(sys.argv[1], device="cpu", compute_type="int8", cpu_threads=len(os.sched_getaffinity(0)))
 audio = decode_audio(sys.argv[2], sampling_rate=16000)
 segments, info = model.transcribe(audio, language="en", beam_size=5, word_timestamps=True,
                                   vad_filter=True, condition_on_previous_text=False)

@@ -4,6 +4,7 @@ Everything else in dubkit talks to `Recognizer`; nothing else imports faster_whi
 """
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -22,9 +23,10 @@ DECODE_SEED = 0  # seeds the temperature-fallback sampling, so a transcript is a
 class Recognizer:
     """A loaded Whisper model: build it once and reuse it for every clip (one call at a time).
 
-    Word timestamps and the Silero VAD bundled in faster-whisper are always on: the VAD keeps
-    Whisper from inventing text in silence, and the word times let the gate score each timed cue
-    on its own span.
+    The Silero VAD bundled in faster-whisper is always on: it keeps Whisper from inventing text in
+    silence. Word timestamps (an extra alignment pass) are on unless a caller says it does not use
+    them: the gate on a window scores the window's lines as one text and needs none. `cpu_threads`
+    0 means one thread per core this process may use (CTranslate2's own default ignores the core count).
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class Recognizer:
         from faster_whisper import WhisperModel
 
         resolved = resolve_model(model, models_dir)
+        cpu_threads = cpu_threads or usable_cores()
         self.name = resolved.name
         self.path = resolved.path
         self.beam_size = beam_size
@@ -67,11 +70,12 @@ class Recognizer:
         return code
 
     def transcribe(
-        self, audio: np.ndarray | str | Path, language: Language | str | None = None
+        self, audio: np.ndarray | str | Path, language: Language | str | None = None, *, words: bool = True
     ) -> Transcript:
         """Transcribe 16 kHz mono float32 samples (or a media file) with the language forced.
 
         `language=None` lets Whisper detect it. Silence gives a Transcript with no segments.
+        `words=False` skips word timestamps (segments then carry no words; the text is the same).
         """
         code = self.whisper_code(language) if language is not None else None
         if isinstance(audio, np.ndarray):
@@ -97,7 +101,7 @@ class Recognizer:
             samples,
             language=code,
             beam_size=self.beam_size,
-            word_timestamps=True,
+            word_timestamps=words,
             vad_filter=self.vad,
             condition_on_previous_text=False,  # stops one misheard line from steering the next
         )
@@ -105,6 +109,14 @@ class Recognizer:
         return Transcript(
             language=code or info.language, duration=duration, segments=typed, model=self.name
         )
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least one."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @cache
@@ -168,6 +180,6 @@ class LazyRecognizer:
             self._loaded = shared_recognizer(self._model)
         return self._loaded
 
-    def transcribe(self, audio, language: Language | str | None) -> Transcript:
+    def transcribe(self, audio, language: Language | str | None, *, words: bool = True) -> Transcript:
         """As Recognizer.transcribe, loading the model the first time."""
-        return self.get().transcribe(audio, language)
+        return self.get().transcribe(audio, language, words=words)

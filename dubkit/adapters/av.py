@@ -193,10 +193,61 @@ def read_audio(path: str | Path, sample_rate: int = 16_000, mono: bool = True) -
     return samples[0] if mono else np.ascontiguousarray(samples.T)
 
 
+SEEK_LEAD = 1.0  # seconds decoded before a span's start after a seek: the codec's overlap settles in it
+
+
+def read_audio_span(path: str | Path, start: float, end: float, sample_rate: int = 48_000) -> np.ndarray:
+    """(n, channels) float32: the [start, end) seconds of the first audio stream at `sample_rate`, zero-padded
+    where the stream ends early. Seeks near `start`, so a span of a long file costs what the span costs.
+
+    Sample k of the span is sample round(start * rate) + k of `read_audio(path, rate, mono=False)`.
+    """
+    path = Path(path)
+    a, b = round(start * sample_rate), round(end * sample_rate)
+    with _open(path) as container:
+        if not container.streams.audio:
+            raise MediaError(f"{path} has no audio stream")
+        stream = container.streams.audio[0]
+        check_sample_rate(path, stream.codec_context.sample_rate)
+        lead = start - SEEK_LEAD
+        origin = None  # output sample index of the first decoded sample
+        if lead > 0:
+            container.seek(int(lead / stream.time_base), stream=stream, backward=True)
+        else:
+            origin = 0  # from the top, exactly as read_audio counts
+        resampler = av.AudioResampler(format="fltp", rate=sample_rate)
+        chunks: list[np.ndarray] = []
+        have = 0
+        try:
+            for frame in container.decode(stream):
+                if origin is None:
+                    origin = round(float(frame.pts * stream.time_base) * sample_rate) if frame.pts is not None else a
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())
+                    have += out.samples
+                if origin + have >= b:
+                    break
+            else:
+                chunks += [out.to_ndarray() for out in resampler.resample(None)]
+        except av.FFmpegError as err:
+            raise MediaError(f"cannot decode the audio of {path}: {err}") from err
+    channels = stream.codec_context.channels or 1
+    got = np.concatenate(chunks, axis=1).T if chunks else np.zeros((0, channels), np.float32)  # (n, channels)
+    out = np.zeros((b - a, got.shape[1]), np.float32)
+    lo = max(a, origin or 0)
+    take = max(0, min(b, (origin or 0) + len(got)) - lo)
+    out[lo - a : lo - a + take] = got[lo - (origin or 0) : lo - (origin or 0) + take]
+    return out
+
+
+SEEK_GAP = 3.0  # seconds: a wanted frame further ahead than this is reached by seeking, not decoding
+
+
 def read_frames(path: str | Path, times: Sequence[float]) -> list[np.ndarray]:
     """The frame on screen at each time (seconds), as (H, W, 3) uint8 RGB, in the order asked.
 
-    A time before the first frame gives the first frame; after the last, the last frame.
+    A time before the first frame gives the first frame; after the last, the last frame. Times far
+    apart are reached by seeking to the keyframe before them, so a few frames of a long file are cheap.
     """
     path = Path(path)
     if not len(times):
@@ -209,25 +260,13 @@ def read_frames(path: str | Path, times: Sequence[float]) -> list[np.ndarray]:
             raise MediaError(f"{path} has no video stream")
         stream = container.streams.video[0]
         order = sorted(range(len(times)), key=lambda i: times[i])
-        picked: dict[int, np.ndarray] = {}
-        previous = None
-        pending = list(order)
         try:
-            # One forward pass, keeping the last frame that starts at or before each wanted time.
-            container.seek(0)
-            for frame in container.decode(stream):
-                t = float(frame.pts * stream.time_base) if frame.pts is not None else 0.0
-                while pending and times[pending[0]] < t:
-                    picked[pending.pop(0)] = _rgb(previous if previous is not None else frame)
-                if not pending:
-                    break
-                previous = frame  # converted only if picked
+            found = _frames_at(container, stream, [float(times[i]) for i in order])
         except av.FFmpegError as err:
             raise MediaError(f"cannot decode the video of {path}: {err}") from err
-        if pending and previous is None:
+        if any(f is None for f in found):
             raise MediaError(f"{path} has no decodable video frames")
-        for i in pending:
-            picked[i] = _rgb(previous)
+        picked = {i: _rgb(f) for i, f in zip(order, found, strict=True)}
     return [picked[i] for i in range(len(times))]
 
 
@@ -283,6 +322,30 @@ def _scaled(frame, height: int | None) -> np.ndarray:
         return _rgb(frame)
     width = max(2, round(frame.width * height / frame.height))
     return frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray()
+
+
+def _frames_at(container, stream, wanted: list[float]) -> list:
+    """For ascending times, the last frame starting at or before each (else the first after it)."""
+    found: list = []
+    frames = None
+    previous = ahead = None  # the last frame at or before the time; the first one after it
+    position = 0.0
+    for want in wanted:
+        if frames is None or want - position > SEEK_GAP:
+            target = want - 0.5 if want > SEEK_GAP else 0.0
+            container.seek(int(target / stream.time_base), stream=stream, backward=True)
+            frames, previous, ahead = container.decode(stream), None, None
+        while True:
+            frame, ahead = (ahead, None) if ahead is not None else (next(frames, None), None)
+            if frame is None:
+                break
+            position = float(frame.pts * stream.time_base) if frame.pts is not None else position
+            if want < position:
+                ahead = frame  # on screen later: kept for the next wanted time
+                break
+            previous = frame
+        found.append(previous if previous is not None else ahead)
+    return found
 
 
 def small_frames(path: str | Path, size: tuple[int, int] = (64, 36)) -> Iterator[np.ndarray]:

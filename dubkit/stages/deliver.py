@@ -1,12 +1,11 @@
 """Stage 7, deliver: one language's windows spliced into the original timeline, mixed, brought to the
-delivery profile's loudness, muxed; then the language judged (every window's gate, the delivered file,
-the glossary).
+delivery profile's loudness, muxed; then the language judged (every window's gate, the delivered file's
+integrity, the glossary).
 
 Recipe:
-  1. lay each window's speech on a silent 48 kHz stereo timeline at the window's start (the dialogue);
-  2. bed: the music-and-effects stem when given, else the original audio ducked wherever a window
-     replaces speech or new speech sounds (volume automation with short ramps) — `mix_stems`, the one
-     place the mix rule lives;
+  1-2. the dialogue and M&E stems on the 48 kHz stereo timeline by the one mix rule the gate already
+     heard (stages/mix.py): each window's speech in its span over the bed (the music-and-effects stem
+     when given, else the original audio ducked across the window), the bed untouched between windows;
   3. loudness to the profile (dubkit/stages/delivery/loudness.py): ffmpeg's two-pass loudnorm, linear when the
      target is reachable under the true-peak ceiling, true-peak limited otherwise; the stems get the
      mix's gain, so dialogue + M&E = mix;
@@ -17,7 +16,9 @@ Recipe:
      overlaid in their window spans (preview outputs also carry a small "PREVIEW" badge, tags in the
      container); with --stems the dialogue, M&E and mix as 48 kHz 24-bit WAV;
   6. measure the delivered file (ffmpeg ebur128 integrated and true peak, pyloudnorm).
-Every file is written to a temporary name in the output folder, then renamed into place.
+Every file is written to a temporary name in the output folder, then renamed into place. The file is
+not recognised again: its verdict is assembled from the windows' (`delivered_verdict`), and a cheap
+integrity check (stages/integrity.py) proves it carries what was gated.
 """
 from __future__ import annotations
 
@@ -30,8 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from dubkit.adapters import ffmpeg, package_version
-from dubkit.adapters.audio import fit_length, resample, sample_span, to_stereo, write_wav24
-from dubkit.adapters.av import read_audio
+from dubkit.adapters.audio import write_wav24
 from dubkit.adapters.fonts import Font, missing_characters
 from dubkit.adapters.images import thumbnail_uri
 from dubkit.adapters.subtitles import PREVIEW_NOTE, write_script
@@ -42,11 +42,11 @@ from dubkit.stages.delivery.burn_in import burn_in_files
 from dubkit.stages.delivery.loudness import Loudness, level, measure_delivered
 from dubkit.stages.delivery.profiles import DEFAULT_PROFILE, PROFILES, DeliveryProfile
 from dubkit.stages.delivery.subtitle_rules import SubtitleViolation, check_cues, wrap
+from dubkit.stages.integrity import Heard, check_delivered
+from dubkit.stages.mix import SAMPLE_RATE, Bed, bed_for, stems, window_spans
 from dubkit.stages.plan import Plan
 from dubkit.stages.probe import SourceInfo
 from dubkit.stages.render import (
-    ASR_RATE,
-    SpeechGate,
     Verdict,
     WindowOutcome,
     load_chosen_render,
@@ -59,18 +59,14 @@ from dubkit.translate.timing import LineFit
 from eval.types import Cue
 from langs import Language
 
-SAMPLE_RATE = 48_000
-DUCK_DB = -30.0  # the original under new speech: at -18 and -24 dB Whisper base still heard the English
-RAMP_S = 0.12  # duck fade in/out, long enough not to pump, short enough not to eat the next word
 PREVIEW_TAG = "dubkit PREVIEW"
 STEM_NAMES = {"dialogue": "dialogue", "effects": "me", "mix": "mix"}  # stem -> file name part
 
 
 def identity() -> dict:
     """What besides the inputs changes assembled files (for cache keys): mix constants and encoder versions."""
-    return {"stage": "assemble", "version": 2, "duck_db": DUCK_DB, "ramp_s": RAMP_S,
-            "sample_rate": SAMPLE_RATE, "imageio-ffmpeg": package_version("imageio-ffmpeg"),
-            "pyloudnorm": package_version("pyloudnorm")}
+    return {"stage": "assemble", "version": 3, "mix": Bed().identity(),
+            "imageio-ffmpeg": package_version("imageio-ffmpeg"), "pyloudnorm": package_version("pyloudnorm")}
 
 
 @dataclass(frozen=True)
@@ -189,18 +185,12 @@ def _final_path(kind: str, base: Path, delivery: Delivery) -> Path:
 
 def mix_stems(source: SourceInfo, renders: Sequence[PlacedRender],
               me_track: Path | None) -> tuple[np.ndarray, np.ndarray]:
-    """The mix rule, before loudness: (dialogue, bed), each (n, 2) float32 at SAMPLE_RATE over the
-    source's duration; the mix is their sum. The bed is the music-and-effects stem when given, else the
-    original audio ducked under the windows and the new speech, else silence."""
-    n = round(source.duration * SAMPLE_RATE)
-    speech = _speech_timeline(renders, n)
-    if me_track is not None:
-        bed = fit_length(_read_stereo(Path(me_track)), n)
-    elif source.has_audio:
-        bed = fit_length(_read_stereo(source.path), n) * _duck_gain(speech, renders, n)[:, None]
-    else:
-        bed = np.zeros((n, 2), np.float32)
-    return speech, bed.astype(np.float32)
+    """The mix before loudness: (dialogue, bed), each (n, 2) float32 at SAMPLE_RATE over the source's
+    duration, by the one mix rule the gate heard (stages/mix.py); the mix is their sum. The bed is the
+    music-and-effects stem when given, else the original audio ducked across each window, else silence."""
+    spans = window_spans([(r.start, r.end) for r in renders])
+    laid = [(span, r.render.audio, r.render.sample_rate) for span, r in zip(spans, renders, strict=True)]
+    return stems(bed_for(source, me_track), source.duration, laid)
 
 
 def _subtitles(cues: Sequence[Cue], language: Language, source: SourceInfo, preview: bool,
@@ -279,40 +269,6 @@ def _check_inputs(source: SourceInfo, renders, loudness: float, me_track: Path |
         audio = r.render.audio
         if audio.ndim != 2 or audio.shape[1] not in (1, 2):
             raise InputError(f"window at {r.start:.3f} s: audio must be (samples, 1|2), got {audio.shape}")
-
-
-def _read_stereo(path: Path) -> np.ndarray:
-    return to_stereo(read_audio(path, sample_rate=SAMPLE_RATE, mono=False))
-
-
-def _speech_timeline(renders: Sequence[PlacedRender], n: int) -> np.ndarray:
-    """All windows' speech on one stereo timeline; each render is trimmed to its window span."""
-    out = np.zeros((n, 2), np.float32)
-    for r in renders:
-        audio = to_stereo(resample(r.render.audio, r.render.sample_rate, SAMPLE_RATE))
-        begin, end = sample_span(r.start, r.end, SAMPLE_RATE)
-        take = min(len(audio), end - begin, n - begin)
-        out[begin : begin + take] += audio[:take]
-    return out
-
-
-def _duck_gain(speech: np.ndarray, renders: Sequence[PlacedRender], n: int) -> np.ndarray:
-    """Gain for the original audio: DUCK_DB inside window spans and wherever new speech sounds."""
-    active = np.zeros(n, bool)
-    for r in renders:
-        active[round(r.start * SAMPLE_RATE) : round(r.end * SAMPLE_RATE)] = True
-    hop = SAMPLE_RATE // 100  # 10 ms frames for the speech detector
-    level = np.abs(speech).max(axis=1)
-    frames = level[: len(level) // hop * hop].reshape(-1, hop).max(axis=1)
-    voiced = np.repeat(frames > 10 ** (-50 / 20), hop)
-    active[: len(voiced)] |= voiced
-    duck = 10 ** (DUCK_DB / 20)
-    ramp = max(1, round(RAMP_S * SAMPLE_RATE))
-    # Smooth the steps into ramps: a moving average of the 0/1 mask, so ducking starts just before speech.
-    kernel = np.ones(ramp, np.float32) / ramp
-    smooth = np.convolve(active.astype(np.float32), kernel, mode="same")
-    smooth = np.maximum(smooth, active)  # never less ducked than the mask inside speech
-    return (1.0 - (1.0 - duck) * smooth).astype(np.float32)
 
 
 def _preview_badge(folder: Path, height: int) -> Path:
@@ -407,8 +363,7 @@ class LanguageSummary:
     duration: float | None = None
     thumbnails: dict[int, str] = field(default_factory=dict)  # window index -> data URI
     reasons: tuple[str, ...] = ()  # why the language failed, in words
-    delivered: Verdict | None = None  # the gate on the finished file
-    delivered_seconds: float = 0.0  # recognition time this run spent on it (0 when cached)
+    delivered: Verdict | None = None  # the finished file's verdict, assembled from its windows
     loudness: Loudness | None = None  # the loudness step and the delivered file's measurement
     deliverables: tuple[Deliverable, ...] = ()  # every file handed over, with its sha256
     subtitle_violations: tuple[SubtitleViolation, ...] = ()
@@ -461,7 +416,8 @@ def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settin
                "keep_mix": {"path": str(keep.relative_to(settings.out)), "sha256": file_digest(keep)} if keep else None,
                "loudness_lufs": round(result.loudness_lufs, 9),  # as the cache keeps it: a resumed run reports the same
                "duration": result.duration, "loudness": result.loudness.to_json(),
-               "violations": [asdict(v) for v in result.violations]}
+               "violations": [asdict(v) for v in result.violations],
+               "integrity": _integrity(source, outcomes, renders, settings, result)}
         hit = settings.cache.put_json("assemble", key, hit)  # as a resumed run will read it
     by_kind = {f["kind"]: settings.out / f["path"] for f in hit["files"]}
     return {**hit, "video": by_kind["video"], "subtitles": by_kind["subtitles"],
@@ -470,18 +426,33 @@ def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settin
             "keep_mix": settings.out / hit["keep_mix"]["path"] if hit.get("keep_mix") else None}
 
 
-def _delivered(files: dict, ls: LanguageScript, gate_: SpeechGate, cache: StageCache) -> tuple[Verdict, bool]:
-    """The gate on the finished file: what a client's QA would hear, so a mix that buries the speech
-    (or original speech left under it) fails here even when every window passed on its own.
-    Returns the verdict and whether it came from the cache."""
-    key = cache_key("delivered", video=files["video_sha256"], scorer=gate_.identity,
-                    lines=[c.text for c in ls.cues])
-    hit = cache.get_json("delivered", key)
-    if hit is not None:
-        return Verdict.from_json(hit), True
-    verdict = gate_.score(read_audio(Path(files["video"]), sample_rate=ASR_RATE), tuple(c.text for c in ls.cues))
-    cache.put_json("delivered", key, verdict.to_json())
-    return verdict, False
+def delivered_verdict(outcomes: Sequence[WindowOutcome]) -> Verdict | None:
+    """The delivered file's verdict, assembled from its windows (each scored as delivered, stages/mix.py):
+    it passes when every window passed; its error rate is all windows' errors over all their reference
+    units (what jiwer gives on the concatenation); `heard` joins what was heard window by window."""
+    if not outcomes:
+        return None
+    chosen = [o.chosen_attempt for o in outcomes]
+    errors, units = sum(a.errors for a in chosen), sum(a.units for a in chosen)
+    return Verdict(passed=all(o.passed for o in outcomes), error_rate=round(errors / units, 9) if units else 0.0,
+                   metric=chosen[0].metric, threshold=chosen[0].threshold,
+                   heard=" / ".join(a.heard for a in chosen), errors=errors, units=units,
+                   notes=(f"assembled from {len(outcomes)} window(s), each recognised as mixed for delivery",))
+
+
+def _integrity(source: SourceInfo, outcomes, renders, settings: DeliverySettings, result: AssemblyResult,
+               ) -> list[str]:
+    """stages/integrity.py on the freshly assembled file. The "one gain" assertion holds only for the
+    linear loudness method: a true-peak limiter's gain varies (slowly) along the file, so with it each
+    span is still checked to carry what was gated (correlation) but not for a common gain. Burned-in
+    subtitles change the picture, so with them the picture outside the windows is not compared."""
+    spans = window_spans([(o.start, o.end) for o in outcomes])
+    heard = [Heard(span, renders[o.window_index].audio, renders[o.window_index].sample_rate)
+             for span, o in zip(spans, outcomes, strict=True)]
+    limited = result.loudness is not None and result.loudness.method == "limited"
+    return list(check_delivered(result.video, source.path, source.duration, bed_for(source, settings.me_track),
+                                heard, badge=settings.preview, one_gain=not limited,
+                                picture=settings.resolved.burn_in is None))
 
 
 def _heard_violations(outcomes, ls: LanguageScript, glossary: Path | None) -> tuple[GlossaryViolation, ...]:
@@ -494,17 +465,15 @@ def _heard_violations(outcomes, ls: LanguageScript, glossary: Path | None) -> tu
         end=o.end))
 
 
-def _reasons(outcomes, violations, delivered: Verdict | None, loudness: Loudness | None = None) -> tuple[str, ...]:
+def _reasons(outcomes, violations, integrity: Sequence[str], loudness: Loudness | None = None) -> tuple[str, ...]:
     """Why a language fails, in words: windows that failed the gate, glossary terms missing from a
-    script or translation, a delivered file that failed the gate or missed the profile's loudness."""
+    script or translation, a delivered file that is not what was gated or missed the profile's loudness."""
     reasons = [
         f"window {o.start:.2f}-{o.end:.2f} s failed the speech gate: {a.metric.upper()} {a.error_rate:.2f} > "
         f"{a.threshold:.2f} after {len(o.attempts)} attempt(s)"
         for o in outcomes if not o.passed for a in (o.chosen_attempt,)
     ] + [f'glossary term "{v.term}" missing from the {v.where}: {v.text}' for v in violations if v.where != "speech"]
-    if delivered is not None and not delivered.passed:
-        reasons.append(f"the delivered file failed the speech gate: {delivered.metric.upper()} "
-                       f"{delivered.error_rate:.2f} > {delivered.threshold:.2f}")
+    reasons += integrity
     if loudness is not None and not loudness.within_spec():
         reasons.append(f"the delivered file misses the loudness spec: {loudness.delivered_i:.1f} LUFS "
                        f"(target {loudness.target:.1f} +/- 0.5), true peak {loudness.delivered_tp:.1f} dBTP "
@@ -518,21 +487,19 @@ def deliver_language(
     ls: LanguageScript,
     outcomes: Sequence[WindowOutcome],
     settings: DeliverySettings,
-    gate_: SpeechGate,
 ) -> LanguageSummary:
-    """Assemble (or reuse) the language's files as the delivery says and judge it: it passes when every window passed
-    the gate, the delivered file's speech (after mixing, ducking and loudness) passes it too, and its
-    script keeps every glossary term. Glossary terms missing from what was heard are reported but do
-    not fail it on their own (the gate already scores the speech)."""
+    """Assemble (or reuse) the language's files as the delivery says and judge it: it passes when every window
+    passed the gate (each heard as mixed for delivery), the file passes the integrity check and the profile's
+    loudness spec, and its script keeps every glossary term. Glossary terms missing from what was heard are
+    reported but do not fail it on their own (the gate already scores the speech)."""
     renders = {o.window_index: load_chosen_render(settings.cache, o) for o in outcomes}
     if settings.faces is not None:  # brand-safe: new picture only around faces, the rest the source's
         renders = {i: composite_render(source, plan.windows[i], r, settings.faces.windows[i])
                    for i, r in renders.items()}
     files = _assembled(source, ls, outcomes, renders, settings)
-    delivered, delivered_cached = _delivered(files, ls, gate_, settings.cache) if outcomes else (None, True)
     violations = ls.glossary_violations + _heard_violations(outcomes, ls, settings.glossary)
     loudness = Loudness(**files["loudness"])
-    reasons = _reasons(outcomes, violations, delivered, loudness)
+    reasons = _reasons(outcomes, violations, files.get("integrity", ()), loudness)
     thumbs = {}
     for o in outcomes:
         frames = renders[o.window_index].frames
@@ -542,8 +509,7 @@ def deliver_language(
         language=ls.language.code, passed=not reasons, outcomes=tuple(outcomes), script_origin=ls.origin,
         glossary_violations=violations, timing_overflows=ls.timing_overflows, video=Path(files["video"]),
         subtitles=Path(files["subtitles"]), loudness_lufs=files["loudness_lufs"], duration=files["duration"],
-        thumbnails=thumbs, reasons=reasons, delivered=delivered,
-        delivered_seconds=0.0 if delivered_cached or delivered is None else delivered.seconds,
+        thumbnails=thumbs, reasons=reasons, delivered=delivered_verdict(outcomes),
         loudness=loudness, deliverables=files["deliverables"],
         subtitle_violations=tuple(SubtitleViolation(**v) for v in files["violations"]), master_mix=files["keep_mix"],
     )

@@ -8,7 +8,7 @@ and audio are kept untouched.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,6 +188,23 @@ def first_frames(path: Path, windows: Sequence[Window]) -> dict[int, np.ndarray]
     return {w.index: f for w, f in zip(windows, frames, strict=False)}
 
 
+class FirstFrames(Mapping[int, np.ndarray]):
+    """Each window's first source frame, decoded when asked: a long 1080p source has hundreds of
+    windows, and holding all their frames at once would take gigabytes."""
+
+    def __init__(self, path: Path, windows: Sequence[Window]) -> None:
+        self._path, self._starts = Path(path), {w.index: w.start for w in windows}
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return read_frames(self._path, [self._starts[index]])[0]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._starts)
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+
 @dataclass(frozen=True)
 class Plan:
     """Stage 3's result: where the shots change, the windows to regenerate, each window's first
@@ -195,7 +212,7 @@ class Plan:
 
     cuts: tuple[float, ...]
     windows: tuple[Window, ...]
-    references: dict[int, np.ndarray]
+    references: Mapping[int, np.ndarray]  # window index -> its first frame (FirstFrames: decoded on access)
     width: int
     height: int
 
@@ -204,5 +221,5 @@ def make_plan(source: SourceInfo, cues: Sequence[Cue], cache: StageCache) -> Pla
     """Shot cuts (cached), windows that never cross a cut, and their reference frames."""
     cuts = shot_cuts(source.path, source.digest, source.fps, cache)
     windows = plan_windows(cues, duration=source.duration, fps=source.fps, cuts=cuts)
-    return Plan(cuts=cuts, windows=windows, references=first_frames(source.path, windows),
+    return Plan(cuts=cuts, windows=windows, references=FirstFrames(source.path, windows),
                 width=source.width, height=source.height)

@@ -1,11 +1,12 @@
-"""Stage 6, render: each (window, language) through the engine, its speech scored by the gate, retried.
+"""Stage 6, render: each (window, language) through the engine, its delivered sound scored by the gate, retried.
 
-Each attempt is rendered with a new seed, transcribed by the recogniser and scored against the
-window's lines; the loop stops at the first attempt that passes or after `max_attempts`. Every
-attempt is kept (seed, prompt, what was heard, error rate, timings) because a reviewer must be able
-to see why a window was accepted or not. Renders and gate verdicts are cached separately: a killed
-run never calls the engine again for a finished attempt, and a new threshold re-scores cached
-transcripts without re-rendering.
+Each attempt is rendered with a new seed, mixed into the window's span exactly as delivery will mix it
+(stages/mix.py: over the M&E stem or the ducked original), transcribed by the recogniser and scored
+against the window's lines, so the gate hears what the client will hear; the loop stops at the first
+attempt that passes or after `max_attempts`. Every attempt is kept (seed, prompt, what was heard, error
+rate, timings) because a reviewer must be able to see why a window was accepted or not. Renders and gate
+verdicts are cached separately: a killed run never calls the engine again for a finished attempt, and a
+new threshold re-scores cached transcripts without re-rendering.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import numpy as np
 from dubkit.adapters.audio import resample, to_mono
 from dubkit.engines.base import Engine, WindowRender, WindowRequest
 from dubkit.errors import ReviewError
+from dubkit.stages.mix import SAMPLE_RATE, Bed, WindowSpan, mix_window, window_spans
 from dubkit.stages.plan import Plan
 from dubkit.store.cache import StageCache, cache_key
 from eval.asr import LazyRecognizer
@@ -47,6 +49,8 @@ class Attempt:
     seconds_gate: float
     cached: bool  # True when this run took the render from the cache
     gate_cached: bool = False  # True when this run took the verdict from the cache
+    errors: int = 0  # the verdict's error count and reference units (error_rate = errors / units)
+    units: int = 0
     info: dict[str, Any] = field(default_factory=dict)  # the engine's record (prompt, voice, speed ...)
 
 
@@ -103,17 +107,19 @@ def render_key(engine_identity: dict, request: WindowRequest, context: dict) -> 
     )
 
 
-def _load_render(cache: StageCache, key: str) -> tuple[WindowRender, dict] | None:
+def _load_render(cache: StageCache, key: str, frames: bool = True) -> tuple[WindowRender, dict] | None:
     meta = cache.get_json("render", key)
     arrays = cache.get_arrays("render", key)
     if meta is None or arrays is None:
         return None
-    frames = None
-    if meta.get("n_frames"):
-        frames = cache.get_video("render", key, int(meta["n_frames"]), float(meta["fps"]))
-        if frames is None:
+    picture = None
+    if meta.get("n_frames") and not frames and not cache.exists("render", key, ".mp4"):
+        return None  # the picture is part of the render: without its clip the entry is incomplete
+    if meta.get("n_frames") and frames:
+        picture = cache.get_video("render", key, int(meta["n_frames"]), float(meta["fps"]))
+        if picture is None:
             return None
-    render = WindowRender(audio=arrays["audio"], sample_rate=int(meta["sample_rate"]), frames=frames,
+    render = WindowRender(audio=arrays["audio"], sample_rate=int(meta["sample_rate"]), frames=picture,
                           fps=float(meta["fps"]), info=meta["info"])
     return render, meta
 
@@ -139,9 +145,10 @@ def _cached_audio(cache: StageCache, key: str) -> tuple[np.ndarray, int]:
     return arrays["audio"], int(meta["sample_rate"])
 
 
-def load_chosen_render(cache: StageCache, outcome: WindowOutcome) -> WindowRender:
-    """The render an outcome settled on, read back from the cache."""
-    loaded = _load_render(cache, outcome.chosen_attempt.render_key)
+def load_chosen_render(cache: StageCache, outcome: WindowOutcome, frames: bool = True) -> WindowRender:
+    """The render an outcome settled on, read back from the cache (`frames=False`: its sound only; the
+    picture stays in the cache's clip, `StageCache.video_file`)."""
+    loaded = _load_render(cache, outcome.chosen_attempt.render_key, frames)
     assert loaded is not None, f"render {outcome.chosen_attempt.render_key} vanished from the cache"
     return loaded[0]
 
@@ -157,6 +164,8 @@ class Verdict:
     heard: str
     notes: tuple[str, ...] = ()
     seconds: float = 0.0  # recognition time
+    errors: int = 0  # substitutions + deletions + insertions, in the metric's units
+    units: int = 0  # reference units (words or characters): error_rate = errors / units
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -165,7 +174,8 @@ class Verdict:
     def from_json(cls, data: Mapping[str, Any]) -> Verdict:
         return cls(passed=bool(data["passed"]), error_rate=float(data["error_rate"]), metric=str(data["metric"]),
                    threshold=float(data["threshold"]), heard=str(data["heard"]),
-                   notes=tuple(data.get("notes", ())), seconds=float(data.get("seconds", 0.0)))
+                   notes=tuple(data.get("notes", ())), seconds=float(data.get("seconds", 0.0)),
+                   errors=int(data.get("errors", 0)), units=int(data.get("units", 0)))
 
 
 @dataclass(frozen=True)
@@ -186,12 +196,14 @@ class SpeechGate:
 
     def score(self, audio: np.ndarray, lines: Sequence[str]) -> Verdict:
         t0 = time.perf_counter()
-        transcript = self.recognizer.transcribe(audio, self.language)
+        # Scored as one text (eval.gate, untimed lines): no word timestamps needed.
+        transcript = self.recognizer.transcribe(audio, self.language, words=False)
         result = gate(" ".join(lines), transcript, self.language, self.threshold)
         # rounded as the cache stores it (9 places), so a resumed run reports what a fresh one does
         return Verdict(passed=result.passed, error_rate=round(result.error_rate, 9), metric=result.metric,
                        threshold=result.threshold, heard=transcript.text, notes=tuple(result.notes),
-                       seconds=time.perf_counter() - t0)
+                       seconds=time.perf_counter() - t0, errors=result.whole.errors,
+                       units=result.whole.reference_units)
 
 
 def speech_gate(recognizer: LazyRecognizer, language: Language, threshold: float | None) -> SpeechGate:
@@ -232,6 +244,10 @@ class RenderSettings:
     speaker_pitch: Mapping[str, float] = field(default_factory=dict)  # per speaker, median F0 of the source (Hz)
     speaker_tracks: Mapping[str, Path] = field(default_factory=dict)  # per speaker, a human recording
     takes: Mapping[int, TakePlan] = field(default_factory=dict)  # per window index, what a review asks
+    bed: Bed = field(default_factory=Bed)  # what delivery lays under the speech; the gate hears it too
+    spans: Mapping[int, WindowSpan] = field(default_factory=dict)  # per window index, its place in the mix
+    # per window index, its first source frame (the plan's, decoded on access): read only when the engine renders
+    references: Mapping[int, np.ndarray] = field(default_factory=dict)
 
 
 def _attempt_count(engine: Engine, max_attempts: int) -> int:
@@ -241,9 +257,11 @@ def _attempt_count(engine: Engine, max_attempts: int) -> int:
 
 
 def _render_attempt(settings: RenderSettings, request: WindowRequest,
-                    may_render: bool = True) -> tuple[str, dict | None, WindowRender | None]:
-    """The render for one attempt: from the cache when finished there, else from the engine (or
-    None in place of its record when `may_render` is False and the cache lacks it)."""
+                    may_render: bool = True, reference: Callable[[], np.ndarray] | None = None
+                    ) -> tuple[str, dict | None, WindowRender | None]:
+    """The render for one attempt: from the cache when finished there, else from the engine (given the
+    window's reference frame, decoded by `reference` only then), or None in place of its record when
+    `may_render` is False and the cache lacks it."""
     rkey = render_key(settings.engine.identity(), request, dict(settings.context))
     # A finished render is known by its JSON alone: a resumed run reads no pixels it does not need.
     meta = settings.cache.get_json("render", rkey)
@@ -251,40 +269,57 @@ def _render_attempt(settings: RenderSettings, request: WindowRequest,
         meta = None  # a damaged entry is rendered again, never trusted
     render = None
     if meta is None and may_render:
+        if request.reference_frame is None and reference is not None:
+            request = replace(request, reference_frame=reference())
+        elif request.reference_frame is None and request.index in settings.references:
+            request = replace(request, reference_frame=settings.references[request.index])
         t0 = time.perf_counter()
         render = settings.engine.render(request)
         meta = _store_render(settings.cache, rkey, render, time.perf_counter() - t0)
     return rkey, meta, render
 
 
-def _verdict(gate_: SpeechGate, cache: StageCache, rkey: str, render: WindowRender | None,
-             lines: tuple[str, ...]) -> tuple[Verdict, bool]:
-    """The gate's verdict on a render, from the cache when this render was scored by this gate."""
-    gkey = cache_key("gate", render=rkey, scorer=gate_.identity, lines=lines)
-    hit = cache.get_json("gate", gkey)
+def _verdict(gate_: SpeechGate, settings: RenderSettings, span: WindowSpan, rkey: str,
+             render: WindowRender | None, lines: tuple[str, ...]) -> tuple[Verdict, bool]:
+    """The gate's verdict on a render as delivery mixes it, from the cache when this render was scored
+    by this gate in this mix."""
+    gkey = _gate_key(gate_, settings, span, rkey, lines)
+    hit = settings.cache.get_json("gate", gkey)
     if hit is not None:
         return Verdict.from_json(hit), True
-    audio, rate = (render.audio, render.sample_rate) if render is not None else _cached_audio(cache, rkey)
-    verdict = gate_.score(to_asr_audio(audio, rate), lines)
-    cache.put_json("gate", gkey, verdict.to_json())
+    audio, rate = (render.audio, render.sample_rate) if render is not None else _cached_audio(settings.cache, rkey)
+    verdict = gate_.score(to_asr_audio(mix_window(settings.bed, span, audio, rate), SAMPLE_RATE), lines)
+    settings.cache.put_json("gate", gkey, verdict.to_json())
     return verdict, False
 
 
+def _span(settings: RenderSettings, request: WindowRequest) -> WindowSpan:
+    """The window's place in the mix: from `settings.spans`, else its own span with no neighbour joined."""
+    return settings.spans.get(request.index) or WindowSpan(request.start, request.end)
+
+
+def _gate_key(gate_: SpeechGate, settings: RenderSettings, span: WindowSpan, rkey: str,
+              lines: tuple[str, ...]) -> str:
+    return cache_key("gate", render=rkey, scorer=gate_.identity, lines=lines, mix=settings.bed.identity(),
+                     span=[span.start, span.end, span.joined_before, span.joined_after])
+
+
 def _attempt(settings: RenderSettings, request: WindowRequest, gate_: SpeechGate, number: int,
-             may_render: bool = True) -> Attempt | None:
-    """Take `number` of a window: rendered (or read back) and gated; None when it may not be
-    rendered and the cache lacks it."""
+             may_render: bool = True, reference: Callable[[], np.ndarray] | None = None) -> Attempt | None:
+    """Take `number` of a window: rendered (or read back) and gated as delivery mixes it; None when it
+    may not be rendered and the cache lacks it."""
     lines = tuple(c.text for c in request.lines)
     seed = window_seed(settings.base_seed, request.index, request.language.code, number)
-    rkey, meta, render = _render_attempt(settings, replace(request, seed=seed), may_render)
+    rkey, meta, render = _render_attempt(settings, replace(request, seed=seed), may_render, reference)
     if meta is None:
         return None
-    verdict, gate_cached = _verdict(gate_, settings.cache, rkey, render, lines)
+    verdict, gate_cached = _verdict(gate_, settings, _span(settings, request), rkey, render, lines)
     return Attempt(
         number=number, seed=seed, passed=verdict.passed, error_rate=verdict.error_rate,
         metric=verdict.metric, threshold=verdict.threshold, heard=verdict.heard, reference=" ".join(lines),
         render_key=rkey, seconds_render=float(meta["seconds"]), seconds_gate=verdict.seconds,
-        cached=render is None, gate_cached=gate_cached, info=dict(meta["info"]),
+        cached=render is None, gate_cached=gate_cached, errors=verdict.errors, units=verdict.units,
+        info=dict(meta["info"]),
     )
 
 
@@ -292,12 +327,12 @@ def _pinned_takes(settings: RenderSettings, request: WindowRequest, gate_: Speec
                   plan: TakePlan) -> list[Attempt]:
     """An approved window: its takes up to the approved one, all from the cache, even under --force."""
     assert plan.pinned is not None
+    lines = tuple(c.text for c in request.lines)
     for number in range(1, plan.pinned + 1):  # the approved take and the earlier ones, readable again
         seed = window_seed(settings.base_seed, request.index, request.language.code, number)
         rkey = render_key(settings.engine.identity(), replace(request, seed=seed), dict(settings.context))
         settings.cache.pin("render", rkey)
-        lines = tuple(c.text for c in request.lines)
-        settings.cache.pin("gate", cache_key("gate", render=rkey, scorer=gate_.identity, lines=lines))
+        settings.cache.pin("gate", _gate_key(gate_, settings, _span(settings, request), rkey, lines))
     takes = [_attempt(settings, request, gate_, n, may_render=False) for n in range(1, plan.pinned + 1)]
     if takes[-1] is None:
         raise ReviewError(f"{plan.entry}: approved take {plan.pinned} of window {request.index} is no longer in "
@@ -305,19 +340,24 @@ def _pinned_takes(settings: RenderSettings, request: WindowRequest, gate_: Speec
     return [t for t in takes if t is not None]
 
 
-def run_window(settings: RenderSettings, request: WindowRequest, gate_: SpeechGate) -> WindowOutcome:
+def run_window(settings: RenderSettings, request: WindowRequest, gate_: SpeechGate,
+               span: WindowSpan | None = None, reference: Callable[[], np.ndarray] | None = None) -> WindowOutcome:
     """Render, gate and retry one (window, language); returns every attempt and the chosen one.
 
     `request.seed` is ignored: attempt k uses window_seed(base_seed, index, language, k). A review's
-    TakePlan for the window adds a retake, or pins an approved take (docs/review.md).
+    TakePlan for the window adds a retake, or pins an approved take (docs/review.md). `span` places the
+    window among its neighbours for the mix (default: `settings.spans`, else its own span, no neighbour
+    joined); `reference` gives the reference frame when the request has none and the engine must render.
     """
+    if span is not None:
+        settings = replace(settings, spans={**settings.spans, request.index: span})
     plan = settings.takes.get(request.index, TakePlan())
     if plan.pinned:
         attempts = _pinned_takes(settings, request, gate_, plan)
         return _outcome(request, attempts, len(attempts) - 1, pinned=True)
     attempts: list[Attempt] = []
     for number in range(1, _attempt_count(settings.engine, settings.max_attempts) + 1):
-        attempts.append(_attempt(settings, request, gate_, number))  # type: ignore[arg-type]
+        attempts.append(_attempt(settings, request, gate_, number, reference=reference))  # type: ignore[arg-type]
         if attempts[-1].passed:
             break
     while plan.one_more and (kept := _attempt(settings, request, gate_, len(attempts) + 1, False)):
@@ -345,18 +385,25 @@ def window_requests(settings: RenderSettings, plan: Plan, lines_per_window: Sequ
     """One request per window of one language that has lines, in order (the unit a campaign schedules).
 
     A window whose language has no line (the translator merged it into a neighbour) gets none: its
-    original frames and sound stay, which is what the source had there besides speech.
+    original frames and sound stay, which is what the source had there besides speech. Requests carry no
+    reference frame: the engine gets it from `settings.references` only when it renders (a resumed run, or
+    a long source's hundreds of windows, decode no picture ahead).
     """
     return tuple(
         WindowRequest(
             index=window.index, start=window.start, end=window.end, language=language,
-            lines=tuple(lines), seed=0, reference_frame=plan.references[window.index],
+            lines=tuple(lines), seed=0, reference_frame=None,
             speaker_descriptions=dict(settings.speakers), voice_track=settings.voice_track,
             width=plan.width, height=plan.height, speaker_pitch=dict(settings.speaker_pitch),
             speaker_tracks=dict(settings.speaker_tracks),
         )
         for window, lines in zip(plan.windows, lines_per_window, strict=False) if lines
     )
+
+
+def request_spans(requests: Sequence[WindowRequest]) -> dict[int, WindowSpan]:
+    """Each requested window's place in the mix (stages/mix.py: which neighbours continue it)."""
+    return dict(zip((r.index for r in requests), window_spans([(r.start, r.end) for r in requests]), strict=True))
 
 
 def render_language(
@@ -368,7 +415,10 @@ def render_language(
 ) -> tuple[WindowOutcome, ...]:
     """run_window for every window of one language that has lines (window_requests), in order."""
     outcomes = []
-    for request in window_requests(settings, plan, lines_per_window, gate_.language):
+    requests = window_requests(settings, plan, lines_per_window, gate_.language)
+    settings = replace(settings, spans={**request_spans(requests), **settings.spans},
+                       references=settings.references or plan.references)
+    for request in requests:
         outcome = run_window(settings, request, gate_)
         outcomes.append(outcome)
         if on_window is not None:

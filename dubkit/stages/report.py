@@ -99,8 +99,7 @@ def _overflow(fit: LineFit) -> dict:
 def _delivered(summary: LanguageSummary) -> dict | None:
     if summary.delivered is None:
         return None
-    return {**summary.delivered.to_json(), "notes": list(summary.delivered.notes),
-            "seconds": round(summary.delivered.seconds, 3), "cached": summary.delivered_seconds == 0.0}
+    return {**summary.delivered.to_json(), "notes": list(summary.delivered.notes)}
 
 
 

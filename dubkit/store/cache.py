@@ -244,6 +244,10 @@ class StageCache:
         self._written.add(path)
         self._seal_file(stage, key, path)
 
+    def video_file(self, stage: str, key: str) -> Path | None:
+        """The stored clip itself (for a caller that splices it as it is), or None when absent or damaged."""
+        return self._path(stage, key, ".mp4") if self.exists(stage, key, ".mp4") else None
+
     def get_video(self, stage: str, key: str, n_frames: int, fps: float) -> np.ndarray | None:
         """The `n_frames` frames of a stored clip, or None when absent, disabled or damaged."""
         if self._sealed_bytes(stage, key, ".mp4") is None:

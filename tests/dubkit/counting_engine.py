@@ -1,10 +1,12 @@
-"""A wrapper that counts an engine's calls, and a runner that localizes with it in a subprocess.
+"""Wrappers that count an engine's and a recogniser's calls, and a runner that localizes with them in a
+subprocess.
 
-The wrapper delegates everything to the real engine (same identity, so the same cache keys, same
-audio); it only appends "start"/"done" lines to a log file so that a test can count how often the
-engine really ran across a killed and restarted process.
+The wrappers delegate everything to the real engine and recogniser (same identity, so the same cache keys,
+same audio, same transcripts); they only append lines to a log file so that a test can count how often
+each really ran across a killed and restarted process.
 
-    python -m tests.dubkit.counting_engine SOURCE OUT LANGS LOG [--source-script F]
+    python -m tests.dubkit.counting_engine SOURCE OUT LANGS LOG [--source-script F] [--scripts DIR]
+                                           [--recognitions LOG] [--threshold T]
 """
 from __future__ import annotations
 
@@ -41,6 +43,19 @@ class CountingEngine:
         return render
 
 
+class CountingRecognizer:
+    """Delegates to a real Recognizer; logs one "recognised" line per finished transcription to `log`."""
+
+    def __init__(self, inner, log: Path):
+        self.inner, self.log, self.name = inner, Path(log), inner.name
+
+    def transcribe(self, audio, language=None, **options):
+        transcript = self.inner.transcribe(audio, language, **options)
+        with open(self.log, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"event": "recognised", "seconds": transcript.duration}) + "\n")
+        return transcript
+
+
 def read_log(log: Path) -> list[dict]:
     """The events a CountingEngine logged (none if it never ran)."""
     if not Path(log).is_file():
@@ -59,10 +74,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("languages")
     parser.add_argument("log", type=Path)
     parser.add_argument("--source-script", type=Path, default=None)
+    parser.add_argument("--scripts", type=Path, default=None)
+    parser.add_argument("--recognitions", type=Path, default=None)
+    parser.add_argument("--threshold", type=float, default=None)
     args = parser.parse_args(argv)
     engine = CountingEngine(PreviewEngine(), args.log)
+    recognizer = None
+    if args.recognitions is not None:
+        from eval.asr import shared_recognizer
+
+        recognizer = CountingRecognizer(shared_recognizer(), args.recognitions)
     result = localize(LocalizeOptions(source=args.source, languages=args.languages, out=args.out,
-                                      source_script=args.source_script), engine=engine)
+                                      source_script=args.source_script, scripts_dir=args.scripts,
+                                      threshold=args.threshold),
+                      engine=engine, recognizer=recognizer)
     return 0 if result.passed else 1
 
 

@@ -243,8 +243,8 @@ def redone(before: dict[str, tuple[int, int]], out: Path) -> list[str]:
 
 
 def entry_counts(out: Path) -> dict[str, int]:
-    """Finished entries per cache stage (render: one per engine call; gate, delivered and
-    source_script: one per recogniser call)."""
+    """Finished entries per cache stage (render: one per engine call; gate and source_script: one per
+    recogniser call)."""
     root = out / CACHE
     if not root.is_dir():
         return {}
@@ -267,7 +267,7 @@ def decode(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def verdicts(report: Path) -> dict:
     """What a report decides, without paths and timings: per language the verdict, its reasons, each
-    window's scores and the delivered file's."""
+    window's scores and the delivered file's (assembled from the windows)."""
     data = json.loads(Path(report).read_text("utf-8"))
     out = {"passed": data.get("passed"), "verdict": data.get("verdict")}
     for code, lang in data.get("languages", {}).items():

@@ -3,7 +3,7 @@ cache entry a localize run writes, then rerun. The run must notice (each entry c
 checksum and the dubkit cache version), recompute that entry only, say so once, and deliver the
 uninterrupted run's outputs: never a traceback, never a silently wrong output.
 
-Kinds: source_script, cuts, render (.json and .npz), gate, assemble, delivered from the example run;
+Kinds: source_script, cuts, render (.json and .npz), gate, assemble from the example run;
 translation from a run whose Chinese comes from a translator (a local OpenAI-compatible server);
 render clips (.mp4, written only by generating engines) through the cache itself. CI runs every kind
 with one damage (rotated by the commit seed); `python tests/faults/report.py` runs every pair.
@@ -19,7 +19,7 @@ import pytest
 
 from tests.faults import harness
 
-KINDS = ("source_script", "cuts", "render.json", "render.npz", "gate", "assemble", "delivered")
+KINDS = ("source_script", "cuts", "render.json", "render.npz", "gate", "assemble")
 DAMAGES = ("truncate", "zero", "swap", "version")
 SEED = harness.commit_seed()
 

@@ -11,13 +11,13 @@ from dubkit.adapters.av import probe, read_audio, read_frames
 from dubkit.engines.base import WindowRender
 from dubkit.errors import InputError, MediaError
 from dubkit.stages.deliver import (
-    DUCK_DB,
     PREVIEW_NOTE,
     PREVIEW_TAG,
     SAMPLE_RATE,
     PlacedRender,
     assemble,
 )
+from dubkit.stages.mix import DUCK_DB
 from dubkit.stages.probe import probe_source
 from eval.types import Cue
 from langs import get_language

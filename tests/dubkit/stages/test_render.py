@@ -35,10 +35,11 @@ def _request(code: str, text: str) -> WindowRequest:
                          lines=(Cue(text, 1.2, 3.4),), seed=0)
 
 
-def _run(engine, recognizer, cache, code="en", text="Fresh coffee every morning.", threshold=None, attempts=3):
+def _run(engine, recognizer, cache, code="en", text="Fresh coffee every morning.", threshold=None, attempts=3,
+         bed=None):
     lang = get_language(code)
     settings = RenderSettings(engine=engine, cache=cache, max_attempts=attempts, base_seed=7,
-                              context={"source": "test"})
+                              context={"source": "test"}, **({"bed": bed} if bed is not None else {}))
     return run_window(settings, _request(code, text), speech_gate(LazyRecognizer(recognizer=recognizer), lang,
                                                                  threshold))
 
@@ -109,3 +110,23 @@ def test_a_damaged_cache_entry_is_rendered_again_not_trusted(tmp_path, recognize
     outcome = _run(engine, recognizer, StageCache(tmp_path), threshold=1.0)
     assert engine.calls == 2 and not outcome.chosen_attempt.cached
     assert load_chosen_render(StageCache(tmp_path), outcome).audio.size
+
+
+def test_a_stem_twenty_db_louder_than_the_speech_fails_in_the_gate(tmp_path, recognizer):
+    """The gate hears the window as delivered: speech buried under the M&E stem fails there, as the
+    delivered-file check used to catch, while the same render over silence passes."""
+    import numpy as np
+    import scipy.io.wavfile
+
+    from dubkit.stages.mix import SAMPLE_RATE, Bed
+
+    speech = PreviewEngine().render(_request("en", "Fresh coffee every morning.")).audio
+    level = float(np.sqrt(np.mean(speech**2))) * 10 ** (20 / 20)  # 20 dB above the speech
+    noise = np.random.default_rng(0).standard_normal((4 * SAMPLE_RATE, 2)) * level
+    scipy.io.wavfile.write(tmp_path / "me.wav", SAMPLE_RATE, noise.astype(np.float32))
+    engine = CountingEngine(PreviewEngine(), tmp_path / "calls.log")
+    clear = _run(engine, recognizer, StageCache(tmp_path), threshold=0.5)
+    buried = _run(engine, recognizer, StageCache(tmp_path), threshold=0.5,
+                  bed=Bed(tmp_path / "me.wav", ducked=False, digest="loud stem"))
+    assert clear.passed and not buried.passed, (clear.chosen_attempt.heard, buried.chosen_attempt.heard)
+    assert engine.calls == 1  # one render, scored in two mixes

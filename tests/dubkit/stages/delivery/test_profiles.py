@@ -15,7 +15,10 @@ import scipy.io.wavfile
 
 from dubkit.adapters.av import probe
 from dubkit.stages.delivery.profiles import PROFILES
+from dubkit.stages.integrity import Heard, check_delivered
+from dubkit.stages.mix import bed_for, window_spans
 from tests.dubkit.loudness import measure_true_peak
+from tests.dubkit.stages.delivery.conftest import EXAMPLES
 
 MAX_RESIDUAL_DBFS = -50.0
 
@@ -86,3 +89,17 @@ def test_every_deliverable_is_listed_with_its_checksum(delivered):
     for d in result.deliverables:
         assert hashlib.sha256(d.path.read_bytes()).hexdigest() == d.sha256
     assert not [p for p in result.video.parent.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_every_profile_delivers_what_the_gate_heard(spot, delivered, name):
+    """The integrity check (stages/integrity.py) on each profile's file: its sound is the one mix rule's
+    (stages/mix.py), up to one gain where loudnorm's gain is linear; where the true-peak limiter acted each
+    span must still correlate. Burned-in subtitles change the picture on purpose: not compared there."""
+    source, _, placed = spot
+    result = delivered(name)
+    heard = [Heard(span, placed.render.audio, placed.render.sample_rate)
+             for span in window_spans([(placed.start, placed.end)])]
+    assert check_delivered(result.video, source.path, source.duration, bed_for(source, EXAMPLES / "ad.me.m4a"),
+                           heard, one_gain=result.loudness.method != "limited",
+                           picture=not PROFILES[name].burn_in) == ()
