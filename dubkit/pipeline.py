@@ -161,11 +161,9 @@ def open_job(options: LocalizeOptions, *, recognizer: Recognizer | None = None, 
                 LazyRecognizer(options.asr_model, recognizer=recognizer), _Steps(progress))
 
 
-def prepare(job: _Job, engine: Engine | None = None, review: Review | None = None) -> Prepared:
-    """Steps 1-5: probe, source script, plan, faces, translations and the review, engine. Without `review`,
-    the job's own (OUT/review.json or --review) when there is one."""
+def prepare(job: _Job, engine: Engine | None, review: Review | None) -> Prepared:
+    """Steps 1-5: probe, source script, plan, faces, translations and the review (`find_review`), engine."""
     opts = job.options
-    review = review if review is not None else find_review(opts.out_dir, opts.review)
     source = job.step(1, "probe", probe_source, opts.source)
     script = job.step(2, "source script", load_source_script, source, opts.source_script, job.cache, job.asr,
                       _speaker_settings(opts))

@@ -28,6 +28,7 @@ from dubkit.engines.base import Engine, WindowRequest
 from dubkit.options import LocalizeOptions
 from dubkit.pipeline import Prepared, choose_engine, deliver, language_work, open_job, prepare
 from dubkit.stages.render import WindowOutcome, run_window
+from dubkit.stages.review import find_review
 from dubkit.store.cache import CACHE_DIR
 from eval.asr import LazyRecognizer
 
@@ -118,7 +119,8 @@ class Worker:
         """Steps 1-5 of one spot; the result travels without the engine instance."""
         job = self._job(options)
         job.steps.seconds.clear()
-        done = self._timed(lambda: prepare(job, self._engine(options)).portable())
+        review = find_review(options.out_dir, options.review)
+        done = self._timed(lambda: prepare(job, self._engine(options), review).portable())
         return replace(done, steps=dict(job.steps.seconds))
 
     def window(self, prepared: Prepared, language: str, index: int) -> Done:
