@@ -244,7 +244,7 @@ def _span(item: dict) -> str:
     return f'{item["start"]:.2f}–{item["end"]:.2f} s'
 
 
-def _recipes_note(report: dict[str, Any]) -> str:
+def _recipes_note(report: dict[str, Any]) -> list[str]:
     """Which sampling recipes the chosen renders ran (magihuman), each with its window count; the fast and
     experimental ones are labelled."""
     used: dict[str, list] = {}
@@ -255,10 +255,10 @@ def _recipes_note(report: dict[str, Any]) -> str:
             if recipe:
                 used.setdefault(recipe["recipe"], [recipe, 0])[1] += 1
     if not used:
-        return ""
+        return []
     items = [f"{name} ({count} window{'s' if count != 1 else ''}; {recipe.get('label') or recipe['status']})"
              for name, (recipe, count) in used.items()]
-    return "Sampling recipes: " + " · ".join(items) + "."
+    return ["Sampling recipes: " + " · ".join(items) + "."]
 
 
 def _page_line(line: dict, window: dict | None, threshold: float, metric: str) -> dict:
@@ -370,7 +370,7 @@ def page_of(report: dict[str, Any]) -> dict:
         "headline": f"{len(passing)} of {len(rows)} languages pass the speech check: what a recogniser hears in the "
                     "dub is compared with the script (lower error is better).",
         "notes": ([f"Preview render: a CPU voice-over over the original picture, no lip-sync. "
-                   f"{engine.get('reason', '')}"] if preview else []) + [n for n in [_recipes_note(report)] if n]
+                   f"{engine.get('reason', '')}"] if preview else []) + _recipes_note(report)
                  + _master_note(report),
         "summary": rows, "sections": sections, "units": " or ".join(units), "borderline": f"{BORDERLINE:.2f}",
         "review": _review_data(report), "facts": _facts(report), "facts_title": "Job facts",
