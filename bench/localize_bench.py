@@ -60,18 +60,20 @@ def make_source(folder: Path, loops: int, languages: list[str], size: str | None
 
     from dubkit.adapters.subtitles import read_script, write_script
 
+    ffmpeg_exe = imageio_ffmpeg.get_ffmpeg_exe()
+    clip = EXAMPLE
+    if size:  # scale one loop, then stream-copy it N times: a 10-minute 1080p source in seconds, not minutes
+        width, height = (int(v) for v in size.lower().split("x"))
+        clip = folder / "clip.mp4"
+        subprocess.run([ffmpeg_exe, "-v", "error", "-i", str(EXAMPLE), "-vf", f"scale={width}:{height}",
+                        "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+                        "-c:a", "copy", str(clip)], check=True)
     listing = folder / "list.txt"
-    quoted = str(EXAMPLE).replace("'", "'\\''")  # the concat list's quoting rule for a literal '
+    quoted = str(clip).replace("'", "'\\''")  # the concat list's quoting rule for a literal '
     listing.write_text("".join(f"file '{quoted}'\n" for _ in range(loops)))
     source = folder / "spot.mp4"
-    if size:
-        width, height = (int(v) for v in size.lower().split("x"))
-        video = ["-vf", f"scale={width}:{height}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
-                 "-pix_fmt", "yuv420p", "-c:a", "copy"]
-    else:
-        video = ["-c", "copy"]
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "concat", "-safe", "0", "-i",
-                    str(listing), *video, str(source)], check=True)
+    subprocess.run([ffmpeg_exe, "-v", "error", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
+                    str(source)], check=True)
     scripts = folder / "scripts"
     scripts.mkdir()
     for code in ["en", *languages]:

@@ -2,7 +2,10 @@
 
 Buffers are float32 numpy arrays, shape (n,) for mono or (n, channels), with time on axis 0.
 Files are decoded (and converted to a requested rate while decoding) by `dubkit.adapters.av.read_audio`;
-everything that changes the rate of a buffer already in memory calls `resample` here.
+everything that changes the rate of a buffer already in memory calls `resample` here. A timeline too
+long to hold (a 10-minute 48 kHz stereo mix is 230 MB of float32) lives on disk as a WAV written and
+read block by block: float32 scratch files through soundfile (libsndfile), 24-bit deliverables through
+the standard library's `wave` with our own rounding.
 """
 from __future__ import annotations
 
@@ -65,14 +68,109 @@ def time_slice(audio: np.ndarray, rate: int, start: float, end: float) -> np.nda
 
 def write_wav24(path: Path, audio: np.ndarray, rate: int) -> Path:
     """Write float audio (n,) or (n, C) in [-1, 1] as a 24-bit PCM WAV (clipped, rounded to the nearest step)."""
+    audio = np.asarray(audio).reshape(len(audio), -1)
+    return write_wav24_blocks(path, [audio], rate, audio.shape[1])
+
+
+# Long timelines live on disk, not in memory: float32 scratch WAVs (soundfile) written and read block by
+# block, and 24-bit deliverables written block by block with write_wav24's rounding.
+
+BLOCK = 480_000  # samples per block when a whole timeline is streamed: 10 s at 48 kHz, 3.8 MB in stereo
+
+
+class float_wav_writer:  # noqa: N801 (used as a context manager, like open())
+    """A 32-bit float WAV written block by block: `with float_wav_writer(path, rate, 2) as f: f.write(block)`.
+    Every block is (n_i, channels) (or (n_i,) for mono); values round-trip exactly."""
+
+    def __init__(self, path: Path, rate: int, channels: int = 2):
+        import soundfile
+
+        self.channels = channels
+        self._file = soundfile.SoundFile(str(path), "w", samplerate=rate, channels=channels, subtype="FLOAT",
+                                         format="WAV")
+
+    def write(self, block: np.ndarray) -> None:
+        self._file.write(np.asarray(block, np.float32).reshape(len(block), self.channels))
+
+    def __enter__(self) -> float_wav_writer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
+
+
+def write_float_wav(path: Path, blocks, rate: int, channels: int = 2) -> Path:
+    """Write (n_i, channels) float blocks one after another as a 32-bit float WAV (exact round trip)."""
+    with float_wav_writer(path, rate, channels) as out:
+        for block in blocks:
+            out.write(block)
+    return Path(path)
+
+
+def float_wav_blocks(path: Path, block: int = BLOCK, start: int = 0, stop: int | None = None):
+    """(n_i, channels) float32 blocks of at most `block` samples of a WAV from sample `start` to `stop`."""
+    import soundfile
+
+    with soundfile.SoundFile(str(path)) as f:
+        stop = f.frames if stop is None else min(stop, f.frames)
+        f.seek(min(start, f.frames))
+        at = start
+        while at < stop:
+            data = f.read(min(block, stop - at), dtype="float32", always_2d=True)
+            if not len(data):
+                return
+            at += len(data)
+            yield data
+
+
+def read_wav_span(path: Path, a: int, b: int) -> np.ndarray:
+    """(b - a, channels) float32: samples [a, b) of a WAV, zero-padded outside the file."""
+    import soundfile
+
+    with soundfile.SoundFile(str(path)) as f:
+        out = np.zeros((b - a, f.channels), np.float32)
+        lo, hi = max(a, 0), min(b, f.frames)
+        if hi > lo:
+            f.seek(lo)
+            out[lo - a : hi - a] = f.read(hi - lo, dtype="float32", always_2d=True)
+        return out
+
+
+def wav_frames(path: Path) -> int:
+    """How many samples (per channel) a WAV holds."""
+    import soundfile
+
+    return soundfile.info(str(path)).frames
+
+
+def _pcm24(block: np.ndarray) -> bytes:
+    block = np.asarray(block, np.float64)
+    ints = np.clip(np.round(block * 2**23), -(2**23), 2**23 - 1).astype("<i4")  # (n, C)
+    return ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()  # little-endian: the low three bytes
+
+
+def write_wav24_blocks(path: Path, blocks, rate: int, channels: int) -> Path:
+    """Write float blocks (n_i, channels) in [-1, 1] as one 24-bit PCM WAV (clipped, rounded to the nearest
+    step), block by block."""
     import wave
 
-    audio = np.asarray(audio, np.float64).reshape(len(audio), -1)
-    ints = np.clip(np.round(audio * 2**23), -(2**23), 2**23 - 1).astype("<i4")  # (n, C)
-    packed = ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()  # little-endian: the low three bytes
     with wave.open(str(path), "wb") as out:
-        out.setnchannels(audio.shape[1])
+        out.setnchannels(channels)
         out.setsampwidth(3)
         out.setframerate(rate)
-        out.writeframes(packed)
+        for block in blocks:
+            out.writeframes(_pcm24(np.asarray(block).reshape(len(block), channels)))
     return Path(path)
+
+
+def fit_blocks(blocks, n: int, channels: int = 2):
+    """The blocks trimmed to `n` samples in all, zero-padded at the end to exactly `n` (float32)."""
+    have = 0
+    for block in blocks:
+        take = min(len(block), n - have)
+        if take <= 0:
+            return
+        yield np.asarray(block[:take], np.float32)
+        have += take
+    for lo in range(have, n, BLOCK):
+        yield np.zeros((min(BLOCK, n - lo), channels), np.float32)

@@ -193,6 +193,38 @@ def read_audio(path: str | Path, sample_rate: int = 16_000, mono: bool = True) -
     return samples[0] if mono else np.ascontiguousarray(samples.T)
 
 
+def audio_blocks(path: str | Path, sample_rate: int = 48_000, block: int = 480_000) -> Iterator[np.ndarray]:
+    """The first audio stream decoded from the top at `sample_rate`, as (n_i, channels) float32 blocks of
+    about `block` samples: `read_audio(path, rate, mono=False)` without holding it whole."""
+    path = Path(path)
+    with _open(path) as container:
+        if not container.streams.audio:
+            raise MediaError(f"{path} has no audio stream")
+        stream = container.streams.audio[0]
+        check_sample_rate(path, stream.codec_context.sample_rate)
+        resampler = av.AudioResampler(format="fltp", rate=sample_rate)
+        pending: list[np.ndarray] = []
+        have = 0
+        try:
+            for frame in _with_flush(container.decode(stream)):
+                for out in resampler.resample(frame):
+                    pending.append(out.to_ndarray())
+                    have += out.samples
+                if have >= block:
+                    yield np.ascontiguousarray(np.concatenate(pending, axis=1).T)
+                    pending, have = [], 0
+        except av.FFmpegError as err:
+            raise MediaError(f"cannot decode the audio of {path}: {err}") from err
+        if pending:
+            yield np.ascontiguousarray(np.concatenate(pending, axis=1).T)
+
+
+def _with_flush(frames):
+    """The decoded frames, then None (the resampler's flush)."""
+    yield from frames
+    yield None
+
+
 SEEK_LEAD = 1.0  # seconds decoded before a span's start after a seek: the codec's overlap settles in it
 
 
@@ -259,6 +291,7 @@ def read_frames(path: str | Path, times: Sequence[float]) -> list[np.ndarray]:
         if not container.streams.video:
             raise MediaError(f"{path} has no video stream")
         stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame threads: the same pixels, decoded on every core
         order = sorted(range(len(times)), key=lambda i: times[i])
         try:
             found = _frames_at(container, stream, [float(times[i]) for i in order])
@@ -284,6 +317,7 @@ def frames_at(path: str | Path, times: Sequence[float], height: int | None = Non
         if not container.streams.video:
             raise MediaError(f"{path} has no video stream")
         stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
         wanted, previous = 0, None
         try:
             for frame in _decode_from(container, stream, times[0]):

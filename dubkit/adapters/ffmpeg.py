@@ -184,31 +184,40 @@ def track_language(code: str, container: str) -> str:
 
 
 @dataclass(frozen=True)
-class MuxSpec:
-    """Everything `mux` needs to write one localised file (mp4 or mov)."""
+class PictureSpec:
+    """Everything `encode_picture` needs: the delivered picture of one or more languages."""
 
     source: Path  # its video stream is the picture outside the overlays
-    audio: Path  # the final mixed audio (WAV)
-    subtitles: Path | None  # SRT, muxed as a mov_text track (None: no cues, no subtitle track)
-    out: Path
     duration: float
     fps: float
     width: int
     height: int
-    language: str  # ISO 639-2 code for the audio and subtitle tracks
     overlays: tuple[Overlay, ...] = ()
-    metadata: tuple[tuple[str, str], ...] = ()  # container tags (title, comment)
     badge: Path | None = None  # an RGBA image laid over the top-left corner of every frame
     crf: int = 18
     container: str = "mp4"  # or "mov"
     video_codec: str = "libx264"
     video_options: tuple[tuple[str, str], ...] = H264_DEFAULT  # encoder options (crf comes from `crf` for H.264)
-    audio_codec: str = "aac"  # or "pcm_s24le"
-    audio_bitrate: str | None = "192k"
     burn_in: BurnIn | None = None  # subtitles drawn into the picture, after overlays and badge
 
 
-def _picture(spec: MuxSpec):
+@dataclass(frozen=True)
+class MuxSpec:
+    """Everything `mux` needs to write one localised file (mp4 or mov) around an encoded picture."""
+
+    picture: Path  # a video-only file from `encode_picture`, copied as it is
+    audio: Path  # the final mixed audio (WAV)
+    subtitles: Path | None  # SRT, muxed as a mov_text track (None: no cues, no subtitle track)
+    out: Path
+    duration: float
+    language: str  # ISO 639-2 code for the audio and subtitle tracks
+    metadata: tuple[tuple[str, str], ...] = ()  # container tags (title, comment)
+    container: str = "mp4"  # or "mov"
+    audio_codec: str = "aac"  # or "pcm_s24le"
+    audio_bitrate: str | None = "192k"
+
+
+def _picture(spec: PictureSpec):
     """The source picture with generated windows spliced in, the badge, and burned-in subtitles."""
     video = ffmpeg.input(file_arg(spec.source)).video
     for ov in spec.overlays:
@@ -225,24 +234,31 @@ def _picture(spec: MuxSpec):
     return video
 
 
-def _codec_options(spec: MuxSpec) -> dict[str, str]:
+def encode_picture(spec: PictureSpec, out: Path) -> Path:
+    """Encode the delivered picture alone (H.264 or ProRes, as the spec says; no audio, no subtitles) into
+    `out`: the source with overlays spliced in, the badge and burned-in subtitles. Languages whose picture
+    is the same share one encode; `mux` copies it into each language's file."""
     video = {"vcodec": spec.video_codec, **dict(spec.video_options)}
     if spec.video_codec == "libx264":
         video.setdefault("crf", spec.crf)
-    audio = {"acodec": spec.audio_codec, **({"audio_bitrate": spec.audio_bitrate} if spec.audio_bitrate else {})}
-    return {**video, **audio}
+    stream = ffmpeg.output(_picture(spec), file_arg(out), **video, r=spec.fps, t=f"{spec.duration:.6f}",
+                           map_metadata=-1, format=spec.container)
+    burn = spec.burn_in
+    _execute(compile_args(stream), f"encoding the picture {out}", None, out, cwd=burn.folder if burn else None,
+             env=burn.env() if burn else None)
+    return out
 
 
 def mux(spec: MuxSpec) -> Path:
-    """Encode the picture (H.264 or ProRes; source with overlays spliced in) + audio (AAC or 24-bit PCM)
-    (+ a language-tagged mov_text track) into `spec.out`."""
-    audio = ffmpeg.input(file_arg(spec.audio)).audio
-    streams = [_picture(spec), audio]
+    """The encoded picture (copied) + audio (AAC or 24-bit PCM) (+ a language-tagged mov_text track) into
+    `spec.out`."""
+    streams = [ffmpeg.input(file_arg(spec.picture)).video, ffmpeg.input(file_arg(spec.audio)).audio]
     if spec.subtitles is not None:
         streams.append(ffmpeg.input(file_arg(spec.subtitles))["s"])
     language = track_language(spec.language, spec.container)
     kwargs = {
-        **_codec_options(spec), "r": spec.fps, "ar": 48000,
+        "vcodec": "copy", "acodec": spec.audio_codec,
+        **({"audio_bitrate": spec.audio_bitrate} if spec.audio_bitrate else {}), "ar": 48000,
         **({"scodec": "mov_text", "metadata:s:s:0": f"language={language}"} if spec.subtitles else {}),
         "t": f"{spec.duration:.6f}",
         "map_metadata": -1,
@@ -256,9 +272,7 @@ def mux(spec: MuxSpec) -> Path:
     tags = [a for key, value in spec.metadata for a in ("-metadata", f"{key}={value}")]
     at = len(args) - 1 - args[::-1].index(target)
     args[at:at] = tags
-    burn = spec.burn_in
-    _execute(args, f"writing {spec.out}", None, spec.out, cwd=burn.folder if burn else None,
-             env=burn.env() if burn else None)
+    _execute(args, f"writing {spec.out}", None, spec.out)
     return spec.out
 
 

@@ -53,6 +53,7 @@ class JournaledEngine:
     def __init__(self, inner: Engine, journal: Path):
         self.inner, self.journal = inner, Path(journal)
         self.name, self.is_preview, self.uses_seed = inner.name, inner.is_preview, inner.uses_seed
+        self.uses_reference = inner.uses_reference
 
     def identity(self) -> dict:
         return self.inner.identity()

@@ -68,6 +68,7 @@ class Engine(Protocol):
     name: str
     is_preview: bool
     uses_seed: bool  # False: the output does not depend on the seed, so the gate loop never retries
+    uses_reference: bool  # False: the window's reference frame is never looked at, so none is decoded for it
 
     def identity(self) -> dict[str, Any]:
         """Everything that changes the output besides the request (versions, voices, checkpoint

@@ -213,6 +213,7 @@ class MagiHumanEngine:
     name = "magihuman"
     is_preview = False
     uses_seed = True
+    uses_reference = True  # the window's first frame is the generation's reference image
 
     def __init__(
         self,

@@ -109,6 +109,7 @@ class PreviewEngine:
     name = "preview"
     is_preview = True
     uses_seed = False  # the voice is deterministic: a retry with another seed would say the same
+    uses_reference = False  # a voice-over: the picture stays the source's
 
     def __init__(
         self,

@@ -28,10 +28,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
 from dubkit.adapters import ffmpeg, package_version
-from dubkit.adapters.audio import write_wav24
+from dubkit.adapters.audio import fit_blocks, float_wav_blocks, write_wav24_blocks
 from dubkit.adapters.fonts import Font, missing_characters
 from dubkit.adapters.images import thumbnail_uri
 from dubkit.adapters.subtitles import PREVIEW_NOTE, write_script
@@ -43,13 +41,14 @@ from dubkit.stages.delivery.loudness import Loudness, level, measure_delivered
 from dubkit.stages.delivery.profiles import DEFAULT_PROFILE, PROFILES, DeliveryProfile
 from dubkit.stages.delivery.subtitle_rules import SubtitleViolation, check_cues, wrap
 from dubkit.stages.integrity import Heard, check_delivered
-from dubkit.stages.mix import SAMPLE_RATE, Bed, bed_for, stems, window_spans
+from dubkit.stages.mix import SAMPLE_RATE, Bed, StemFiles, bed_for, window_spans, write_stems
 from dubkit.stages.plan import Plan
 from dubkit.stages.probe import SourceInfo
 from dubkit.stages.render import (
     Verdict,
     WindowOutcome,
     load_chosen_render,
+    render_has_picture,
 )
 from dubkit.stages.translate import LanguageScript
 from dubkit.store.cache import StageCache, cache_key
@@ -65,17 +64,29 @@ STEM_NAMES = {"dialogue": "dialogue", "effects": "me", "mix": "mix"}  # stem -> 
 
 def identity() -> dict:
     """What besides the inputs changes assembled files (for cache keys): mix constants and encoder versions."""
-    return {"stage": "assemble", "version": 3, "mix": Bed().identity(),
+    return {"stage": "assemble", "version": 4, "mix": Bed().identity(),
             "imageio-ffmpeg": package_version("imageio-ffmpeg"), "pyloudnorm": package_version("pyloudnorm")}
 
 
 @dataclass(frozen=True)
 class PlacedRender:
-    """An engine's render for the window spanning [start, end) of the source timeline."""
+    """An engine's render for the window spanning [start, end) of the source timeline. `clip`: its frames
+    already encoded as a splice clip (the localize job encodes each window's clip and drops its frames,
+    so a language's frames are never all in memory); else `render.frames`, when present, are encoded here."""
 
     start: float
     end: float
     render: WindowRender
+    clip: Path | None = None
+
+
+@dataclass(frozen=True)
+class Pictures:
+    """Where an encoded picture is kept and found again: the cache and the picture's key (stage "picture").
+    Languages whose pictures are the same (the preview's, or voice-only windows) share one encode."""
+
+    cache: StageCache
+    key: str
 
 
 @dataclass(frozen=True)
@@ -137,12 +148,15 @@ def assemble(
     preview: bool = False,
     stem: str | None = None,
     delivery: Delivery = Delivery(),
+    pictures: Pictures | None = None,
 ) -> AssemblyResult:
     """Write `<stem>.<lang>.<mp4|mov>` and `<stem>.<lang>.srt` (and with stems `<stem>.<lang>.dialogue.wav`,
     `.me.wav`, `.mix.wav`) as `delivery` says; `loudness` overrides its target.
 
     The output lasts exactly the source's duration. `preview=True` tags the file's title/comment and
     the SRT. With no cues at all (and not a preview) the SRT is empty and the file has no subtitle track.
+    `pictures`: where the encoded picture is cached (else it is encoded in the scratch folder). The sound
+    is streamed through files block by block, so memory does not grow with the source's length.
     """
     if loudness is not None:
         delivery = replace(delivery, loudness=loudness)
@@ -152,15 +166,17 @@ def assemble(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OutputError(f"cannot create output folder {out_dir}: {err}") from err
-    dialogue, bed = mix_stems(source, renders, me_track)  # steps 1-2
     base = out_dir / f"{stem or source.path.stem}.{language.code}"
     subtitle_cues, violations = _subtitles(cues, language, source, preview, delivery)  # step 4
     try:
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".assemble-") as tmp:
-            levelled, measured = level({"dialogue": dialogue, "effects": bed}, delivery.target,
-                                       delivery.profile.true_peak, delivery.profile.headroom, Path(tmp))  # 3
-            files = _encode(source, renders, levelled, subtitle_cues, language, preview, delivery,
-                            Path(tmp), base)  # step 5
+            tmp = Path(tmp)
+            mixed = mix_stems(source, renders, me_track, tmp)  # steps 1-2, streamed to files
+            stems = {"dialogue": mixed.dialogue, "effects": mixed.effects} if delivery.stems else {}
+            levelled, measured = level(mixed.mix, stems, delivery.target, delivery.profile.true_peak,
+                                       delivery.profile.headroom, tmp)  # step 3
+            files = _encode(source, renders, _Levelled(levelled, mixed.samples), subtitle_cues, language,
+                            preview, delivery, tmp, base, pictures)  # step 5
             measured = measure_delivered(files["video"], measured)  # step 6
             finals = {kind: _final_path(kind, base, delivery) for kind in files}
             for kind, path in files.items():
@@ -183,14 +199,27 @@ def _final_path(kind: str, base: Path, delivery: Delivery) -> Path:
     return base.with_name(f"{base.name}.{kind.partition(':')[2]}.wav")
 
 
-def mix_stems(source: SourceInfo, renders: Sequence[PlacedRender],
-              me_track: Path | None) -> tuple[np.ndarray, np.ndarray]:
-    """The mix before loudness: (dialogue, bed), each (n, 2) float32 at SAMPLE_RATE over the source's
-    duration, by the one mix rule the gate heard (stages/mix.py); the mix is their sum. The bed is the
-    music-and-effects stem when given, else the original audio ducked across each window, else silence."""
+def mix_stems(source: SourceInfo, renders: Sequence[PlacedRender], me_track: Path | None, folder: Path) -> StemFiles:
+    """The mix before loudness, written to `folder` block by block: the dialogue and M&E stems and their sum,
+    each 48 kHz stereo float32 over the source's duration, by the one mix rule the gate heard
+    (stages/mix.py). The bed is the music-and-effects stem when given, else the original audio ducked
+    across each window, else silence."""
     spans = window_spans([(r.start, r.end) for r in renders])
     laid = [(span, r.render.audio, r.render.sample_rate) for span, r in zip(spans, renders, strict=True)]
-    return stems(bed_for(source, me_track), source.duration, laid)
+    return write_stems(bed_for(source, me_track), source.duration, laid, folder)
+
+
+@dataclass(frozen=True)
+class _Levelled:
+    """The levelled float WAVs by name ("mix", and "dialogue", "effects" with stems) and the timeline's
+    length in samples, which every delivered WAV has exactly."""
+
+    files: dict[str, Path]
+    samples: int
+
+    def wav24(self, name: str, path: Path) -> Path:
+        blocks = fit_blocks(float_wav_blocks(self.files[name]), self.samples)
+        return write_wav24_blocks(path, blocks, SAMPLE_RATE, 2)
 
 
 def _subtitles(cues: Sequence[Cue], language: Language, source: SourceInfo, preview: bool,
@@ -213,43 +242,54 @@ def _source_line(cue: Cue, source_cues: Sequence[Cue]) -> str:
                     if s.timed and min(s.end, cue.end) - max(s.start, cue.start) > 0).strip()
 
 
-def _encode(source: SourceInfo, renders: Sequence[PlacedRender], levelled: dict[str, np.ndarray],
-            cues: Sequence[Cue], language: Language, preview: bool, delivery: Delivery, tmp: Path,
-            base: Path) -> dict[str, Path]:
-    """Step 5 in the scratch folder: the mix as WAV, the SRT, the stems, generated windows as clips, the
-    burn-in files, then the mux. Returns the finished files by kind."""
+def _encode(source: SourceInfo, renders: Sequence[PlacedRender], levelled: _Levelled, cues: Sequence[Cue],
+            language: Language, preview: bool, delivery: Delivery, tmp: Path, base: Path,
+            pictures: Pictures | None) -> dict[str, Path]:
+    """Step 5 in the scratch folder: the mix as WAV, the SRT, the stems, the picture (or the cached one),
+    then the mux. Returns the finished files by kind."""
     profile = delivery.profile
-    wav = write_wav24(tmp / "mix.wav", levelled["mix"], SAMPLE_RATE)
+    wav = levelled.wav24("mix", tmp / "mix.wav")
     files = {"subtitles": _write_srt(cues, tmp / f"{base.name}.srt")}
     if delivery.stems:
         for name, part in STEM_NAMES.items():
-            files[f"stem:{part}"] = write_wav24(tmp / f"{base.name}.{part}.wav", levelled[name], SAMPLE_RATE)
+            files[f"stem:{part}"] = levelled.wav24(name, tmp / f"{base.name}.{part}.wav")
     if delivery.keep_mix is not None:
         delivery.keep_mix.parent.mkdir(parents=True, exist_ok=True)
-        files["keep_mix"] = write_wav24(tmp / "keep-mix.wav", levelled["mix"], SAMPLE_RATE)
-    overlays = tuple(
-        ffmpeg.Overlay(ffmpeg.encode_frames(r.render.frames, r.render.fps, tmp / f"window{i}.mp4"), r.start, r.end)
-        for i, r in enumerate(renders) if r.render.frames is not None
-    )
+        files["keep_mix"] = levelled.wav24("mix", tmp / "keep-mix.wav")
     metadata = ()
     if preview:
         metadata = (("title", f"{PREVIEW_TAG} ({language.code})"),
                     ("comment", f"{PREVIEW_TAG}: synthetic voice-over, original picture"))
-    burn = None
+    burn_languages = None
     if delivery.burn_in is not None and cues:
         missing = missing_characters(delivery.burn_in.path, "".join(c.text for c in cues))
         if missing:
             raise InputError(f"subtitle font {delivery.burn_in.path} has no glyph for {missing[:12]!r} in the "
                              f"{language.code} subtitles; give --subtitle-font with a font that covers them")
-        languages = (language, delivery.source_language or language) if delivery.bilingual is not None else (language,)
-        burn = burn_in_files(cues, delivery.burn_in, source.width, source.height, tmp / "burn", languages)
+        burn_languages = ((language, delivery.source_language or language) if delivery.bilingual is not None
+                          else (language,))
+
+    def make_picture(path: Path) -> Path:
+        overlays = tuple(
+            ffmpeg.Overlay(r.clip or ffmpeg.encode_frames(r.render.frames, r.render.fps, tmp / f"window{i}.mp4"),
+                           r.start, r.end)
+            for i, r in enumerate(renders) if r.clip is not None or r.render.frames is not None)
+        burn = (burn_in_files(cues, delivery.burn_in, source.width, source.height, tmp / "burn", burn_languages)
+                if burn_languages else None)
+        return ffmpeg.encode_picture(ffmpeg.PictureSpec(
+            source=source.path, duration=source.duration, fps=source.fps, width=source.width, height=source.height,
+            overlays=overlays, badge=_preview_badge(tmp, source.height) if preview else None,
+            container=profile.container, video_codec=profile.video_codec, video_options=profile.video_options,
+            burn_in=burn), path)
+
+    suffix = f".{profile.container}"
+    picture = (pictures.cache.file("picture", pictures.key, suffix, make_picture) if pictures is not None
+               else make_picture(tmp / f"picture{suffix}"))
     files["video"] = ffmpeg.mux(ffmpeg.MuxSpec(
-        source=source.path, audio=wav, subtitles=files["subtitles"] if cues else None,
-        out=tmp / f"{base.name}.{profile.container}", duration=source.duration, fps=source.fps,
-        width=source.width, height=source.height, language=language.iso639_2, overlays=overlays,
-        metadata=metadata, badge=_preview_badge(tmp, source.height) if preview else None,
-        container=profile.container, video_codec=profile.video_codec, video_options=profile.video_options,
-        audio_codec=profile.audio_codec, audio_bitrate=profile.audio_bitrate, burn_in=burn,
+        picture=picture, audio=wav, subtitles=files["subtitles"] if cues else None,
+        out=tmp / f"{base.name}.{profile.container}", duration=source.duration, language=language.iso639_2,
+        metadata=metadata, container=profile.container, audio_codec=profile.audio_codec,
+        audio_bitrate=profile.audio_bitrate,
     ))
     return files
 
@@ -375,10 +415,38 @@ class LanguageSummary:
                               self.duration, self.reasons, self.deliverables)
 
 
-def _assembly_key(source: SourceInfo, ls: LanguageScript, outcomes, settings: DeliverySettings) -> str:
+def _picture_key(source: SourceInfo, ls: LanguageScript, outcomes, settings: DeliverySettings) -> str:
+    """What the delivered picture is made of: the source, the windows that get new picture (their chosen
+    renders and the face plan), the badge, burned-in subtitles and the profile's video encoder. Languages
+    with the same key share one encode: the preview's picture, or a job whose windows are all voice-only."""
+    d = settings.resolved
+    pictured = [[o.start, o.end, o.chosen_attempt.render_key] for o in outcomes if _gets_picture(o, settings)]
+    burn = None
+    if d.burn_in is not None:
+        burn = {"font": [str(d.burn_in.path), d.burn_in.family], "language": ls.language.code,
+                "cues": [[c.text, c.start, c.end] for c in ls.cues],
+                "bilingual": [[c.text, c.start, c.end] for c in d.bilingual] if d.bilingual is not None else None,
+                "source_language": d.source_language.code if d.source_language else None}
+    return cache_key(
+        "picture", version=1, ffmpeg=package_version("imageio-ffmpeg"), source=source.digest, windows=pictured,
+        faces=settings.faces.key if settings.faces is not None and pictured else None, badge=settings.preview,
+        burn_in=burn, video=[d.profile.container, d.profile.video_codec, list(map(list, d.profile.video_options))],
+    )
+
+
+def _gets_picture(outcome: WindowOutcome, settings: DeliverySettings) -> bool:
+    """Whether the window's chosen render puts new picture into the file: it has frames (a generating
+    engine's) and the window is lip-sync (or no face plan limits it)."""
+    faces = settings.faces
+    if faces is not None and not faces.windows[outcome.window_index].lipsync:
+        return False
+    return render_has_picture(settings.cache, outcome)
+
+
+def _assembly_key(source: SourceInfo, ls: LanguageScript, outcomes, settings: DeliverySettings, picture: str) -> str:
     d = settings.resolved
     return cache_key(
-        "assemble", mix=identity(), source=source.digest, language=ls.language.code,
+        "assemble", mix=identity(), source=source.digest, language=ls.language.code, picture=picture,
         renders=[[o.start, o.end, o.chosen_attempt.render_key] for o in outcomes],
         cues=[[c.text, c.start, c.end, c.speaker] for c in ls.cues], preview=settings.preview,
         me_track=file_digest(settings.me_track) if settings.me_track else None,
@@ -401,15 +469,39 @@ def _reused(hit: dict | None, out: Path) -> dict | None:
     return None
 
 
-def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settings: DeliverySettings) -> dict:
+def _placed(source: SourceInfo, plan: Plan, outcome: WindowOutcome, settings: DeliverySettings,
+            clips: Path | None) -> tuple[PlacedRender, str]:
+    """One window as delivered, and its thumbnail: the chosen render (composited around the face when
+    brand-safe), its frames encoded as a splice clip into `clips` (None: the picture is already encoded)
+    and dropped, so only the window's sound stays in memory."""
+    render = load_chosen_render(settings.cache, outcome)
+    if settings.faces is not None:  # brand-safe: new picture only around faces, the rest the source's
+        render = composite_render(source, plan.windows[outcome.window_index], render,
+                                  settings.faces.windows[outcome.window_index])
+    frames = render.frames
+    thumbnail = (thumbnail_uri(frames[len(frames) // 2]) if frames is not None and len(frames)
+                 else plan.reference_thumbnail(outcome.window_index))
+    clip = None
+    if frames is not None and clips is not None:
+        clip = ffmpeg.encode_frames(frames, render.fps, clips / f"window{outcome.window_index}.mp4")
+    return PlacedRender(outcome.start, outcome.end, replace(render, frames=None), clip), thumbnail
+
+
+def _assembled(source: SourceInfo, plan: Plan, ls: LanguageScript, outcomes, settings: DeliverySettings) -> dict:
     """The language's files, reused when the same inputs already produced them in the output folder.
-    The entry names them relative to that folder, so a moved or copied folder is reused too."""
-    key = _assembly_key(source, ls, outcomes, settings)
+    The entry names them relative to that folder, so a moved or copied folder is reused too. Windows are
+    loaded one at a time; the picture is taken from the cache when another language (or an earlier run)
+    already encoded the same one."""
+    pictures = Pictures(settings.cache, _picture_key(source, ls, outcomes, settings))
+    key = _assembly_key(source, ls, outcomes, settings, pictures.key)
     hit = _reused(settings.cache.get_json("assemble", key), settings.out)
     if hit is None:
-        placed = [PlacedRender(o.start, o.end, renders[o.window_index]) for o in outcomes]
-        result = assemble(source, placed, ls.cues, ls.language, settings.out, me_track=settings.me_track,
-                          preview=settings.preview, delivery=settings.resolved)
+        picture_done = settings.cache.exists("picture", pictures.key, f".{settings.resolved.profile.container}")
+        with tempfile.TemporaryDirectory(dir=settings.out, prefix=".assemble-clips-") as clips:
+            placed, thumbnails = zip(*(_placed(source, plan, o, settings, None if picture_done else Path(clips))
+                                       for o in outcomes), strict=True) if outcomes else ((), ())
+            result = assemble(source, placed, ls.cues, ls.language, settings.out, me_track=settings.me_track,
+                              preview=settings.preview, delivery=settings.resolved, pictures=pictures)
         keep = settings.resolved.keep_mix
         hit = {"video": result.video.name, "subtitles": result.subtitles.name,  # the two every profile writes
                "files": [{**d.to_json(), "path": d.path.name} for d in result.deliverables],
@@ -417,7 +509,8 @@ def _assembled(source: SourceInfo, ls: LanguageScript, outcomes, renders, settin
                "loudness_lufs": round(result.loudness_lufs, 9),  # as the cache keeps it: a resumed run reports the same
                "duration": result.duration, "loudness": result.loudness.to_json(),
                "violations": [asdict(v) for v in result.violations],
-               "integrity": _integrity(source, outcomes, renders, settings, result)}
+               "thumbnails": {str(o.window_index): t for o, t in zip(outcomes, thumbnails, strict=True)},
+               "integrity": _integrity(source, outcomes, placed, settings, result)}
         hit = settings.cache.put_json("assemble", key, hit)  # as a resumed run will read it
     by_kind = {f["kind"]: settings.out / f["path"] for f in hit["files"]}
     return {**hit, "video": by_kind["video"], "subtitles": by_kind["subtitles"],
@@ -440,15 +533,14 @@ def delivered_verdict(outcomes: Sequence[WindowOutcome]) -> Verdict | None:
                    notes=(f"assembled from {len(outcomes)} window(s), each recognised as mixed for delivery",))
 
 
-def _integrity(source: SourceInfo, outcomes, renders, settings: DeliverySettings, result: AssemblyResult,
-               ) -> list[str]:
+def _integrity(source: SourceInfo, outcomes, placed: Sequence[PlacedRender], settings: DeliverySettings,
+               result: AssemblyResult) -> list[str]:
     """stages/integrity.py on the freshly assembled file. The "one gain" assertion holds only for the
     linear loudness method: a true-peak limiter's gain varies (slowly) along the file, so with it each
     span is still checked to carry what was gated (correlation) but not for a common gain. Burned-in
     subtitles change the picture, so with them the picture outside the windows is not compared."""
     spans = window_spans([(o.start, o.end) for o in outcomes])
-    heard = [Heard(span, renders[o.window_index].audio, renders[o.window_index].sample_rate)
-             for span, o in zip(spans, outcomes, strict=True)]
+    heard = [Heard(span, p.render.audio, p.render.sample_rate) for span, p in zip(spans, placed, strict=True)]
     limited = result.loudness is not None and result.loudness.method == "limited"
     return list(check_delivered(result.video, source.path, source.duration, bed_for(source, settings.me_track),
                                 heard, badge=settings.preview, one_gain=not limited,
@@ -492,19 +584,11 @@ def deliver_language(
     passed the gate (each heard as mixed for delivery), the file passes the integrity check and the profile's
     loudness spec, and its script keeps every glossary term. Glossary terms missing from what was heard are
     reported but do not fail it on their own (the gate already scores the speech)."""
-    renders = {o.window_index: load_chosen_render(settings.cache, o) for o in outcomes}
-    if settings.faces is not None:  # brand-safe: new picture only around faces, the rest the source's
-        renders = {i: composite_render(source, plan.windows[i], r, settings.faces.windows[i])
-                   for i, r in renders.items()}
-    files = _assembled(source, ls, outcomes, renders, settings)
+    files = _assembled(source, plan, ls, outcomes, settings)
     violations = ls.glossary_violations + _heard_violations(outcomes, ls, settings.glossary)
     loudness = Loudness(**files["loudness"])
     reasons = _reasons(outcomes, violations, files.get("integrity", ()), loudness)
-    thumbs = {}
-    for o in outcomes:
-        frames = renders[o.window_index].frames
-        frame = frames[len(frames) // 2] if frames is not None and len(frames) else plan.references[o.window_index]
-        thumbs[o.window_index] = thumbnail_uri(frame)
+    thumbs = {int(i): uri for i, uri in files["thumbnails"].items()}
     return LanguageSummary(
         language=ls.language.code, passed=not reasons, outcomes=tuple(outcomes), script_origin=ls.origin,
         glossary_violations=violations, timing_overflows=ls.timing_overflows, video=Path(files["video"]),

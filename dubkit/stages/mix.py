@@ -11,17 +11,19 @@ reachable under its true-peak ceiling, so the gate hears the window exactly as d
 otherwise a true-peak limiter's slowly varying gain curve follows it.
 
 A window's mix reads only its own span of the bed (`Bed.read`), so gating a window costs the same on a
-10-minute source as on an 8-second one; delivery holds the whole timeline.
+10-minute source as on an 8-second one; delivery streams the whole timeline block by block to files
+(`write_stems`), so it never holds more than a window or CHUNK_S of it either.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from dubkit.adapters.audio import fit_length, resample, sample_span, to_stereo
+from dubkit.adapters.audio import fit_length, float_wav_writer, resample, sample_span, to_stereo
 from dubkit.adapters.av import read_audio_span
 from dubkit.stages.probe import SourceInfo
 from dubkit.store.files import file_digest
@@ -113,32 +115,65 @@ def bed_for(source: SourceInfo, me_track: Path | None) -> Bed:
     return Bed()
 
 
-CHUNK_S = 10.0  # the longest stretch of bed read at once between windows
+CHUNK_S = 10.0  # the longest stretch of bed read (and of a stem written) at once between windows
+
+
+@dataclass(frozen=True)
+class StemFiles:
+    """The delivered sound before the loudness step, on disk: the dialogue and M&E stems and their sum, the
+    mix, each a 48 kHz stereo float32 WAV of exactly `samples` samples."""
+
+    dialogue: Path
+    effects: Path
+    mix: Path
+    samples: int
+
+
+def stem_blocks(bed: Bed, duration: float,
+                windows: Sequence[tuple[WindowSpan, np.ndarray, int]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The whole delivered sound before the loudness step as consecutive (dialogue, effects) blocks, each
+    (n_i, 2) float32, together round(duration * SAMPLE_RATE) samples: the bed untouched between windows (in
+    pieces of at most CHUNK_S), `window_stems` inside each (`windows`: span, audio, its sample rate). Their
+    sum is the mix, and inside each window it is exactly `mix_window`, what the gate heard. Only one block
+    is held at a time, so a 10-minute timeline costs what a window costs."""
+    n = round(duration * SAMPLE_RATE)
+    cursor = 0  # samples yielded so far
+    for span, audio, rate in sorted(windows, key=lambda w: w[0].start):
+        a, b = sample_span(span.start, span.end, SAMPLE_RATE)
+        yield from _bed_blocks(bed, cursor, min(a, n))
+        if b > cursor and a < n:
+            speech, under = (x[max(0, cursor - a) : n - a] for x in window_stems(bed, span, audio, rate))
+            yield speech, under
+            cursor = max(cursor, a) + len(speech)
+    yield from _bed_blocks(bed, cursor, n)
 
 
 def stems(bed: Bed, duration: float,
           windows: Sequence[tuple[WindowSpan, np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
-    """The whole delivered sound before the loudness step as two stems, (dialogue, effects), each
-    (round(duration * SAMPLE_RATE), 2) float32: the bed untouched between windows (read in pieces of at
-    most CHUNK_S), `window_stems` inside each (`windows`: span, audio, its sample rate). Their sum is the
-    mix, and inside each window it is exactly `mix_window`, what the gate heard."""
-    n = round(duration * SAMPLE_RATE)
-    dialogue, effects = np.zeros((n, 2), np.float32), np.zeros((n, 2), np.float32)
-    cursor = 0  # samples laid so far
-    for span, audio, rate in sorted(windows, key=lambda w: w[0].start):
-        a, b = sample_span(span.start, span.end, SAMPLE_RATE)
-        _lay_bed(bed, effects, cursor, min(a, n))
-        if b > cursor and a < n:
-            speech, under = (x[max(0, cursor - a) : n - a] for x in window_stems(bed, span, audio, rate))
-            at = max(cursor, a)
-            dialogue[at : at + len(speech)], effects[at : at + len(under)] = speech, under
-            cursor = at + len(speech)
-    _lay_bed(bed, effects, cursor, n)
-    return dialogue, effects
+    """`stem_blocks` joined in memory: (dialogue, effects), each (round(duration * SAMPLE_RATE), 2) float32."""
+    blocks = list(stem_blocks(bed, duration, windows))
+    if not blocks:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
+    return np.concatenate([d for d, _ in blocks]), np.concatenate([e for _, e in blocks])
 
 
-def _lay_bed(bed: Bed, out: np.ndarray, a: int, b: int) -> None:
+def write_stems(bed: Bed, duration: float, windows: Sequence[tuple[WindowSpan, np.ndarray, int]],
+                folder: Path) -> StemFiles:
+    """`stem_blocks` written to `folder` as unlevelled-{dialogue,effects,mix}.wav (float32), block by block."""
+    folder = Path(folder)
+    paths = [folder / f"unlevelled-{name}.wav" for name in ("dialogue", "effects", "mix")]
+    with ExitStack() as stack:
+        files = [stack.enter_context(float_wav_writer(p, SAMPLE_RATE, 2)) for p in paths]
+        samples = 0
+        for dialogue, effects in stem_blocks(bed, duration, windows):
+            for f, block in zip(files, (dialogue, effects, dialogue + effects), strict=True):
+                f.write(block)
+            samples += len(dialogue)
+    return StemFiles(*paths, samples)
+
+
+def _bed_blocks(bed: Bed, a: int, b: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     step = round(CHUNK_S * SAMPLE_RATE)
     for lo in range(a, b, step):
         hi = min(b, lo + step)
-        out[lo:hi] = fit_length(bed.read(lo / SAMPLE_RATE, hi / SAMPLE_RATE), hi - lo)
+        yield np.zeros((hi - lo, 2), np.float32), fit_length(bed.read(lo / SAMPLE_RATE, hi / SAMPLE_RATE), hi - lo)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from dubkit.adapters.av import read_frames, small_frames
+from dubkit.adapters.images import thumbnail_uri
 from dubkit.adapters.subtitles import check_cues
 from dubkit.errors import ScriptError
 from dubkit.stages.probe import SourceInfo
@@ -215,6 +216,14 @@ class Plan:
     references: Mapping[int, np.ndarray]  # window index -> its first frame (FirstFrames: decoded on access)
     width: int
     height: int
+    _thumbnails: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def reference_thumbnail(self, index: int) -> str:
+        """The window's first frame as the report's thumbnail (a data URI), decoded once per job: every
+        language's report row shows it, and a 1080p seek costs up to a second."""
+        if index not in self._thumbnails:
+            self._thumbnails[index] = thumbnail_uri(self.references[index])
+        return self._thumbnails[index]
 
 
 def make_plan(source: SourceInfo, cues: Sequence[Cue], cache: StageCache) -> Plan:

@@ -153,6 +153,12 @@ def load_chosen_render(cache: StageCache, outcome: WindowOutcome, frames: bool =
     return loaded[0]
 
 
+def render_has_picture(cache: StageCache, outcome: WindowOutcome) -> bool:
+    """Whether the chosen render carries frames (a generating engine's), read from its record alone."""
+    meta = cache.get_json("render", outcome.chosen_attempt.render_key)
+    return bool(meta and meta.get("n_frames"))
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The gate's verdict on one piece of audio: what was heard and how it scored."""
@@ -269,9 +275,11 @@ def _render_attempt(settings: RenderSettings, request: WindowRequest,
         meta = None  # a damaged entry is rendered again, never trusted
     render = None
     if meta is None and may_render:
-        if request.reference_frame is None and reference is not None:
+        if request.reference_frame is not None or not settings.engine.uses_reference:
+            pass  # given already, or the engine never looks at it (the preview): nothing to decode
+        elif reference is not None:
             request = replace(request, reference_frame=reference())
-        elif request.reference_frame is None and request.index in settings.references:
+        elif request.index in settings.references:
             request = replace(request, reference_frame=settings.references[request.index])
         t0 = time.perf_counter()
         render = settings.engine.render(request)

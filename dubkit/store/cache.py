@@ -32,7 +32,7 @@ import numpy as np
 from dubkit.adapters.av import read_frames
 from dubkit.adapters.ffmpeg import encode_frames
 from dubkit.errors import MediaError, OutputError
-from dubkit.store.files import atomic_output, atomic_write_bytes, write_failed
+from dubkit.store.files import atomic_output, atomic_write_bytes, file_digest, write_failed
 
 CACHE_DIR = ".dubkit-cache"
 CACHE_VERSION = 2  # 1: bare entries; 2: every entry sealed with its checksum. Another version is recomputed.
@@ -159,7 +159,7 @@ class StageCache:
 
     def _seal_file(self, stage: str, key: str, path: Path) -> None:
         """Seal a binary entry just written: its checksum and the cache version, beside it."""
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = file_digest(path)  # streamed: a picture entry may be hundreds of MB
         self._write(path.with_name(path.name + SEAL), json.dumps(_seal(stage, key, digest)).encode())
 
     def _sealed_bytes(self, stage: str, key: str, suffix: str) -> bytes | None:
@@ -180,12 +180,44 @@ class StageCache:
             return None
         return data
 
+    def _sealed_path(self, stage: str, key: str, suffix: str) -> Path | None:
+        """A binary entry's path when its seal vouches for its content (checked by a streamed sha256, never
+        read whole into memory); None when absent, unsealed or damaged (reported once)."""
+        path = self._path(stage, key, suffix)
+        seal = path.with_name(path.name + SEAL)
+        if not self._readable(path) or not self._readable(seal):
+            return None
+        try:
+            doc = json.loads(seal.read_text("utf-8"))
+        except (OSError, ValueError):
+            self._damage(seal, "cut short or unreadable")
+            return None
+        why = _flaw(doc, stage, key, lambda: file_digest(path))
+        if why is not None:
+            self._damage(path, why)
+            return None
+        return path
+
     def exists(self, stage: str, key: str, suffix: str) -> bool:
         """Whether the entry's `suffix` file (".json", ".npz", ".mp4") is present and intact (and the
         cache enabled)."""
         if suffix == ".json":
             return self.get_json(stage, key) is not None
-        return self._sealed_bytes(stage, key, suffix) is not None
+        return self._sealed_path(stage, key, suffix) is not None
+
+    def file(self, stage: str, key: str, suffix: str, make) -> Path:
+        """The entry's file (".mp4", ".mov"): reused when present and intact, else made by `make(path)` (a
+        tool writing the file at `path`), atomically, then sealed. Returns where it lies in the cache."""
+        found = self._sealed_path(stage, key, suffix)
+        if found is not None:
+            return found
+        path = self._path(stage, key, suffix)
+        self._folder(path)
+        with atomic_output(path) as tmp:
+            make(tmp)
+        self._written.add(path)
+        self._seal_file(stage, key, path)
+        return path
 
     def get_json(self, stage: str, key: str) -> dict | None:
         """The cached JSON value, or None when absent, disabled or damaged (then it is recomputed)."""
@@ -246,7 +278,7 @@ class StageCache:
 
     def video_file(self, stage: str, key: str) -> Path | None:
         """The stored clip itself (for a caller that splices it as it is), or None when absent or damaged."""
-        return self._path(stage, key, ".mp4") if self.exists(stage, key, ".mp4") else None
+        return self._sealed_path(stage, key, ".mp4")
 
     def get_video(self, stage: str, key: str, n_frames: int, fps: float) -> np.ndarray | None:
         """The `n_frames` frames of a stored clip, or None when absent, disabled or damaged."""

@@ -21,7 +21,7 @@ class CountingEngine:
 
     def __init__(self, inner, log: Path):
         self.inner, self.log = inner, Path(log)
-        self.name, self.is_preview = inner.name, inner.is_preview
+        self.name, self.is_preview, self.uses_reference = inner.name, inner.is_preview, inner.uses_reference
         if "uses_seed" not in vars(type(self)):  # a subclass may declare it (the retry tests do)
             self.uses_seed = inner.uses_seed
         self.calls = 0

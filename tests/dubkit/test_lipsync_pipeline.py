@@ -33,6 +33,7 @@ class InvertedPictureEngine:
     name = "inverted-picture"
     is_preview = False
     uses_seed = False
+    uses_reference = True  # it inverts the reference frame
 
     def __init__(self):
         self.speech = PreviewEngine()

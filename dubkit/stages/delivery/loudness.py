@@ -8,7 +8,9 @@ measurement of the delivered file.
 3. otherwise the gain is applied and a look-ahead true-peak limiter (4x oversampled peaks, 10 ms
    attack, 10 ms hold and release) pulls the peaks under the aim; its one gain curve is computed on the
    mix and applied to every stem, and the gain is re-aimed until the limited mix meets the target.
-The delivered file is then measured twice: ffmpeg's ebur128 (integrated, true peak) and pyloudnorm.
+The delivered file is then measured twice: ffmpeg's ebur128 (integrated, true peak) and pyloudnorm's
+K-weighting. Every step streams: the mix and stems are files (stages/mix.py `write_stems`), read and
+written in blocks of 10 s, so a 10-minute mix never sits in memory (230 MB of float32 if it did).
 """
 from __future__ import annotations
 
@@ -19,12 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from dubkit.adapters import ffmpeg
-from dubkit.adapters.audio import resample
-from dubkit.adapters.av import read_audio
+from dubkit.adapters.audio import BLOCK, float_wav_blocks, float_wav_writer, read_wav_span, resample, wav_frames
+from dubkit.adapters.av import audio_blocks
+from dubkit.adapters.loudness import IntegratedLoudness, integrated_loudness
 
 OVERSAMPLE = 4  # ITU-R BS.1770-4 true peak: 4x oversampling at 48 kHz
 ATTACK_S = 0.010  # the limiter's look-ahead, hold and release half-window
 TOLERANCE_LU = 0.1  # re-aim the limited mix until it is this close to the target
+PEAK_MARGIN = 256  # samples read either side of a block for its true peaks (the 4x filter reaches ~10)
 
 
 @dataclass(frozen=True)
@@ -59,71 +63,96 @@ def _finite(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def _write_float_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
-    import scipy.io.wavfile
-
-    scipy.io.wavfile.write(path, rate, np.asarray(audio, np.float32))
-    return path
-
-
-def _read_wav(path: Path) -> np.ndarray:
-    import scipy.io.wavfile
-
-    _, data = scipy.io.wavfile.read(path)
-    return np.asarray(data, np.float32).reshape(len(data), -1)
-
-
-def level(stems: dict[str, np.ndarray], target: float, ceiling: float, headroom: float, scratch: Path,
-          rate: int = 48_000) -> tuple[dict[str, np.ndarray], Loudness]:
-    """`stems` (name -> (n, 2) float32, summing to the mix) and the mix ("mix") brought to `target` LUFS
-    with true peaks under `ceiling - headroom` dBTP; every stem gets the mix's gain."""
-    mix = sum(stems.values())
+def level(mix: Path, stems: dict[str, Path], target: float, ceiling: float, headroom: float, scratch: Path,
+          rate: int = 48_000) -> tuple[dict[str, Path], Loudness]:
+    """The `mix` (a float WAV on disk) brought to `target` LUFS with true peaks under `ceiling - headroom`
+    dBTP, as float32 WAVs in `scratch`: {"mix": ...} and each of `stems` (name -> WAV; they add up to the
+    mix) with the mix's gain, so they still add up to it. Every pass streams the files block by block."""
     aim = ceiling - headroom
-    premix = _write_float_wav(Path(scratch) / "premix.wav", mix, rate)
-    measured = ffmpeg.loudnorm_measure(premix, target=target, true_peak=aim)
+    measured = ffmpeg.loudnorm_measure(mix, target=target, true_peak=aim)
     before = {k: measured[k] for k in ("input_i", "input_tp", "input_lra")}
-    if len(mix) < rate // 2 or not math.isfinite(measured["input_i"]) or measured["input_i"] < -69.0:
-        return {**stems, "mix": mix}, Loudness(target, ceiling, aim, "silent", 0.0, before)
+    named = dict(stems)
+    if wav_frames(mix) < rate // 2 or not math.isfinite(measured["input_i"]) or measured["input_i"] < -69.0:
+        return {"mix": mix, **named}, Loudness(target, ceiling, aim, "silent", 0.0, before)
     gain_db = target - measured["input_i"]
+    scratch = Path(scratch)
     if measured["input_tp"] + gain_db <= aim:
         # loudnorm's linear mode multiplies every sample by one gain: the stems get that gain directly
         # (a silent or one-sided stem would make loudnorm itself fall back to its dynamic mode)
-        out = {name: (audio * 10 ** (gain_db / 20)).astype(np.float32) for name, audio in stems.items()}
-        out["mix"] = _loudnorm(mix, "mix", measured, target, aim, scratch, rate)
-        return out, Loudness(target, ceiling, aim, "linear", gain_db, before)
-    out, gain_db, reduction = _limited(stems, mix, gain_db, target, aim, rate)
+        out = {name: _scaled(path, scratch / f"{name}.levelled.wav", rate, lambda a, b: 10 ** (gain_db / 20))
+               for name, path in named.items()}
+        said = ffmpeg.loudnorm_linear(mix, scratch / "mix.levelled.wav", measured, target=target, true_peak=aim)
+        assert said.get("normalization_type") == "linear", f"loudnorm chose {said.get('normalization_type')}"
+        return {"mix": scratch / "mix.levelled.wav", **out}, Loudness(target, ceiling, aim, "linear", gain_db, before)
+    out, gain_db, reduction = _limited(mix, named, gain_db, target, aim, scratch, rate)
     return out, Loudness(target, ceiling, aim, "limited", gain_db, before, limiter_db=reduction)
 
 
-def _loudnorm(audio: np.ndarray, name: str, measured: dict, target: float, aim: float, scratch: Path,
-              rate: int) -> np.ndarray:
-    """loudnorm's linear second pass on one buffer (the mix's measured values, so the same gain for all)."""
-    src = _write_float_wav(Path(scratch) / f"{name}.in.wav", audio, rate)
-    dst = Path(scratch) / f"{name}.out.wav"
-    said = ffmpeg.loudnorm_linear(src, dst, measured, target=target, true_peak=aim)
-    assert said.get("normalization_type") == "linear", f"loudnorm chose {said.get('normalization_type')}"
-    out = _read_wav(dst)
-    n = len(audio)
-    return np.pad(out[:n], ((0, max(0, n - len(out))), (0, 0)))
+def _scaled(source: Path, dest: Path, rate: int, gain) -> Path:
+    """`source` times `gain(a, b)` (a number or an (b - a,) curve for samples [a, b)), block by block."""
+    with float_wav_writer(dest, rate, 2) as out:
+        at = 0
+        for block in float_wav_blocks(source):
+            g = gain(at, at + len(block))
+            out.write(block * (np.asarray(g, np.float32)[:, None] if np.ndim(g) else np.float32(g)))
+            at += len(block)
+    return dest
 
 
-def _limited(stems: dict[str, np.ndarray], mix: np.ndarray, gain_db: float, target: float, aim: float,
-             rate: int) -> tuple[dict[str, np.ndarray], float, float]:
-    """Gain then the limiter's curve, re-aimed until the limited mix is within TOLERANCE_LU of the target."""
-    import pyloudnorm
-
-    meter = pyloudnorm.Meter(rate)
-    peaks = true_peaks(mix, rate)  # scale with the gain: measured once
+def _limited(mix: Path, named: dict[str, Path], gain_db: float, target: float, aim: float, scratch: Path,
+             rate: int) -> tuple[dict[str, Path], float, float]:
+    """Gain then the limiter's curve, re-aimed until the limited mix is within TOLERANCE_LU of the target;
+    the one curve is applied to the mix and to every stem. Returns the files, the gain and the deepest
+    gain reduction (dB)."""
+    peaks = _peaks_file(mix, scratch / "peaks.wav", rate)  # scale with the gain: measured once
     for _ in range(6):
-        curve = limiter_curve(peaks * 10 ** (gain_db / 20), aim, rate)
-        measured = meter.integrated_loudness(mix * (10 ** (gain_db / 20) * curve)[:, None])
+        curve = _curve(peaks, gain_db, aim, rate)
+        meter = IntegratedLoudness(rate, 2)
+        at = 0
+        for block in float_wav_blocks(mix):
+            meter.add(block * (10 ** (gain_db / 20) * curve(at, at + len(block)))[:, None])
+            at += len(block)
+        measured = meter.value()
         if abs(measured - target) <= TOLERANCE_LU:
             break
         gain_db += target - measured
-    scale = (10 ** (gain_db / 20) * curve)[:, None]
-    out = {name: (audio * scale).astype(np.float32) for name, audio in stems.items()}
-    out["mix"] = (mix * scale).astype(np.float32)
-    return out, gain_db, float(20 * np.log10(max(curve.min(), 1e-9)))
+    curve = _curve(peaks, gain_db, aim, rate)
+    deepest = [1.0]
+
+    def scale(a: int, b: int) -> np.ndarray:
+        c = curve(a, b)
+        deepest[0] = min(deepest[0], float(c.min(initial=1.0)))
+        return 10 ** (gain_db / 20) * c
+
+    out = {name: _scaled(path, scratch / f"{name}.levelled.wav", rate, scale)
+           for name, path in {"mix": mix, **named}.items()}
+    return out, gain_db, float(20 * np.log10(max(deepest[0], 1e-9)))
+
+
+def _peaks_file(mix: Path, dest: Path, rate: int) -> Path:
+    """`true_peaks` of the mix, one value per sample, as a mono float32 WAV, computed block by block (each
+    block read with PEAK_MARGIN samples either side, so the oversampling filter sees what it would whole)."""
+    n = wav_frames(mix)
+    with float_wav_writer(dest, rate, 1) as out:
+        for a in range(0, n, BLOCK):
+            b = min(n, a + BLOCK)
+            lo, hi = max(0, a - PEAK_MARGIN), min(n, b + PEAK_MARGIN)
+            out.write(true_peaks(read_wav_span(mix, lo, hi), rate)[a - lo : b - lo])
+    return dest
+
+
+def _curve(peaks: Path, gain_db: float, aim: float, rate: int):
+    """The limiter's gain for samples [a, b) when the mix has `gain_db` applied: `limiter_curve` computed on
+    the block with two filter widths of peaks either side (what it would see whole)."""
+    n = wav_frames(peaks)
+    margin = 2 * (2 * round(ATTACK_S * rate) + 1)
+
+    def curve(a: int, b: int) -> np.ndarray:
+        lo, hi = max(0, a - margin), min(n, b + margin)
+        p = read_wav_span(peaks, lo, hi)[:, 0].astype(np.float64) * 10 ** (gain_db / 20)
+        return limiter_curve(p, aim, rate)[a - lo : b - lo]
+
+    return curve
 
 
 def true_peaks(audio: np.ndarray, rate: int) -> np.ndarray:
@@ -151,11 +180,8 @@ def limiter_curve(peaks: np.ndarray, aim_db: float, rate: int) -> np.ndarray:
 
 def measure_delivered(path: Path, loudness: Loudness, rate: int = 48_000) -> Loudness:
     """`loudness` with the delivered file's integrated loudness and true peak (ffmpeg ebur128) and its
-    integrated loudness by pyloudnorm."""
-    import pyloudnorm
-
+    integrated loudness by pyloudnorm's K-weighting (dubkit/adapters/loudness.py), decoded block by block."""
     integrated, true_peak = ffmpeg.ebur128(path)
-    audio = read_audio(path, sample_rate=rate, mono=False)
-    second = pyloudnorm.Meter(rate).integrated_loudness(audio) if len(audio) >= rate // 2 else float("-inf")
+    second = integrated_loudness(audio_blocks(path, rate, BLOCK), rate)
     return Loudness(**{**asdict(loudness), "delivered_i": integrated, "delivered_tp": true_peak,
                        "delivered_pyloudnorm": float(second)})
