@@ -382,6 +382,22 @@ def _frames_at(container, stream, wanted: list[float]) -> list:
     return found
 
 
+def video_packets_digest(path: str | Path) -> str:
+    """sha256 over the first video stream's packets (their bytes, in file order), read without decoding:
+    two files with the same digest carry the same coded picture, whatever else their containers hold."""
+    import hashlib
+
+    path = Path(path)
+    digest = hashlib.sha256()
+    with _open(path) as container:
+        if not container.streams.video:
+            raise MediaError(f"{path} has no video stream")
+        for packet in container.demux(container.streams.video[0]):
+            if packet.size:
+                digest.update(bytes(packet))
+    return digest.hexdigest()
+
+
 def small_frames(path: str | Path, size: tuple[int, int] = (64, 36)) -> Iterator[np.ndarray]:
     """Every frame of the first video stream as (h, w, 3) uint8 RGB at `size` (w, h), scaled by FFmpeg
     while decoding: shot detection needs every frame but only a thumbnail of each (a minute of

@@ -18,6 +18,16 @@ def thumbnail_uri(frame: np.ndarray, width: int = 160) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def shrunk(frame: np.ndarray, width: int) -> np.ndarray:
+    """An (H, W, 3) uint8 frame scaled down to `width` columns (aspect kept; Lanczos); smaller ones as they are."""
+    from PIL import Image
+
+    if frame.shape[1] <= width:
+        return frame
+    image = Image.fromarray(np.ascontiguousarray(frame[..., :3]).astype(np.uint8))
+    return np.asarray(image.resize((width, max(1, round(image.height * width / image.width))), Image.LANCZOS))
+
+
 def thumbnail_png(frame: np.ndarray, width: int = 160) -> bytes:
     """A small lossless PNG of an (H, W, 3) uint8 frame (the report's mask thumbnails)."""
     from PIL import Image

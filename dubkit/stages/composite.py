@@ -245,4 +245,4 @@ def mask_preview(frame: np.ndarray, faces: WindowFaces) -> np.ndarray:
 
 def mask_previews(plan: Plan, faces: FacePlan) -> dict[int, np.ndarray]:
     """mask_preview of every window's first frame, by window index (the report's mask thumbnails)."""
-    return {i: mask_preview(plan.references[i], f) for i, f in faces.windows.items() if i in plan.references}
+    return {i: mask_preview(plan.small_reference(i), f) for i, f in faces.windows.items() if i in plan.references}

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from dubkit.adapters import ffmpeg, package_version
 from dubkit.adapters.audio import fit_blocks, float_wav_blocks, write_wav24_blocks
+from dubkit.adapters.av import video_packets_digest
 from dubkit.adapters.fonts import Font, missing_characters
 from dubkit.adapters.images import thumbnail_uri
 from dubkit.adapters.subtitles import PREVIEW_NOTE, write_script
@@ -40,7 +41,7 @@ from dubkit.stages.delivery.burn_in import burn_in_files
 from dubkit.stages.delivery.loudness import Loudness, level, measure_delivered
 from dubkit.stages.delivery.profiles import DEFAULT_PROFILE, PROFILES, DeliveryProfile
 from dubkit.stages.delivery.subtitle_rules import SubtitleViolation, check_cues, wrap
-from dubkit.stages.integrity import Heard, check_delivered
+from dubkit.stages.integrity import Heard, check_delivered, check_picture, gaps_between
 from dubkit.stages.mix import SAMPLE_RATE, Bed, StemFiles, bed_for, window_spans, write_stems
 from dubkit.stages.plan import Plan
 from dubkit.stages.probe import SourceInfo
@@ -479,8 +480,8 @@ def _placed(source: SourceInfo, plan: Plan, outcome: WindowOutcome, settings: De
         render = composite_render(source, plan.windows[outcome.window_index], render,
                                   settings.faces.windows[outcome.window_index])
     frames = render.frames
-    thumbnail = (thumbnail_uri(frames[len(frames) // 2]) if frames is not None and len(frames)
-                 else plan.reference_thumbnail(outcome.window_index))
+    thumbnail = thumbnail_uri(frames[len(frames) // 2] if frames is not None and len(frames)
+                 else plan.small_reference(outcome.window_index))
     clip = None
     if frames is not None and clips is not None:
         clip = ffmpeg.encode_frames(frames, render.fps, clips / f"window{outcome.window_index}.mp4")
@@ -542,9 +543,26 @@ def _integrity(source: SourceInfo, outcomes, placed: Sequence[PlacedRender], set
     spans = window_spans([(o.start, o.end) for o in outcomes])
     heard = [Heard(span, p.render.audio, p.render.sample_rate) for span, p in zip(spans, placed, strict=True)]
     limited = result.loudness is not None and result.loudness.method == "limited"
-    return list(check_delivered(result.video, source.path, source.duration, bed_for(source, settings.me_track),
-                                heard, badge=settings.preview, one_gain=not limited,
-                                picture=settings.resolved.burn_in is None))
+    reasons = list(check_delivered(result.video, source.path, source.duration, bed_for(source, settings.me_track),
+                                   heard, badge=settings.preview, one_gain=not limited, picture=False))
+    if settings.resolved.burn_in is None:
+        reasons += _picture_integrity(source, spans, settings, result.video)
+    return reasons
+
+
+def _picture_integrity(source: SourceInfo, spans, settings: DeliverySettings, video: Path) -> list[str]:
+    """The picture outside the windows compared with the source's (stages/integrity.py `check_picture`),
+    once per coded picture: the verdict is kept under the digest of the file's video packets, so every
+    language file that carries the same picture (copied from one encode) reuses it, and a file whose
+    picture differs in any byte is compared afresh."""
+    gaps = gaps_between(spans, source.duration)
+    key = cache_key("picture_check", version=1, source=source.digest, packets=video_packets_digest(video),
+                    gaps=[list(g) for g in gaps], badge=settings.preview)
+    hit = settings.cache.get_json("picture_check", key)
+    if hit is None:
+        hit = settings.cache.put_json("picture_check", key,
+                                      {"reasons": check_picture(video, source.path, gaps, settings.preview)})
+    return list(hit["reasons"])
 
 
 def _heard_violations(outcomes, ls: LanguageScript, glossary: Path | None) -> tuple[GlossaryViolation, ...]:

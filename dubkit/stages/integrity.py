@@ -44,10 +44,11 @@ def check_delivered(video: Path, source: Path, duration: float, bed: Bed, window
     one loudness gain for all of it, and the picture outside the windows. `badge`: the top-left
     corner carries the PREVIEW label and is left out of the picture comparison. `one_gain=False` skips
     the common-gain assertion (a true-peak limiter's gain varies along the file; each span must still
-    correlate); `picture=False` skips the picture (burned-in subtitles change it on purpose)."""
+    correlate); `picture=False` skips the picture (burned-in subtitles change it on purpose, and a caller
+    that already compared a file with the same coded picture, `check_picture`, need not decode it again)."""
     reasons: list[str] = []
     gains: list[tuple[str, float]] = []
-    gaps = _gaps([w.span for w in windows], duration)
+    gaps = gaps_between([w.span for w in windows], duration)
     for start, end in gaps:
         _compare_sound(video, bed.read(start, end), start, end, "sound", reasons, gains)
     for w in windows:
@@ -56,11 +57,11 @@ def check_delivered(video: Path, source: Path, duration: float, bed: Bed, window
     if one_gain:
         reasons += _one_gain(gains)
     if picture:
-        reasons += _compare_picture(video, source, gaps, badge)
+        reasons += check_picture(video, source, gaps, badge)
     return tuple(reasons)
 
 
-def _gaps(spans: Sequence[WindowSpan], duration: float) -> list[tuple[float, float]]:
+def gaps_between(spans: Sequence[WindowSpan], duration: float) -> list[tuple[float, float]]:
     """The stretches of the timeline no window covers, each at least MIN_SPAN_S long."""
     out, cursor = [], 0.0
     for span in sorted(spans, key=lambda s: s.start):
@@ -104,7 +105,7 @@ def _one_gain(gains: list[tuple[str, float]]) -> list[str]:
             f"({median:+.1f} dB)" for span, g in gains if abs(g - median) > GAIN_SPREAD_DB]
 
 
-def _compare_picture(video: Path, source: Path, gaps: list[tuple[float, float]], badge: bool) -> list[str]:
+def check_picture(video: Path, source: Path, gaps: Sequence[tuple[float, float]], badge: bool) -> list[str]:
     """Frames at up to FRAME_SAMPLES times spread over the gaps, each the source's frame at that time."""
     if not gaps:
         return []

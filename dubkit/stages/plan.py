@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from dubkit.adapters.av import read_frames, small_frames
-from dubkit.adapters.images import thumbnail_uri
+from dubkit.adapters.images import shrunk
 from dubkit.adapters.subtitles import check_cues
 from dubkit.errors import ScriptError
 from dubkit.stages.probe import SourceInfo
@@ -206,6 +206,9 @@ class FirstFrames(Mapping[int, np.ndarray]):
         return len(self._starts)
 
 
+SMALL_WIDTH = 320  # columns of the reference frames kept for thumbnails (the report shows 160)
+
+
 @dataclass(frozen=True)
 class Plan:
     """Stage 3's result: where the shots change, the windows to regenerate, each window's first
@@ -216,14 +219,15 @@ class Plan:
     references: Mapping[int, np.ndarray]  # window index -> its first frame (FirstFrames: decoded on access)
     width: int
     height: int
-    _thumbnails: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
+    _small: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
-    def reference_thumbnail(self, index: int) -> str:
-        """The window's first frame as the report's thumbnail (a data URI), decoded once per job: every
-        language's report row shows it, and a 1080p seek costs up to a second."""
-        if index not in self._thumbnails:
-            self._thumbnails[index] = thumbnail_uri(self.references[index])
-        return self._thumbnails[index]
+    def small_reference(self, index: int) -> np.ndarray:
+        """The window's first frame scaled to SMALL_WIDTH columns, decoded once per job (every language's
+        report row and the mask thumbnail show it, and a seek into a 1080p source costs up to a second);
+        a long source's windows together hold a few MB of these."""
+        if index not in self._small:
+            self._small[index] = shrunk(self.references[index], SMALL_WIDTH)
+        return self._small[index]
 
 
 def make_plan(source: SourceInfo, cues: Sequence[Cue], cache: StageCache) -> Plan:
