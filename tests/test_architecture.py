@@ -177,3 +177,22 @@ def test_project_sources_cite_only_the_projects_own_docs():
     offenders = [f"{path.relative_to(REPO)}:{i}" for path in files
                  for i, line in enumerate(path.read_text("utf-8").splitlines(), 1) if pattern.search(line)]
     assert offenders == []
+
+
+# Rule 3: the third-party tool -> the one module that imports it (docs/ARCHITECTURE.md).
+ADAPTERS = {"av": "dubkit/adapters/av.py", "pysubs2": "dubkit/adapters/subtitles.py",
+            "cv2": "dubkit/adapters/faces.py", "soundfile": "dubkit/adapters/audio.py",
+            "pyloudnorm": "dubkit/adapters/loudness.py", "faster_whisper": "eval/asr.py",
+            "sklearn": "dubkit/stages/diarize.py", "jinja2": "eval/report_page.py"}
+
+
+def test_each_third_party_tool_is_imported_by_its_one_adapter():
+    owners: dict[str, set[str]] = {tool: set() for tool in ADAPTERS}
+    for path in _modules().values():
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            for name in names:
+                if name.split(".")[0] in owners:
+                    owners[name.split(".")[0]].add(str(path.relative_to(REPO)))
+    assert owners == {tool: {owner} for tool, owner in ADAPTERS.items()}

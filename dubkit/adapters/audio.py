@@ -107,10 +107,12 @@ def write_float_wav(path: Path, blocks, rate: int, channels: int = 2) -> Path:
     return Path(path)
 
 
-def float_wav_blocks(path: Path, block: int = BLOCK, start: int = 0, stop: int | None = None):
-    """(n_i, channels) float32 blocks of at most `block` samples of a WAV from sample `start` to `stop`."""
+def float_wav_blocks(path: Path, block: int | None = None, start: int = 0, stop: int | None = None):
+    """(n_i, channels) float32 blocks of at most `block` (default BLOCK) samples of a WAV from sample `start`
+    to `stop`."""
     import soundfile
 
+    block = block or BLOCK
     with soundfile.SoundFile(str(path)) as f:
         stop = f.frames if stop is None else min(stop, f.frames)
         f.seek(min(start, f.frames))
@@ -172,5 +174,6 @@ def fit_blocks(blocks, n: int, channels: int = 2):
             return
         yield np.asarray(block[:take], np.float32)
         have += take
-    for lo in range(have, n, BLOCK):
-        yield np.zeros((min(BLOCK, n - lo), channels), np.float32)
+    step = BLOCK
+    for lo in range(have, n, step):
+        yield np.zeros((min(step, n - lo), channels), np.float32)

@@ -127,6 +127,18 @@ def test_the_delivered_verdict_is_assembled_from_the_windows_and_the_file_carrie
         assert not any(r.startswith("the delivered file") for r in lang["reasons"]), (code, lang["reasons"])
 
 
+def test_the_languages_share_one_encoded_picture_and_one_picture_check(job):
+    """The preview's picture is the same for every language: encoded once, copied into each file."""
+    from dubkit.adapters.av import video_packets_digest
+
+    cache = job["out"] / ".dubkit-cache"
+    pictures = sorted((cache / "picture").glob("*.mp4"))
+    assert len(pictures) == 1, pictures
+    digests = {video_packets_digest(job["out"] / f"ad.{code}.mp4") for code in LANGS}
+    assert digests == {video_packets_digest(pictures[0])}
+    assert len(list((cache / "picture_check").glob("*.json"))) == 1
+
+
 def test_restarts_after_kills_do_not_render_finished_windows_again(job):
     runs = [([(e["window"], e["language"], e["seed"]) for e in log if e["event"] == "start"],
              [(e["window"], e["language"], e["seed"]) for e in log if e["event"] == "done"]) for log in job["logs"]]

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from dubkit.adapters import audio as audio_files
 from dubkit.adapters import ffmpeg
-from dubkit.adapters.audio import BLOCK, float_wav_blocks, float_wav_writer, read_wav_span, resample, wav_frames
+from dubkit.adapters.audio import float_wav_blocks, float_wav_writer, read_wav_span, resample, wav_frames
 from dubkit.adapters.av import audio_blocks
 from dubkit.adapters.loudness import IntegratedLoudness, integrated_loudness
 
@@ -132,10 +133,10 @@ def _limited(mix: Path, named: dict[str, Path], gain_db: float, target: float, a
 def _peaks_file(mix: Path, dest: Path, rate: int) -> Path:
     """`true_peaks` of the mix, one value per sample, as a mono float32 WAV, computed block by block (each
     block read with PEAK_MARGIN samples either side, so the oversampling filter sees what it would whole)."""
-    n = wav_frames(mix)
+    n, step = wav_frames(mix), audio_files.BLOCK
     with float_wav_writer(dest, rate, 1) as out:
-        for a in range(0, n, BLOCK):
-            b = min(n, a + BLOCK)
+        for a in range(0, n, step):
+            b = min(n, a + step)
             lo, hi = max(0, a - PEAK_MARGIN), min(n, b + PEAK_MARGIN)
             out.write(true_peaks(read_wav_span(mix, lo, hi), rate)[a - lo : b - lo])
     return dest
@@ -182,6 +183,6 @@ def measure_delivered(path: Path, loudness: Loudness, rate: int = 48_000) -> Lou
     """`loudness` with the delivered file's integrated loudness and true peak (ffmpeg ebur128) and its
     integrated loudness by pyloudnorm's K-weighting (dubkit/adapters/loudness.py), decoded block by block."""
     integrated, true_peak = ffmpeg.ebur128(path)
-    second = integrated_loudness(audio_blocks(path, rate, BLOCK), rate)
+    second = integrated_loudness(audio_blocks(path, rate, audio_files.BLOCK), rate)
     return Loudness(**{**asdict(loudness), "delivered_i": integrated, "delivered_tp": true_peak,
                        "delivered_pyloudnorm": float(second)})

@@ -3,12 +3,19 @@ import numpy as np
 import pytest
 
 from dubkit.adapters.audio import (
+    fit_blocks,
     fit_length,
+    float_wav_blocks,
+    read_wav_span,
     resample,
     sample_span,
     time_slice,
     to_mono,
     to_stereo,
+    wav_frames,
+    write_float_wav,
+    write_wav24,
+    write_wav24_blocks,
 )
 
 
@@ -45,3 +52,27 @@ def test_mono_stereo_length_and_slices():
     assert sample_span(0.5, 1.25, 100) == (50, 125)
     ramp = np.arange(10, dtype=np.float32)
     np.testing.assert_array_equal(time_slice(ramp, 10, 0.8, 1.2), [8, 9, 0, 0])
+
+
+def test_a_float_wav_written_and_read_in_blocks_round_trips_exactly(tmp_path):
+    x = np.random.default_rng(0).uniform(-1.5, 1.5, (10_007, 2)).astype(np.float32)  # beyond full scale too
+    path = write_float_wav(tmp_path / "t.wav", (x[i : i + 999] for i in range(0, len(x), 999)), 48_000)
+    assert wav_frames(path) == len(x)
+    assert np.array_equal(np.concatenate(list(float_wav_blocks(path, 1_000))), x)
+    assert np.array_equal(np.concatenate(list(float_wav_blocks(path, 64, start=500, stop=700))), x[500:700])
+    assert np.array_equal(read_wav_span(path, -3, 5)[3:], x[:5]) and not read_wav_span(path, -3, 5)[:3].any()
+    assert not read_wav_span(path, len(x) - 2, len(x) + 4)[2:].any()
+
+
+def test_a_24_bit_wav_written_in_blocks_has_the_bytes_of_one_written_whole(tmp_path):
+    x = np.random.default_rng(1).uniform(-1.2, 1.2, (5_003, 2))
+    whole = write_wav24(tmp_path / "whole.wav", x, 48_000)
+    blocks = write_wav24_blocks(tmp_path / "blocks.wav", (x[i : i + 700] for i in range(0, len(x), 700)), 48_000, 2)
+    assert whole.read_bytes() == blocks.read_bytes()
+
+
+def test_fit_blocks_trims_or_pads_to_the_exact_length():
+    blocks = [np.ones((4, 2), np.float32), np.ones((4, 2), np.float32)]
+    assert sum(len(b) for b in fit_blocks(iter(blocks), 6)) == 6
+    padded = np.concatenate(list(fit_blocks(iter(blocks), 11)))
+    assert len(padded) == 11 and padded[:8].all() and not padded[8:].any()

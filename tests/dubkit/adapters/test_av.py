@@ -7,7 +7,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from dubkit.adapters.av import probe, read_audio, read_frames, small_frames
+from dubkit.adapters.av import audio_blocks, probe, read_audio, read_frames, small_frames, video_packets_digest
 from dubkit.errors import MediaError
 
 
@@ -130,3 +130,26 @@ def test_frames_at_picks_what_read_frames_picks_from_the_middle_of_a_file_and_sc
     assert [f.shape for f in frames_at(path, [0.0, 1.0], height=24)] == [(24, 32, 3)] * 2
     with pytest.raises(MediaError, match="ascending"):
         list(frames_at(path, [1.0, 0.5]))
+
+
+def test_audio_blocks_are_read_audio_in_pieces():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "ad.mp4"
+    whole = read_audio(example, 48_000, mono=False)
+    blocks = list(audio_blocks(example, 48_000, block=20_000))
+    assert max(len(b) for b in blocks) < 20_000 + 4_096  # a block ends at the first frame past `block`
+    assert np.array_equal(np.concatenate(blocks), whole)
+
+
+def test_the_video_packet_digest_names_the_coded_picture_not_the_container(tmp_path):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "ad.mp4"
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    copied, silent = tmp_path / "copy.mkv", tmp_path / "other.mp4"
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(example), "-map", "0:v", "-c", "copy", str(copied)], check=True)
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(example), "-an", "-c:v", "libx264", "-crf", "30",
+                    str(silent)], check=True)
+    assert video_packets_digest(copied) == video_packets_digest(example)
+    assert video_packets_digest(silent) != video_packets_digest(example)

@@ -94,3 +94,28 @@ def test_a_picture_rewritten_outside_the_windows_fails_naming_the_span(delivered
     altered = ffmpeg.encode_video(picture, FPS, sound, tmp_path / "altered.mp4")
     reasons = _check(source, altered, heard)
     assert len(reasons) == 1 and "picture" in reasons[0] and "2.60-4.00 s" in reasons[0], reasons
+
+
+def test_the_picture_is_compared_once_per_coded_picture_and_again_when_it_differs(delivered, tmp_path):
+    """The job compares a picture once for every language file that copies the same encode (keyed by the
+    video packets), and compares a file whose picture differs in any byte afresh."""
+    from dubkit.stages.deliver import DeliverySettings, _picture_integrity
+    from dubkit.store.cache import StageCache
+
+    source, video, heard, frames = delivered
+    copy = tmp_path / "other-language.mp4"  # another language's file: the same picture, other sound
+    scipy.io.wavfile.write(tmp_path / "quiet.wav", SAMPLE_RATE, 0.1 * _music(DURATION))
+    ffmpeg.run(["-i", str(video), "-i", str(tmp_path / "quiet.wav"), "-map", "0:v", "-map", "1:a", "-c:v", "copy",
+                "-c:a", "aac", str(copy)], out=copy)
+    picture = np.stack(read_frames(video, list(np.arange(len(frames)) / FPS)))
+    picture[round(2.6 * FPS) :] = 255 - picture[round(2.6 * FPS) :]
+    altered = ffmpeg.encode_video(picture, FPS, tmp_path / "quiet.wav", tmp_path / "altered.mp4")
+    settings = DeliverySettings(out=tmp_path, cache=StageCache(tmp_path), preview=True)
+    spans = [w.span for w in heard]
+    assert _picture_integrity(source, spans, settings, video) == []
+    assert _picture_integrity(source, spans, settings, copy) == []
+    checks = tmp_path / ".dubkit-cache" / "picture_check"
+    assert len(list(checks.glob("*.json"))) == 1  # the copy reused the first comparison
+    reasons = _picture_integrity(source, spans, settings, altered)
+    assert len(reasons) == 1 and "2.60-4.00 s" in reasons[0], reasons
+    assert len(list(checks.glob("*.json"))) == 2
