@@ -170,53 +170,39 @@ def read_audio(path: str | Path, sample_rate: int = 16_000, mono: bool = True) -
 
     Returns shape (n,) when `mono`, else (n, channels). A file without audio is a MediaError.
     """
-    path = Path(path)
-    with _open(path) as container:
-        if not container.streams.audio:
-            raise MediaError(f"{path} has no audio stream")
-        stream = container.streams.audio[0]
-        check_sample_rate(path, stream.codec_context.sample_rate)
-        layout = "mono" if mono else None
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
-        chunks: list[np.ndarray] = []
-        try:
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())  # (channels, samples), planar float
-            for out in resampler.resample(None):  # flush what the resampler still holds
-                chunks.append(out.to_ndarray())
-        except av.FFmpegError as err:
-            raise MediaError(f"cannot decode the audio of {path}: {err}") from err
-    if not chunks:
+    blocks = list(audio_blocks(path, sample_rate, block=0, mono=mono))  # block 0: one block at the end
+    if not blocks:
         return np.zeros(0, dtype=np.float32) if mono else np.zeros((0, 1), dtype=np.float32)
-    samples = np.concatenate(chunks, axis=1).astype(np.float32)  # (channels, n)
-    return samples[0] if mono else np.ascontiguousarray(samples.T)
+    samples = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    return np.ascontiguousarray(samples[:, 0]) if mono else samples
 
 
-def audio_blocks(path: str | Path, sample_rate: int = 48_000, block: int = 480_000) -> Iterator[np.ndarray]:
-    """The first audio stream decoded from the top at `sample_rate`, as (n_i, channels) float32 blocks of
-    about `block` samples: `read_audio(path, rate, mono=False)` without holding it whole."""
+def audio_blocks(path: str | Path, sample_rate: int = 48_000, block: int = 480_000,
+                 mono: bool = False) -> Iterator[np.ndarray]:
+    """The first audio stream decoded from the top at `sample_rate` (downmixed when `mono`), as (n_i, channels)
+    float32 blocks of about `block` samples (0: the whole stream as one block), so a long file's sound
+    need not be held whole."""
     path = Path(path)
     with _open(path) as container:
         if not container.streams.audio:
             raise MediaError(f"{path} has no audio stream")
         stream = container.streams.audio[0]
         check_sample_rate(path, stream.codec_context.sample_rate)
-        resampler = av.AudioResampler(format="fltp", rate=sample_rate)
-        pending: list[np.ndarray] = []
+        resampler = av.AudioResampler(format="fltp", layout="mono" if mono else None, rate=sample_rate)
+        pending: list[np.ndarray] = []  # (channels, samples) planar float pieces
         have = 0
         try:
             for frame in _with_flush(container.decode(stream)):
                 for out in resampler.resample(frame):
                     pending.append(out.to_ndarray())
                     have += out.samples
-                if have >= block:
-                    yield np.ascontiguousarray(np.concatenate(pending, axis=1).T)
+                if block and have >= block:
+                    yield np.ascontiguousarray(np.concatenate(pending, axis=1).T, dtype=np.float32)
                     pending, have = [], 0
         except av.FFmpegError as err:
             raise MediaError(f"cannot decode the audio of {path}: {err}") from err
         if pending:
-            yield np.ascontiguousarray(np.concatenate(pending, axis=1).T)
+            yield np.ascontiguousarray(np.concatenate(pending, axis=1).T, dtype=np.float32)
 
 
 def _with_flush(frames):

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from dubkit.adapters import package_version
-from dubkit.adapters.audio import fit_length, time_slice, to_stereo
-from dubkit.adapters.av import read_audio
+from dubkit.adapters.audio import fit_length, to_stereo
+from dubkit.adapters.av import read_audio_span
 from dubkit.adapters.pitch import register_of
 from dubkit.engines.base import WindowRender, WindowRequest, cuda_available
 from dubkit.errors import InputError, OutputError
@@ -136,9 +136,9 @@ def fit_frames(frames: np.ndarray, reference: np.ndarray | None, width: int, hei
 
 
 def voice_segment(path: Path, start: float, end: float) -> np.ndarray:
-    """The [start, end) slice of a voice track, stereo 44.1 kHz, zero-padded past its end."""
-    track = read_audio(path, sample_rate=MODEL_RATE, mono=False)
-    return to_stereo(time_slice(track, MODEL_RATE, start, end))
+    """The [start, end) slice of a voice track, stereo 44.1 kHz, zero-padded past its end (read by seeking:
+    a window of a 10-minute recording costs what the window costs)."""
+    return to_stereo(read_audio_span(path, start, end, MODEL_RATE))
 
 
 def _conditioning_voice(request: WindowRequest, seconds: float) -> np.ndarray | None:

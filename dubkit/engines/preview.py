@@ -28,7 +28,7 @@ import librosa
 import numpy as np
 
 from dubkit.adapters import package_version
-from dubkit.adapters.audio import resample, time_slice
+from dubkit.adapters.audio import resample, to_mono
 from dubkit.adapters.pitch import FEMALE_FROM_F0, median_f0, register_of
 from dubkit.adapters.tts import VOICE_PACKAGES, Voice, voice_for, voice_name
 from dubkit.engines.base import WindowRender, WindowRequest
@@ -206,10 +206,11 @@ class PreviewEngine:
         }
 
     def _track_slice(self, track, start: float, end: float) -> np.ndarray:
-        """[start, end) of a recording on the source timeline, mono, zero-padded past its end."""
-        from dubkit.adapters.av import read_audio
+        """[start, end) of a recording on the source timeline, mono, zero-padded past its end (read by seeking:
+        a window of a long recording costs what the window costs)."""
+        from dubkit.adapters.av import read_audio_span
 
-        return time_slice(read_audio(track, sample_rate=self.sample_rate, mono=True), self.sample_rate, start, end)
+        return to_mono(read_audio_span(track, start, end, self.sample_rate))
 
     def _voice_track(self, request: WindowRequest) -> WindowRender:
         """The window's slice of the supplied recording, mono, zero-padded past the recording's end."""

@@ -9,6 +9,7 @@ MOV carries the subtitles as mov_text, MKV as SRT. Written to a temporary name, 
 """
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Sequence
@@ -16,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dubkit.adapters import ffmpeg
-from dubkit.adapters.audio import write_wav24
-from dubkit.adapters.av import read_audio
+from dubkit.adapters.audio import write_wav24_blocks
+from dubkit.adapters.av import audio_blocks
 from dubkit.adapters.subtitles import write_script
 from dubkit.errors import OutputError
 from dubkit.stages.deliver import SAMPLE_RATE, Deliverable, LanguageSummary
@@ -51,10 +52,12 @@ def _source_tracks(source: SourceInfo, script: SourceScript, tmp: Path) -> tuple
     code = lang.iso639_2 if lang else UNDETERMINED
     name = f"{lang.english_name if lang else 'Original'} (original)"
     audio, subtitles = [], []
-    if source.has_audio:
-        wav = write_wav24(tmp / "source.wav", read_audio(source.path, sample_rate=SAMPLE_RATE, mono=False),
-                          SAMPLE_RATE)
-        audio.append(ffmpeg.Track(wav, code, name))
+    if source.has_audio:  # decoded and written block by block: a long source's sound is never held whole
+        blocks = audio_blocks(source.path, SAMPLE_RATE)
+        first = next(blocks, None)
+        if first is not None:
+            wav = write_wav24_blocks(tmp / "source.wav", itertools.chain([first], blocks), SAMPLE_RATE, first.shape[1])
+            audio.append(ffmpeg.Track(wav, code, name))
     timed = [c for c in script.cues if c.timed]
     if timed:
         subtitles.append(ffmpeg.Track(write_script(timed, tmp / "source.srt"), code, name))

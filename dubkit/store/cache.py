@@ -165,20 +165,14 @@ class StageCache:
     def _sealed_bytes(self, stage: str, key: str, suffix: str) -> bytes | None:
         """A binary entry's bytes when its seal vouches for them; None when absent, unsealed (a run
         killed before sealing it) or damaged (reported once)."""
-        path = self._path(stage, key, suffix)
-        seal = path.with_name(path.name + SEAL)
-        if not self._readable(path) or not self._readable(seal):
+        path = self._sealed_path(stage, key, suffix)
+        if path is None:
             return None
         try:
-            doc, data = json.loads(seal.read_text("utf-8")), path.read_bytes()
-        except (OSError, ValueError):
-            self._damage(seal, "cut short or unreadable")
+            return path.read_bytes()
+        except OSError:
+            self._damage(path, "unreadable")
             return None
-        why = _flaw(doc, stage, key, lambda: hashlib.sha256(data).hexdigest())
-        if why is not None:
-            self._damage(path, why)
-            return None
-        return data
 
     def _sealed_path(self, stage: str, key: str, suffix: str) -> Path | None:
         """A binary entry's path when its seal vouches for its content (checked by a streamed sha256, never
