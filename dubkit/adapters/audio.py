@@ -4,8 +4,9 @@ Buffers are float32 numpy arrays, shape (n,) for mono or (n, channels), with tim
 Files are decoded (and converted to a requested rate while decoding) by `dubkit.adapters.av.read_audio`;
 everything that changes the rate of a buffer already in memory calls `resample` here. A timeline too
 long to hold (a 10-minute 48 kHz stereo mix is 230 MB of float32) lives on disk as a WAV written and
-read block by block: float32 scratch files through soundfile (libsndfile), 24-bit deliverables through
-the standard library's `wave` with our own rounding.
+read block by block: float32 scratch files written with plain file writes (so a full disk is an OSError
+with its errno) and read through soundfile (libsndfile), 24-bit deliverables written through the standard
+library's `wave` with our own rounding.
 """
 from __future__ import annotations
 
@@ -80,23 +81,36 @@ BLOCK = 480_000  # samples per block when a whole timeline is streamed: 10 s at 
 
 class float_wav_writer:  # noqa: N801 (used as a context manager, like open())
     """A 32-bit float WAV written block by block: `with float_wav_writer(path, rate, 2) as f: f.write(block)`.
-    Every block is (n_i, channels) (or (n_i,) for mono); values round-trip exactly."""
+    Every block is (n_i, channels) (or (n_i,) for mono); values round-trip exactly. Written with plain file
+    writes (the header's sizes patched at the end), so a full disk raises the OSError with its errno that the
+    job turns into its one-line "no room" message; libsndfile would only say "System error"."""
 
     def __init__(self, path: Path, rate: int, channels: int = 2):
-        import soundfile
+        self.path, self.rate, self.channels, self.frames = Path(path), rate, channels, 0
+        self._file = open(self.path, "wb")  # noqa: SIM115 (closed in __exit__)
+        self._file.write(self._header())
 
-        self.channels = channels
-        self._file = soundfile.SoundFile(str(path), "w", samplerate=rate, channels=channels, subtype="FLOAT",
-                                         format="WAV")
+    def _header(self) -> bytes:
+        import struct
+
+        data = self.frames * self.channels * 4
+        fmt = struct.pack("<HHIIHH", 3, self.channels, self.rate, self.rate * self.channels * 4, self.channels * 4, 32)
+        riff, chunk = struct.pack("<I", 4 + 8 + len(fmt) + 8 + data), struct.pack("<I", len(fmt))
+        return b"RIFF" + riff + b"WAVE" + b"fmt " + chunk + fmt + b"data" + struct.pack("<I", data)
 
     def write(self, block: np.ndarray) -> None:
-        self._file.write(np.asarray(block, np.float32).reshape(len(block), self.channels))
+        self._file.write(np.asarray(block, "<f4").reshape(len(block), self.channels).tobytes())
+        self.frames += len(block)
 
     def __enter__(self) -> float_wav_writer:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._file.close()
+        try:
+            self._file.seek(0)
+            self._file.write(self._header())
+        finally:
+            self._file.close()
 
 
 def write_float_wav(path: Path, blocks, rate: int, channels: int = 2) -> Path:
