@@ -88,6 +88,7 @@ class Pictures:
 
     cache: StageCache
     key: str
+    cached: bool = False  # found in the cache before the windows were loaded: their frames were not kept
 
 
 @dataclass(frozen=True)
@@ -283,9 +284,13 @@ def _encode(source: SourceInfo, renders: Sequence[PlacedRender], levelled: _Leve
             container=profile.container, video_codec=profile.video_codec, video_options=profile.video_options,
             burn_in=burn), path)
 
+    def vanished(path: Path) -> Path:
+        raise OutputError(f"the cached picture {pictures.key}{suffix} vanished or was damaged while this run "
+                          f"assembled {base.name}; run again (it will be encoded afresh)")
+
     suffix = f".{profile.container}"
-    picture = (pictures.cache.file("picture", pictures.key, suffix, make_picture) if pictures is not None
-               else make_picture(tmp / f"picture{suffix}"))
+    picture = (pictures.cache.file("picture", pictures.key, suffix, vanished if pictures.cached else make_picture)
+               if pictures is not None else make_picture(tmp / f"picture{suffix}"))
     files["video"] = ffmpeg.mux(ffmpeg.MuxSpec(
         picture=picture, audio=wav, subtitles=files["subtitles"] if cues else None,
         out=tmp / f"{base.name}.{profile.container}", duration=source.duration, language=language.iso639_2,
@@ -493,13 +498,14 @@ def _assembled(source: SourceInfo, plan: Plan, ls: LanguageScript, outcomes, set
     The entry names them relative to that folder, so a moved or copied folder is reused too. Windows are
     loaded one at a time; the picture is taken from the cache when another language (or an earlier run)
     already encoded the same one."""
-    pictures = Pictures(settings.cache, _picture_key(source, ls, outcomes, settings))
-    key = _assembly_key(source, ls, outcomes, settings, pictures.key)
+    picture_key = _picture_key(source, ls, outcomes, settings)
+    key = _assembly_key(source, ls, outcomes, settings, picture_key)
     hit = _reused(settings.cache.get_json("assemble", key), settings.out)
     if hit is None:
-        picture_done = settings.cache.exists("picture", pictures.key, f".{settings.resolved.profile.container}")
+        cached = settings.cache.exists("picture", picture_key, f".{settings.resolved.profile.container}")
+        pictures = Pictures(settings.cache, picture_key, cached)
         with tempfile.TemporaryDirectory(dir=settings.out, prefix=".assemble-clips-") as clips:
-            placed, thumbnails = zip(*(_placed(source, plan, o, settings, None if picture_done else Path(clips))
+            placed, thumbnails = zip(*(_placed(source, plan, o, settings, None if cached else Path(clips))
                                        for o in outcomes), strict=True) if outcomes else ((), ())
             result = assemble(source, placed, ls.cues, ls.language, settings.out, me_track=settings.me_track,
                               preview=settings.preview, delivery=settings.resolved, pictures=pictures)
