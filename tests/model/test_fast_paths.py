@@ -161,7 +161,9 @@ def test_mlp_padding_to_128_is_exact_and_changes_the_width():
     assert dit.block.layers[2].mlp.down_proj.in_features == 512  # 424 -> 512
     assert dit.block.layers[2].mlp.up_gate_proj.weight.shape == (1024, 160)
     assert dit.block.layers[7].mlp.up_gate_proj.weight.shape == (3 * 1024, 160)  # 3 experts padded each
-    torch.testing.assert_close(after, before, atol=2e-6, rtol=1e-6)
+    # zero rows and columns add nothing; only the float32 GEMM blocking of the longer width differs (up to 4.3e-6
+    # on an Intel Xeon, under 2e-6 on an AMD EPYC)
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-5)
 
 
 def _golden_dit_and_args(case):
@@ -209,7 +211,7 @@ def test_generator_fast_paths_pad_the_mlp_to_a_multiple_of_64_and_keep_the_outpu
     assert dit.block.layers[4].mlp.down_proj.in_features == 448  # swiglu 424 -> 448
     assert dit.block.layers[0].mlp.down_proj.in_features == 640  # gelu 4·160 is already a multiple of 64
     assert dit.mlp_chunk == MLP_CHUNK_TOKENS
-    torch.testing.assert_close(after, before, atol=2e-6, rtol=1e-6)  # float32 rounding of a longer GEMM only
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-5)  # float32 rounding of a longer GEMM only
 
 
 def test_15b_fast_paths_pad_the_swiglu_width_from_13652_to_13696():
