@@ -4,9 +4,8 @@ Buffers are float32 numpy arrays, shape (n,) for mono or (n, channels), with tim
 Files are decoded (and converted to a requested rate while decoding) by `dubkit.adapters.av.read_audio`;
 everything that changes the rate of a buffer already in memory calls `resample` here. A timeline too
 long to hold (a 10-minute 48 kHz stereo mix is 230 MB of float32) lives on disk as a WAV written and
-read block by block: float32 scratch files written with plain file writes (so a full disk is an OSError
-with its errno) and read through soundfile (libsndfile), 24-bit deliverables written through the standard
-library's `wave` with our own rounding.
+read block by block: written here with plain file writes (float32 scratch files and 24-bit deliverables,
+so a full disk is an OSError with its errno; RF64 past 4 GiB), read through soundfile (libsndfile).
 """
 from __future__ import annotations
 
@@ -79,38 +78,60 @@ def write_wav24(path: Path, audio: np.ndarray, rate: int) -> Path:
 BLOCK = 480_000  # samples per block when a whole timeline is streamed: 10 s at 48 kHz, 3.8 MB in stereo
 
 
-class float_wav_writer:  # noqa: N801 (used as a context manager, like open())
-    """A 32-bit float WAV written block by block: `with float_wav_writer(path, rate, 2) as f: f.write(block)`.
-    Every block is (n_i, channels) (or (n_i,) for mono); values round-trip exactly. Written with plain file
-    writes (the header's sizes patched at the end), so a full disk raises the OSError with its errno that the
-    job turns into its one-line "no room" message; libsndfile would only say "System error"."""
+RIFF_LIMIT = 2**32 - 1  # what a RIFF size field holds: past it (3.1 h of 48 kHz stereo float) the file is RF64
 
-    def __init__(self, path: Path, rate: int, channels: int = 2):
-        self.path, self.rate, self.channels, self.frames = Path(path), rate, channels, 0
+
+class wav_writer:  # noqa: N801 (used as a context manager, like open())
+    """A WAV written block by block: `with wav_writer(path, rate, 2) as f: f.write(block)`, 32-bit float
+    (`pcm24=False`: values round-trip exactly) or 24-bit PCM (clipped, rounded to the nearest step). Every
+    block is (n_i, channels) (or (n_i,) for mono). Plain file writes, the header's sizes patched at the end,
+    so a full disk raises the OSError with its errno that the job turns into its one-line "no room" message
+    (libsndfile would only say "System error"). The header reserves a JUNK chunk that becomes the ds64 chunk
+    when the data outgrows RIFF's 4 GiB, making the file RF64 (EBU Tech 3306), which ffmpeg and libsndfile read."""
+
+    def __init__(self, path: Path, rate: int, channels: int = 2, *, pcm24: bool = False):
+        self.path, self.rate, self.channels, self.frames, self.pcm24 = Path(path), rate, channels, 0, pcm24
+        self.width = 3 if pcm24 else 4
         self._file = open(self.path, "wb")  # noqa: SIM115 (closed in __exit__)
         self._file.write(self._header())
 
     def _header(self) -> bytes:
         import struct
 
-        data = self.frames * self.channels * 4
-        fmt = struct.pack("<HHIIHH", 3, self.channels, self.rate, self.rate * self.channels * 4, self.channels * 4, 32)
-        riff, chunk = struct.pack("<I", 4 + 8 + len(fmt) + 8 + data), struct.pack("<I", len(fmt))
-        return b"RIFF" + riff + b"WAVE" + b"fmt " + chunk + fmt + b"data" + struct.pack("<I", data)
+        data = self.frames * self.channels * self.width
+        tag, bits = (1, 24) if self.pcm24 else (3, 32)
+        fmt = struct.pack("<HHIIHH", tag, self.channels, self.rate, self.rate * self.channels * self.width,
+                          self.channels * self.width, bits)
+        riff = 4 + (8 + 28) + (8 + len(fmt)) + 8 + data + data % 2
+        size = struct.pack("<I", len(fmt))
+        if riff <= RIFF_LIMIT:
+            return (b"RIFF" + struct.pack("<I", riff) + b"WAVE" + b"JUNK" + struct.pack("<I", 28) + bytes(28)
+                    + b"fmt " + size + fmt + b"data" + struct.pack("<I", data))
+        ds64 = struct.pack("<QQQI", riff, data, self.frames, 0)
+        return (b"RF64" + struct.pack("<I", RIFF_LIMIT) + b"WAVE" + b"ds64" + struct.pack("<I", 28) + ds64
+                + b"fmt " + size + fmt + b"data" + struct.pack("<I", RIFF_LIMIT))
 
     def write(self, block: np.ndarray) -> None:
-        self._file.write(np.asarray(block, "<f4").reshape(len(block), self.channels).tobytes())
+        block = np.asarray(block).reshape(len(block), self.channels)
+        self._file.write(_pcm24(block) if self.pcm24 else np.asarray(block, "<f4").tobytes())
         self.frames += len(block)
 
-    def __enter__(self) -> float_wav_writer:
+    def __enter__(self) -> wav_writer:
         return self
 
     def __exit__(self, *exc) -> None:
         try:
+            if (self.frames * self.channels * self.width) % 2:
+                self._file.write(b"\0")  # RIFF chunks are padded to an even length
             self._file.seek(0)
             self._file.write(self._header())
         finally:
             self._file.close()
+
+
+def float_wav_writer(path: Path, rate: int, channels: int = 2) -> wav_writer:
+    """A 32-bit float WAV written block by block (`wav_writer`)."""
+    return wav_writer(path, rate, channels)
 
 
 def write_float_wav(path: Path, blocks, rate: int, channels: int = 2) -> Path:
@@ -168,14 +189,9 @@ def _pcm24(block: np.ndarray) -> bytes:
 def write_wav24_blocks(path: Path, blocks, rate: int, channels: int) -> Path:
     """Write float blocks (n_i, channels) in [-1, 1] as one 24-bit PCM WAV (clipped, rounded to the nearest
     step), block by block."""
-    import wave
-
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(channels)
-        out.setsampwidth(3)
-        out.setframerate(rate)
+    with wav_writer(path, rate, channels, pcm24=True) as out:
         for block in blocks:
-            out.writeframes(_pcm24(np.asarray(block).reshape(len(block), channels)))
+            out.write(block)
     return Path(path)
 
 

@@ -76,3 +76,35 @@ def test_fit_blocks_trims_or_pads_to_the_exact_length():
     assert sum(len(b) for b in fit_blocks(iter(blocks), 6)) == 6
     padded = np.concatenate(list(fit_blocks(iter(blocks), 11)))
     assert len(padded) == 11 and padded[:8].all() and not padded[8:].any()
+
+
+def test_wavs_past_the_riff_limit_are_rf64_and_read_back(tmp_path, monkeypatch):
+    """Past 4 GiB of data a WAV becomes RF64 (the reserved JUNK chunk turned ds64); shown here with the limit
+    lowered to a few bytes: soundfile and ffmpeg read both kinds back sample for sample."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from dubkit.adapters import audio
+
+    x = np.random.default_rng(2).uniform(-1, 1, (3_001, 2)).astype(np.float32)
+    small = write_float_wav(tmp_path / "riff.wav", [x], 48_000)
+    monkeypatch.setattr(audio, "RIFF_LIMIT", 1_000)
+    big = write_float_wav(tmp_path / "rf64.wav", [x[:1_000], x[1_000:]], 48_000)
+    pcm = write_wav24_blocks(tmp_path / "rf64-24.wav", [x[:1_000], x[1_000:]], 48_000, 2)
+    tiny = write_wav24_blocks(tmp_path / "riff-24.wav", [x[:7]], 48_000, 2)  # 42 data bytes: still RIFF
+    assert small.read_bytes()[:4] == b"RIFF" and big.read_bytes()[:4] == b"RF64"
+    assert pcm.read_bytes()[:4] == b"RF64" and tiny.read_bytes()[:4] == b"RIFF"
+    assert np.abs(np.concatenate(list(float_wav_blocks(pcm))) - x).max() <= 2**-23
+    for path in (small, big):
+        assert np.array_equal(np.concatenate(list(float_wav_blocks(path))), x)
+        raw = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "f32le", "-"],
+                             capture_output=True, check=True).stdout
+        assert np.array_equal(np.frombuffer(raw, "<f4").reshape(-1, 2), x)
+
+
+def test_a_24_bit_mono_wav_with_an_odd_data_size_is_padded_and_reads_back(tmp_path):
+    x = np.linspace(-0.5, 0.5, 5)
+    path = write_wav24(tmp_path / "odd.wav", x, 8_000)
+    assert len(path.read_bytes()) % 2 == 0
+    assert np.allclose(np.concatenate(list(float_wav_blocks(path)))[:, 0], x, atol=2**-23)
