@@ -9,6 +9,7 @@ so a full disk is an OSError with its errno; RF64 past 4 GiB), read through soun
 """
 from __future__ import annotations
 
+import errno
 from math import gcd
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def time_slice(audio: np.ndarray, rate: int, start: float, end: float) -> np.nda
 def write_wav24(path: Path, audio: np.ndarray, rate: int) -> Path:
     """Write float audio (n,) or (n, C) in [-1, 1] as a 24-bit PCM WAV (clipped, rounded to the nearest step)."""
     audio = np.asarray(audio).reshape(len(audio), -1)
-    return write_wav24_blocks(path, [audio], rate, audio.shape[1])
+    return write_wav24_blocks(path, [audio], rate, audio.shape[1], frames=len(audio))
 
 
 # Long timelines live on disk, not in memory: float32 scratch WAVs (soundfile) written and read block by
@@ -86,14 +87,21 @@ class wav_writer:  # noqa: N801 (used as a context manager, like open())
     (`pcm24=False`: values round-trip exactly) or 24-bit PCM (clipped, rounded to the nearest step). Every
     block is (n_i, channels) (or (n_i,) for mono). Plain file writes, the header's sizes patched at the end,
     so a full disk raises the OSError with its errno that the job turns into its one-line "no room" message
-    (libsndfile would only say "System error"). The header reserves a JUNK chunk that becomes the ds64 chunk
-    when the data outgrows RIFF's 4 GiB, making the file RF64 (EBU Tech 3306), which ffmpeg and libsndfile read."""
+    (libsndfile would only say "System error"). `frames`, when the length is known, picks the header: the
+    canonical 44-byte one when it fits RIFF's 4 GiB; else (or when unknown) a JUNK chunk is reserved that
+    becomes the ds64 chunk when the data outgrows 4 GiB, making the file RF64 (EBU Tech 3306), which ffmpeg
+    and libsndfile read."""
 
-    def __init__(self, path: Path, rate: int, channels: int = 2, *, pcm24: bool = False):
+    def __init__(self, path: Path, rate: int, channels: int = 2, *, pcm24: bool = False, frames: int | None = None):
         self.path, self.rate, self.channels, self.frames, self.pcm24 = Path(path), rate, channels, 0, pcm24
         self.width = 3 if pcm24 else 4
+        self.reserve = False  # the canonical header, unless the length is unknown or too long for it
+        self.reserve = frames is None or self._riff(frames * channels * self.width) > RIFF_LIMIT
         self._file = open(self.path, "wb")  # noqa: SIM115 (closed in __exit__)
         self._file.write(self._header())
+
+    def _riff(self, data: int) -> int:
+        return 4 + (8 + 28 if self.reserve else 0) + (8 + 16) + 8 + data + data % 2
 
     def _header(self) -> bytes:
         import struct
@@ -102,11 +110,13 @@ class wav_writer:  # noqa: N801 (used as a context manager, like open())
         tag, bits = (1, 24) if self.pcm24 else (3, 32)
         fmt = struct.pack("<HHIIHH", tag, self.channels, self.rate, self.rate * self.channels * self.width,
                           self.channels * self.width, bits)
-        riff = 4 + (8 + 28) + (8 + len(fmt)) + 8 + data + data % 2
-        size = struct.pack("<I", len(fmt))
+        riff, size = self._riff(data), struct.pack("<I", len(fmt))
+        junk = b"JUNK" + struct.pack("<I", 28) + bytes(28) if self.reserve else b""
         if riff <= RIFF_LIMIT:
-            return (b"RIFF" + struct.pack("<I", riff) + b"WAVE" + b"JUNK" + struct.pack("<I", 28) + bytes(28)
-                    + b"fmt " + size + fmt + b"data" + struct.pack("<I", data))
+            head = b"RIFF" + struct.pack("<I", riff) + b"WAVE" + junk
+            return head + b"fmt " + size + fmt + b"data" + struct.pack("<I", data)
+        if not self.reserve:
+            raise OSError(errno.EFBIG, f"{self.path.name} outgrew the length it was opened for")
         ds64 = struct.pack("<QQQI", riff, data, self.frames, 0)
         return (b"RF64" + struct.pack("<I", RIFF_LIMIT) + b"WAVE" + b"ds64" + struct.pack("<I", 28) + ds64
                 + b"fmt " + size + fmt + b"data" + struct.pack("<I", RIFF_LIMIT))
@@ -129,9 +139,9 @@ class wav_writer:  # noqa: N801 (used as a context manager, like open())
             self._file.close()
 
 
-def float_wav_writer(path: Path, rate: int, channels: int = 2) -> wav_writer:
-    """A 32-bit float WAV written block by block (`wav_writer`)."""
-    return wav_writer(path, rate, channels)
+def float_wav_writer(path: Path, rate: int, channels: int = 2, frames: int | None = None) -> wav_writer:
+    """A 32-bit float WAV written block by block (`wav_writer`), `frames` long when known."""
+    return wav_writer(path, rate, channels, frames=frames)
 
 
 def write_float_wav(path: Path, blocks, rate: int, channels: int = 2) -> Path:
@@ -186,10 +196,10 @@ def _pcm24(block: np.ndarray) -> bytes:
     return ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()  # little-endian: the low three bytes
 
 
-def write_wav24_blocks(path: Path, blocks, rate: int, channels: int) -> Path:
+def write_wav24_blocks(path: Path, blocks, rate: int, channels: int, frames: int | None = None) -> Path:
     """Write float blocks (n_i, channels) in [-1, 1] as one 24-bit PCM WAV (clipped, rounded to the nearest
-    step), block by block."""
-    with wav_writer(path, rate, channels, pcm24=True) as out:
+    step), block by block; `frames`: the length when known (a canonical 44-byte header when it fits RIFF)."""
+    with wav_writer(path, rate, channels, pcm24=True, frames=frames) as out:
         for block in blocks:
             out.write(block)
     return Path(path)

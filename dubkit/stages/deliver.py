@@ -221,7 +221,7 @@ class _Levelled:
 
     def wav24(self, name: str, path: Path) -> Path:
         blocks = fit_blocks(float_wav_blocks(self.files[name]), self.samples)
-        return write_wav24_blocks(path, blocks, SAMPLE_RATE, 2)
+        return write_wav24_blocks(path, blocks, SAMPLE_RATE, 2, frames=self.samples)
 
 
 def _subtitles(cues: Sequence[Cue], language: Language, source: SourceInfo, preview: bool,

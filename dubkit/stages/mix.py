@@ -163,7 +163,8 @@ def write_stems(bed: Bed, duration: float, windows: Sequence[tuple[WindowSpan, n
     folder = Path(folder)
     paths = [folder / f"unlevelled-{name}.wav" for name in ("dialogue", "effects", "mix")]
     with ExitStack() as stack:
-        files = [stack.enter_context(float_wav_writer(p, SAMPLE_RATE, 2)) for p in paths]
+        n = round(duration * SAMPLE_RATE)
+        files = [stack.enter_context(float_wav_writer(p, SAMPLE_RATE, 2, frames=n)) for p in paths]
         samples = 0
         for dialogue, effects in stem_blocks(bed, duration, windows):
             for f, block in zip(files, (dialogue, effects, dialogue + effects), strict=True):

@@ -91,7 +91,7 @@ def level(mix: Path, stems: dict[str, Path], target: float, ceiling: float, head
 
 def _scaled(source: Path, dest: Path, rate: int, gain) -> Path:
     """`source` times `gain(a, b)` (a number or an (b - a,) curve for samples [a, b)), block by block."""
-    with float_wav_writer(dest, rate, 2) as out:
+    with float_wav_writer(dest, rate, 2, frames=wav_frames(source)) as out:
         at = 0
         for block in float_wav_blocks(source):
             g = gain(at, at + len(block))
@@ -134,7 +134,7 @@ def _peaks_file(mix: Path, dest: Path, rate: int) -> Path:
     """`true_peaks` of the mix, one value per sample, as a mono float32 WAV, computed block by block (each
     block read with PEAK_MARGIN samples either side, so the oversampling filter sees what it would whole)."""
     n, step = wav_frames(mix), audio_files.BLOCK
-    with float_wav_writer(dest, rate, 1) as out:
+    with float_wav_writer(dest, rate, 1, frames=n) as out:
         for a in range(0, n, step):
             b = min(n, a + step)
             lo, hi = max(0, a - PEAK_MARGIN), min(n, b + PEAK_MARGIN)

@@ -67,7 +67,8 @@ def test_a_float_wav_written_and_read_in_blocks_round_trips_exactly(tmp_path):
 def test_a_24_bit_wav_written_in_blocks_has_the_bytes_of_one_written_whole(tmp_path):
     x = np.random.default_rng(1).uniform(-1.2, 1.2, (5_003, 2))
     whole = write_wav24(tmp_path / "whole.wav", x, 48_000)
-    blocks = write_wav24_blocks(tmp_path / "blocks.wav", (x[i : i + 700] for i in range(0, len(x), 700)), 48_000, 2)
+    blocks = write_wav24_blocks(tmp_path / "blocks.wav", (x[i : i + 700] for i in range(0, len(x), 700)), 48_000, 2,
+                                frames=len(x))
     assert whole.read_bytes() == blocks.read_bytes()
 
 
@@ -108,3 +109,14 @@ def test_a_24_bit_mono_wav_with_an_odd_data_size_is_padded_and_reads_back(tmp_pa
     path = write_wav24(tmp_path / "odd.wav", x, 8_000)
     assert len(path.read_bytes()) % 2 == 0
     assert np.allclose(np.concatenate(list(float_wav_blocks(path)))[:, 0], x, atol=2**-23)
+
+
+def test_a_wav_of_known_length_has_the_canonical_44_byte_header(tmp_path):
+    """Simple readers assume fmt at byte 12 and data at byte 36: a WAV opened with its length (every stem and
+    mix dubkit delivers) keeps that layout; one of unknown length reserves room for RF64 instead."""
+    x = np.zeros((100, 2), np.float32)
+    known = write_wav24_blocks(tmp_path / "known.wav", [x], 48_000, 2, frames=100)
+    unknown = write_wav24_blocks(tmp_path / "unknown.wav", [x], 48_000, 2)
+    assert known.read_bytes()[12:16] == b"fmt " and known.read_bytes()[36:40] == b"data"
+    assert len(known.read_bytes()) == 44 + 600 and unknown.read_bytes()[12:16] == b"JUNK"
+    assert int.from_bytes(known.read_bytes()[34:36], "little") == 24
