@@ -15,6 +15,7 @@ written in blocks of 10 s, so a 10-minute mix never sits in memory (230 MB of fl
 from __future__ import annotations
 
 import math
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -72,32 +73,43 @@ def level(mix: Path, stems: dict[str, Path], target: float, ceiling: float, head
     aim = ceiling - headroom
     measured = ffmpeg.loudnorm_measure(mix, target=target, true_peak=aim)
     before = {k: measured[k] for k in ("input_i", "input_tp", "input_lra")}
-    named = dict(stems)
     if wav_frames(mix) < rate // 2 or not math.isfinite(measured["input_i"]) or measured["input_i"] < -69.0:
-        return {"mix": mix, **named}, Loudness(target, ceiling, aim, "silent", 0.0, before)
+        return {"mix": mix, **stems}, Loudness(target, ceiling, aim, "silent", 0.0, before)
     gain_db = target - measured["input_i"]
     scratch = Path(scratch)
     if measured["input_tp"] + gain_db <= aim:
         # loudnorm's linear mode multiplies every sample by one gain: the stems get that gain directly
         # (a silent or one-sided stem would make loudnorm itself fall back to its dynamic mode)
-        out = {name: _scaled(path, scratch / f"{name}.levelled.wav", rate, lambda a, b: 10 ** (gain_db / 20))
-               for name, path in named.items()}
+        out, _ = _apply(stems, scratch, rate, gain_db)
         said = ffmpeg.loudnorm_linear(mix, scratch / "mix.levelled.wav", measured, target=target, true_peak=aim)
         assert said.get("normalization_type") == "linear", f"loudnorm chose {said.get('normalization_type')}"
         return {"mix": scratch / "mix.levelled.wav", **out}, Loudness(target, ceiling, aim, "linear", gain_db, before)
-    out, gain_db, reduction = _limited(mix, named, gain_db, target, aim, scratch, rate)
+    out, gain_db, reduction = _limited(mix, stems, gain_db, target, aim, scratch, rate)
     return out, Loudness(target, ceiling, aim, "limited", gain_db, before, limiter_db=reduction)
 
 
-def _scaled(source: Path, dest: Path, rate: int, gain) -> Path:
-    """`source` times `gain(a, b)` (a number or an (b - a,) curve for samples [a, b)), block by block."""
-    with float_wav_writer(dest, rate, 2, frames=wav_frames(source)) as out:
+def _apply(sources: dict[str, Path], scratch: Path, rate: int, gain_db: float,
+           curve=None) -> tuple[dict[str, Path], float]:
+    """Each of `sources` (float WAVs of one length) times the gain and, when given, the limiter's `curve(a, b)`
+    for samples [a, b), written to `scratch`/<name>.levelled.wav in one pass over all of them, block by
+    block (the curve computed once per block for every file). Returns the files and the curve's minimum."""
+    out = {name: scratch / f"{name}.levelled.wav" for name in sources}
+    if not sources:
+        return out, 1.0
+    n, deepest = wav_frames(next(iter(sources.values()))), 1.0
+    with ExitStack() as stack:
+        writers = [stack.enter_context(float_wav_writer(out[name], rate, 2, frames=n)) for name in sources]
         at = 0
-        for block in float_wav_blocks(source):
-            g = gain(at, at + len(block))
-            out.write(block * (np.asarray(g, np.float32)[:, None] if np.ndim(g) else np.float32(g)))
-            at += len(block)
-    return dest
+        for blocks in zip(*(float_wav_blocks(path) for path in sources.values()), strict=True):
+            scale = np.full(len(blocks[0]), 10 ** (gain_db / 20), np.float32)
+            if curve is not None:
+                c = curve(at, at + len(scale))
+                deepest = min(deepest, float(c.min(initial=1.0)))
+                scale *= c.astype(np.float32)
+            for writer, block in zip(writers, blocks, strict=True):
+                writer.write(block * scale[:, None])
+            at += len(scale)
+    return out, deepest
 
 
 def _limited(mix: Path, named: dict[str, Path], gain_db: float, target: float, aim: float, scratch: Path,
@@ -117,17 +129,8 @@ def _limited(mix: Path, named: dict[str, Path], gain_db: float, target: float, a
         if abs(measured - target) <= TOLERANCE_LU:
             break
         gain_db += target - measured
-    curve = _curve(peaks, gain_db, aim, rate)
-    deepest = [1.0]
-
-    def scale(a: int, b: int) -> np.ndarray:
-        c = curve(a, b)
-        deepest[0] = min(deepest[0], float(c.min(initial=1.0)))
-        return 10 ** (gain_db / 20) * c
-
-    out = {name: _scaled(path, scratch / f"{name}.levelled.wav", rate, scale)
-           for name, path in {"mix": mix, **named}.items()}
-    return out, gain_db, float(20 * np.log10(max(deepest[0], 1e-9)))
+    out, deepest = _apply({"mix": mix, **named}, scratch, rate, gain_db, _curve(peaks, gain_db, aim, rate))
+    return out, gain_db, float(20 * np.log10(max(deepest, 1e-9)))
 
 
 def _peaks_file(mix: Path, dest: Path, rate: int) -> Path:
