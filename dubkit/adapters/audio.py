@@ -73,13 +73,18 @@ def write_wav24(path: Path, audio: np.ndarray, rate: int) -> Path:
     return write_wav24_blocks(path, [audio], rate, audio.shape[1], frames=len(audio))
 
 
-# Long timelines live on disk, not in memory: float32 scratch WAVs (soundfile) written and read block by
-# block, and 24-bit deliverables written block by block with write_wav24's rounding.
+# Long timelines live on disk, not in memory: WAVs written block by block by `wav_writer` (float32 scratch
+# files, 24-bit deliverables with write_wav24's rounding) and read back block by block through soundfile.
 
 BLOCK = 480_000  # samples per block when a whole timeline is streamed: 10 s at 48 kHz, 3.8 MB in stereo
 
 
 RIFF_LIMIT = 2**32 - 1  # what a RIFF size field holds: past it (3.1 h of 48 kHz stereo float) the file is RF64
+
+
+def _riff_size(data: int, reserve: bool) -> int:
+    """The RIFF size field of a WAV with `data` bytes: WAVE, the JUNK chunk when reserved, fmt, data (padded)."""
+    return 4 + (8 + 28 if reserve else 0) + (8 + 16) + 8 + data + data % 2
 
 
 class wav_writer:  # noqa: N801 (used as a context manager, like open())
@@ -95,13 +100,10 @@ class wav_writer:  # noqa: N801 (used as a context manager, like open())
     def __init__(self, path: Path, rate: int, channels: int = 2, *, pcm24: bool = False, frames: int | None = None):
         self.path, self.rate, self.channels, self.frames, self.pcm24 = Path(path), rate, channels, 0, pcm24
         self.width = 3 if pcm24 else 4
-        self.reserve = False  # the canonical header, unless the length is unknown or too long for it
-        self.reserve = frames is None or self._riff(frames * channels * self.width) > RIFF_LIMIT
+        # the canonical header, unless the length is unknown or too long for it
+        self.reserve = frames is None or _riff_size(frames * channels * self.width, reserve=False) > RIFF_LIMIT
         self._file = open(self.path, "wb")  # noqa: SIM115 (closed in __exit__)
         self._file.write(self._header())
-
-    def _riff(self, data: int) -> int:
-        return 4 + (8 + 28 if self.reserve else 0) + (8 + 16) + 8 + data + data % 2
 
     def _header(self) -> bytes:
         import struct
@@ -110,7 +112,7 @@ class wav_writer:  # noqa: N801 (used as a context manager, like open())
         tag, bits = (1, 24) if self.pcm24 else (3, 32)
         fmt = struct.pack("<HHIIHH", tag, self.channels, self.rate, self.rate * self.channels * self.width,
                           self.channels * self.width, bits)
-        riff, size = self._riff(data), struct.pack("<I", len(fmt))
+        riff, size = _riff_size(data, self.reserve), struct.pack("<I", len(fmt))
         junk = b"JUNK" + struct.pack("<I", 28) + bytes(28) if self.reserve else b""
         if riff <= RIFF_LIMIT:
             head = b"RIFF" + struct.pack("<I", riff) + b"WAVE" + junk
@@ -137,19 +139,6 @@ class wav_writer:  # noqa: N801 (used as a context manager, like open())
             self._file.write(self._header())
         finally:
             self._file.close()
-
-
-def float_wav_writer(path: Path, rate: int, channels: int = 2, frames: int | None = None) -> wav_writer:
-    """A 32-bit float WAV written block by block (`wav_writer`), `frames` long when known."""
-    return wav_writer(path, rate, channels, frames=frames)
-
-
-def write_float_wav(path: Path, blocks, rate: int, channels: int = 2) -> Path:
-    """Write (n_i, channels) float blocks one after another as a 32-bit float WAV (exact round trip)."""
-    with float_wav_writer(path, rate, channels) as out:
-        for block in blocks:
-            out.write(block)
-    return Path(path)
 
 
 def float_wav_blocks(path: Path, block: int | None = None, start: int = 0, stop: int | None = None):
@@ -214,6 +203,5 @@ def fit_blocks(blocks, n: int, channels: int = 2):
             return
         yield np.asarray(block[:take], np.float32)
         have += take
-    step = BLOCK
-    for lo in range(have, n, step):
-        yield np.zeros((min(step, n - lo), channels), np.float32)
+    for lo in range(have, n, BLOCK):
+        yield np.zeros((min(BLOCK, n - lo), channels), np.float32)

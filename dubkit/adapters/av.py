@@ -6,6 +6,7 @@ before anything decodes them: a header can declare a frame or a duration no mach
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -371,8 +372,6 @@ def _frames_at(container, stream, wanted: list[float]) -> list:
 def video_packets_digest(path: str | Path) -> str:
     """sha256 over the first video stream's packets (their bytes, in file order), read without decoding:
     two files with the same digest carry the same coded picture, whatever else their containers hold."""
-    import hashlib
-
     path = Path(path)
     digest = hashlib.sha256()
     with _open(path) as container:

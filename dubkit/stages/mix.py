@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dubkit.adapters.audio import fit_length, float_wav_writer, resample, sample_span, to_stereo
+from dubkit.adapters.audio import fit_length, resample, sample_span, to_stereo, wav_writer
 from dubkit.adapters.av import read_audio_span
 from dubkit.stages.probe import SourceInfo
 from dubkit.store.files import file_digest
@@ -164,7 +164,7 @@ def write_stems(bed: Bed, duration: float, windows: Sequence[tuple[WindowSpan, n
     paths = [folder / f"unlevelled-{name}.wav" for name in ("dialogue", "effects", "mix")]
     with ExitStack() as stack:
         n = round(duration * SAMPLE_RATE)
-        files = [stack.enter_context(float_wav_writer(p, SAMPLE_RATE, 2, frames=n)) for p in paths]
+        files = [stack.enter_context(wav_writer(p, SAMPLE_RATE, 2, frames=n)) for p in paths]
         samples = 0
         for dialogue, effects in stem_blocks(bed, duration, windows):
             for f, block in zip(files, (dialogue, effects, dialogue + effects), strict=True):

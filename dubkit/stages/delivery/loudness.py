@@ -23,7 +23,7 @@ import numpy as np
 
 from dubkit.adapters import audio as audio_files
 from dubkit.adapters import ffmpeg
-from dubkit.adapters.audio import float_wav_blocks, float_wav_writer, read_wav_span, resample, wav_frames
+from dubkit.adapters.audio import float_wav_blocks, read_wav_span, resample, wav_frames, wav_writer
 from dubkit.adapters.av import audio_blocks
 from dubkit.adapters.loudness import IntegratedLoudness, integrated_loudness
 
@@ -98,7 +98,7 @@ def _apply(sources: dict[str, Path], scratch: Path, rate: int, gain_db: float,
         return out, 1.0
     n, deepest = wav_frames(next(iter(sources.values()))), 1.0
     with ExitStack() as stack:
-        writers = [stack.enter_context(float_wav_writer(out[name], rate, 2, frames=n)) for name in sources]
+        writers = [stack.enter_context(wav_writer(out[name], rate, 2, frames=n)) for name in sources]
         at = 0
         for blocks in zip(*(float_wav_blocks(path) for path in sources.values()), strict=True):
             scale = np.full(len(blocks[0]), 10 ** (gain_db / 20), np.float32)
@@ -137,7 +137,7 @@ def _peaks_file(mix: Path, dest: Path, rate: int) -> Path:
     """`true_peaks` of the mix, one value per sample, as a mono float32 WAV, computed block by block (each
     block read with PEAK_MARGIN samples either side, so the oversampling filter sees what it would whole)."""
     n, step = wav_frames(mix), audio_files.BLOCK
-    with float_wav_writer(dest, rate, 1, frames=n) as out:
+    with wav_writer(dest, rate, 1, frames=n) as out:
         for a in range(0, n, step):
             b = min(n, a + step)
             lo, hi = max(0, a - PEAK_MARGIN), min(n, b + PEAK_MARGIN)

@@ -13,10 +13,18 @@ from dubkit.adapters.audio import (
     to_mono,
     to_stereo,
     wav_frames,
-    write_float_wav,
+    wav_writer,
     write_wav24,
     write_wav24_blocks,
 )
+
+
+def write_float_wav(path, blocks, rate: int, channels: int = 2, frames: int | None = None):
+    """The blocks as one float32 WAV through the adapter's writer (as the delivery stage writes its stems)."""
+    with wav_writer(path, rate, channels, frames=frames) as out:
+        for block in blocks:
+            out.write(block)
+    return path
 
 
 def _tone(freq: float, rate: int, seconds: float) -> np.ndarray:

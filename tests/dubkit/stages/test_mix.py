@@ -9,7 +9,7 @@ import pyloudnorm
 import pytest
 
 from dubkit.adapters import audio as audio_files
-from dubkit.adapters.audio import float_wav_blocks, write_float_wav
+from dubkit.adapters.audio import float_wav_blocks, wav_writer
 from dubkit.stages.delivery import loudness
 from dubkit.stages.delivery.loudness import level, limiter_curve, true_peaks
 from dubkit.stages.mix import CHUNK_S, SAMPLE_RATE, Bed, mix_window, stem_blocks, stems, window_spans, write_stems
@@ -17,6 +17,14 @@ from dubkit.stages.probe import probe_source
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "ad.mp4"
 SPANS = [(0.5, 2.0), (2.0, 3.1), (5.0, 7.6)]  # two joined windows, one on its own
+
+
+def write_float_wav(path, blocks, rate: int, channels: int = 2, frames: int | None = None):
+    """The blocks as one float32 WAV through the adapter's writer (as the delivery stage writes its stems)."""
+    with wav_writer(path, rate, channels, frames=frames) as out:
+        for block in blocks:
+            out.write(block)
+    return path
 
 
 def _windows(rate: int = 24_000):
