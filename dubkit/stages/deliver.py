@@ -23,6 +23,7 @@ integrity check (stages/integrity.py) proves it carries what was gated.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -250,14 +251,18 @@ def _encode(source: SourceInfo, renders: Sequence[PlacedRender], levelled: _Leve
     """Step 5 in the scratch folder: the mix as WAV, the SRT, the stems, the picture (or the cached one),
     then the mux. Returns the finished files by kind."""
     profile = delivery.profile
-    wav = levelled.wav24("mix", tmp / "mix.wav")
+    wav = levelled.wav24("mix", tmp / "mix.wav")  # converted once; the mix stem and the kept mix are copies
     files = {"subtitles": _write_srt(cues, tmp / f"{base.name}.srt")}
     if delivery.stems:
         for name, part in STEM_NAMES.items():
-            files[f"stem:{part}"] = levelled.wav24(name, tmp / f"{base.name}.{part}.wav")
+            stem_path = tmp / f"{base.name}.{part}.wav"
+            if name == "mix":
+                files[f"stem:{part}"] = Path(shutil.copyfile(wav, stem_path))
+            else:
+                files[f"stem:{part}"] = levelled.wav24(name, stem_path)
     if delivery.keep_mix is not None:
         delivery.keep_mix.parent.mkdir(parents=True, exist_ok=True)
-        files["keep_mix"] = levelled.wav24("mix", tmp / "keep-mix.wav")
+        files["keep_mix"] = Path(shutil.copyfile(wav, tmp / "keep-mix.wav"))
     metadata = ()
     if preview:
         metadata = (("title", f"{PREVIEW_TAG} ({language.code})"),
