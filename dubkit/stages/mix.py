@@ -148,15 +148,6 @@ def stem_blocks(bed: Bed, duration: float,
     yield from _bed_blocks(bed, cursor, n)
 
 
-def stems(bed: Bed, duration: float,
-          windows: Sequence[tuple[WindowSpan, np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
-    """`stem_blocks` joined in memory: (dialogue, effects), each (round(duration * SAMPLE_RATE), 2) float32."""
-    blocks = list(stem_blocks(bed, duration, windows))
-    if not blocks:
-        return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
-    return np.concatenate([d for d, _ in blocks]), np.concatenate([e for _, e in blocks])
-
-
 def write_stems(bed: Bed, duration: float, windows: Sequence[tuple[WindowSpan, np.ndarray, int]],
                 folder: Path) -> StemFiles:
     """`stem_blocks` written to `folder` as unlevelled-{dialogue,effects,mix}.wav (float32), block by block."""

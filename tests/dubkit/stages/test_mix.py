@@ -12,7 +12,7 @@ from dubkit.adapters import audio as audio_files
 from dubkit.adapters.audio import float_wav_blocks, wav_writer
 from dubkit.stages.delivery import loudness
 from dubkit.stages.delivery.loudness import level, limiter_curve, true_peaks
-from dubkit.stages.mix import CHUNK_S, SAMPLE_RATE, Bed, mix_window, stem_blocks, stems, window_spans, write_stems
+from dubkit.stages.mix import CHUNK_S, SAMPLE_RATE, Bed, mix_window, stem_blocks, window_spans, write_stems
 from dubkit.stages.probe import probe_source
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "ad.mp4"
@@ -54,9 +54,9 @@ def test_blocks_cover_the_timeline_once_and_are_never_longer_than_a_window_or_ch
     assert CHUNK_S == 10.0  # the module's own value is untouched outside this test
 
 
-def test_stems_written_to_files_are_the_stems_in_memory(bed, tmp_path):
+def test_stems_written_to_files_are_the_stem_blocks(bed, tmp_path):
     windows = _windows()
-    dialogue, effects = stems(bed, 8.0, windows)
+    dialogue, effects = (np.concatenate(x) for x in zip(*stem_blocks(bed, 8.0, windows), strict=True))
     files = write_stems(bed, 8.0, windows, tmp_path)
     assert files.samples == len(dialogue)
     for path, expected in ((files.dialogue, dialogue), (files.effects, effects), (files.mix, dialogue + effects)):
